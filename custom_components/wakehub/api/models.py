@@ -1,0 +1,26 @@
+"""Types shared by every platform client."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ResourceStatus(StrEnum):
+    """What a resource is doing, in one vocabulary for the whole fleet.
+
+    These values are the states of the `status` sensor: users' automations hold
+    them, so they only ever grow.
+    """
+
+    RUNNING = "running"
+    STOPPED = "stopped"
+    PAUSED = "paused"
+    STARTING = "starting"
+    STOPPING = "stopping"
+    REBOOTING = "rebooting"
+    INSTALLING = "installing"
+    RESCUED = "rescued"
+    MAINTENANCE = "maintenance"
+    BACKUPING = "backuping"
+    UPGRADING = "upgrading"
+    UNKNOWN = "unknown"

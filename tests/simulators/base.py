@@ -1,0 +1,158 @@
+"""What every HTTP simulator shares: a loopback server, TLS, request recording.
+
+A simulator subclasses `HttpSimulator`, adds its routes in `setup_routes`, and may
+override `check_contract` to validate each request it receives and each response it
+gives against the vendor's schema. Violations are collected (not raised inside the
+server, where the client would only see a 500) and tests assert the list is empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import datetime as dt
+import ipaddress
+from pathlib import Path
+import ssl
+import tempfile
+from typing import Any
+
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+@dataclass
+class RecordedRequest:
+    """One request the simulator served (for exact request counts in tests)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int = 0
+
+
+@dataclass
+class SelfSignedCertificate:
+    """A throwaway certificate for 127.0.0.1/localhost, like Proxmox's default."""
+
+    cert_pem: bytes
+    key_pem: bytes
+    der: bytes
+
+    @classmethod
+    def generate(cls, common_name: str = "localhost") -> SelfSignedCertificate:
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+        now = dt.datetime.now(dt.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=3650))
+            .add_extension(
+                x509.SubjectAlternativeName(
+                    [
+                        x509.DNSName("localhost"),
+                        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    ]
+                ),
+                critical=False,
+            )
+            .sign(key, hashes.SHA256())
+        )
+        return cls(
+            cert_pem=cert.public_bytes(serialization.Encoding.PEM),
+            key_pem=key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
+            der=cert.public_bytes(serialization.Encoding.DER),
+        )
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        with tempfile.TemporaryDirectory() as tmp:
+            cert_file = Path(tmp) / "cert.pem"
+            key_file = Path(tmp) / "key.pem"
+            cert_file.write_bytes(self.cert_pem)
+            key_file.write_bytes(self.key_pem)
+            context.load_cert_chain(cert_file, key_file)
+        return context
+
+
+@dataclass
+class HttpSimulator:
+    """Base of the Proxmox, Docker and OVH simulators."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    tls: bool = True
+    certificate: SelfSignedCertificate | None = None
+    requests: list[RecordedRequest] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+
+    # -- to override -----------------------------------------------------------
+    def setup_routes(self, app: web.Application) -> None:
+        raise NotImplementedError
+
+    def check_contract(
+        self, request: web.Request, body: bytes, response: web.StreamResponse
+    ) -> list[str]:
+        """Return the ways this exchange breaks the vendor schema (none: [])."""
+        return []
+
+    # -- lifecycle --------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        app = web.Application(middlewares=[self._record])
+        self.setup_routes(app)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        ssl_context = None
+        if self.tls:
+            if self.certificate is None:
+                self.certificate = SelfSignedCertificate.generate()
+            ssl_context = self.certificate.server_context()
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=ssl_context)
+        await site.start()
+        server = site._server
+        assert server is not None
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def count(self, method: str | None = None, path_prefix: str = "") -> int:
+        """How many requests matched (exact counts are what tests assert)."""
+        return sum(
+            1
+            for r in self.requests
+            if (method is None or r.method == method) and r.path.startswith(path_prefix)
+        )
+
+    @web.middleware
+    async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        body = await request.read()
+        recorded = RecordedRequest(request.method, request.path, dict(request.query))
+        self.requests.append(recorded)
+        try:
+            response: web.StreamResponse = await handler(request)
+        except web.HTTPException as exc:
+            response = exc
+        recorded.status = response.status
+        self.violations.extend(self.check_contract(request, body, response))
+        return response
