@@ -1,0 +1,60 @@
+"""Constants of the WakeHub integration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Final
+
+DOMAIN: Final = "wakehub"
+
+# Kinds of server (one config entry each); the `user` step's menu.
+CONF_KIND: Final = "kind"
+KIND_MACHINE: Final = "machine"
+KIND_PROXMOX: Final = "proxmox"
+KIND_DOCKER: Final = "docker"
+KIND_OVH: Final = "ovh"
+
+# Machine fields (DESIGN.md: these keys are a contract).
+CONF_MAC: Final = "mac"
+CONF_BROADCAST_ADDRESS: Final = "broadcast_address"
+CONF_BROADCAST_PORT: Final = "broadcast_port"
+CONF_SSH_PORT: Final = "ssh_port"
+CONF_PRIVATE_KEY: Final = "private_key"
+CONF_PRIVATE_KEY_PASSPHRASE: Final = "private_key_passphrase"
+CONF_SHUTDOWN_COMMAND: Final = "shutdown_command"
+CONF_REBOOT_COMMAND: Final = "reboot_command"
+CONF_HOST_KEY: Final = "host_key"
+
+DEFAULT_BROADCAST_ADDRESS: Final = "255.255.255.255"
+DEFAULT_BROADCAST_PORT: Final = 9
+DEFAULT_SSH_PORT: Final = 22
+
+# Options
+CONF_TIMEOUT: Final = "timeout"
+CONF_SCAN_INTERVAL: Final = "scan_interval"
+DEFAULT_TIMEOUT: Final = 300  # seconds a start or stop may take before it fails
+DEFAULT_SCAN_INTERVAL: Final = 30  # seconds between polls when nothing happens
+
+# While a start or stop is under way the resource is probed this often, so the
+# switch follows the real machine within a second or so of it answering.
+PROBE_INTERVAL: Final = timedelta(seconds=1)
+
+# Action (service) names and fields
+SERVICE_START: Final = "start"
+SERVICE_STOP: Final = "stop"
+SERVICE_REBOOT: Final = "reboot"
+ATTR_CASCADE: Final = "cascade"
+
+EVENT_POWER: Final = "wakehub_power"
+
+# Secrets every diagnostics dump redacts, whatever the kind of entry.
+TO_REDACT: Final = {
+    "password",
+    CONF_PRIVATE_KEY,
+    CONF_PRIVATE_KEY_PASSPHRASE,
+    "token_secret",
+    "application_secret",
+    "consumer_key",
+    "client_key",
+    "api_key",
+}

@@ -1,0 +1,95 @@
+"""Fixtures shared by every WakeHub test.
+
+The code under test talks to real servers on 127.0.0.1: the simulators in
+`tests/simulators/`, and where installed a real `sshd` (tests/services/sshd.py).
+Nothing of WakeHub's own is mocked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.wakehub.const import (
+    CONF_BROADCAST_ADDRESS,
+    CONF_BROADCAST_PORT,
+    CONF_HOST_KEY,
+    CONF_KIND,
+    CONF_MAC,
+    CONF_REBOOT_COMMAND,
+    CONF_SHUTDOWN_COMMAND,
+    CONF_SSH_PORT,
+    CONF_TIMEOUT,
+    DOMAIN,
+    KIND_MACHINE,
+)
+from homeassistant.core import HomeAssistant
+from tests.simulators.machine import MachineSimulator
+
+pytest_plugins = ["pytest_homeassistant_custom_component"]
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load custom_components/wakehub."""
+
+
+@pytest.fixture(autouse=True)
+def real_sockets(socket_enabled: None) -> None:
+    """Our tests talk to real servers: allow sockets (connects stay loopback-only)."""
+
+
+@pytest.fixture
+async def machine_sim() -> AsyncIterator[MachineSimulator]:
+    """A simulated machine, off, with short delays."""
+    sim = MachineSimulator(boot_delay=0.2, shutdown_delay=0.05)
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+def machine_data(sim: MachineSimulator, **overrides: Any) -> dict[str, Any]:
+    """The entry data a user would have created for `sim`."""
+    data = {
+        CONF_KIND: KIND_MACHINE,
+        CONF_MAC: sim.mac,
+        "host": sim.host,
+        CONF_BROADCAST_ADDRESS: "127.0.0.1",
+        CONF_BROADCAST_PORT: sim.udp_port,
+        CONF_SSH_PORT: sim.ssh_port,
+        "username": sim.username,
+        "password": sim.password,
+        CONF_SHUTDOWN_COMMAND: sim.shutdown_command,
+        CONF_REBOOT_COMMAND: sim.reboot_command,
+        CONF_HOST_KEY: sim.host_key,
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.fixture
+def machine_entry(hass: HomeAssistant, machine_sim: MachineSimulator) -> MockConfigEntry:
+    """A machine entry for `machine_sim`, with a short start/stop timeout."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="NAS",
+        unique_id=machine_sim.mac,
+        data=machine_data(machine_sim),
+        options={CONF_TIMEOUT: 5},
+        entry_id="01NASMACHINE0000000000000",
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.fixture
+async def init_machine(
+    hass: HomeAssistant, machine_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """The machine entry, set up."""
+    assert await hass.config_entries.async_setup(machine_entry.entry_id)
+    await hass.async_block_till_done()
+    return machine_entry
