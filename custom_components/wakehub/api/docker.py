@@ -1,0 +1,781 @@
+"""Docker Engine API client (asyncio, aiohttp; no docker-py).
+
+What the integration uses::
+
+    client = DockerClient(session, url, ca_cert=..., client_cert=..., client_key=...,
+                          verify_ssl=True, fingerprint=None, timeout=10)
+    engine = await client.connect()       # EngineInfo: connection test + unique id
+    containers = await client.list_containers()          # {name: Container}, 1 request
+    stats = await client.container_stats(containers.values())  # {name: ContainerStats}
+    started = await client.started_at(containers["jellyfin"])  # datetime | None
+    details = await client.inspect("jellyfin")           # ContainerDetails
+    await client.start(name) / stop(name, timeout=None) / restart(name, timeout=None)
+    await client.kill(name, signal=None) / pause(name) / unpause(name)
+    await client.close()                  # closes only the session the client owns
+    map_state("exited") -> ResourceStatus.STOPPED
+
+`url` is `unix:///var/run/docker.sock`, `tcp://host:2375` (plain HTTP, or TLS when
+certificates are given, as the docker CLI does with DOCKER_TLS_VERIFY),
+`http://host:2375` or `https://host:2376`. Anything else raises ValueError.
+
+Sessions: for tcp/https the passed (Home Assistant's shared) session is used and
+never closed. Home Assistant's session cannot speak unix sockets, and aiohttp
+cannot combine a client certificate with a pinned fingerprint on a shared
+session, so in those two cases the client creates its own session on first use;
+the owner of the client must `await client.close()` (on config entry unload).
+
+TLS: `ca_cert`, `client_cert`, `client_key` are PEM text (Docker's ca.pem,
+cert.pem, key.pem). `ssl.SSLContext.load_cert_chain` only reads files, so the
+context is built once, in an executor thread (file writes and the CA store are
+blocking I/O), in a private 0700 temp dir whose 0600 files are deleted as soon as
+they are loaded. `verify_ssl=False` skips server verification;
+`fingerprint` pins the server certificate (tls.py) instead of a CA chain.
+
+Requests economy (one poll cycle): one `GET /containers/json?all=1` for every
+container; health comes from its `Status` text ("(healthy)", "(unhealthy)",
+"(health: starting)") or its `Health` field (API >= 1.52), never from inspect.
+Stats are asked only for the running containers the caller passes, at most
+`stats_concurrency` at once. `started_at()` inspects a container only when it
+(re)started since it was last inspected (cached by id; restarts are seen from
+the list's state and "Up ..." duration).
+
+CPU: the engine's `one-shot` stats carry no `precpu_stats`, so the CPU share is
+computed from two cycles' counters (`total_usage`, `system_cpu_usage`) kept per
+container id: the first sample of a container gives `cpu_percent=None`.
+`cpu % = Δcontainer / Δsystem * online_cpus * 100`, as `docker stats` shows it
+(100 % = one full CPU). When the engine does provide `precpu_stats` it is used.
+
+Errors (errors.py): unreachable → CannotConnect; socket missing →
+DockerSocketMissing; socket permission → DockerSocketPermission (both
+CannotConnect); timeout → ConnectionTimeout; TLS, including a refused client
+certificate → CertificateError; not a Docker engine → NotThatKind; an engine
+older than API 1.41 → DockerEngineTooOld (a NotThatKind); engine errors
+`{"message": ...}` → 404 NotFound, 409 Conflict, 401 InvalidAuth,
+403 PermissionDenied, other ApiError(code, Docker's message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+import datetime as dt
+import json
+import os
+from pathlib import Path
+import re
+import shutil
+import ssl
+import tempfile
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from .errors import (
+    ApiError,
+    CannotConnect,
+    CertificateError,
+    Conflict,
+    InvalidAuth,
+    NotFound,
+    NotThatKind,
+    PermissionDenied,
+)
+from .http import transport_errors
+from .models import ResourceStatus
+from .tls import ssl_option
+
+MIN_API_VERSION = (1, 41)
+# The newest API this client was checked against; never ask an engine for more.
+MAX_API_VERSION = (1, 56)
+DEFAULT_PORTS = {"http": 2375, "https": 2376}
+
+
+class DockerSocketMissing(CannotConnect):
+    """The unix socket does not exist (engine not installed, or not mounted)."""
+
+
+class DockerSocketPermission(CannotConnect):
+    """The unix socket exists but this process may not open it (docker group)."""
+
+
+class DockerEngineTooOld(NotThatKind):
+    """A Docker engine answered, but its API is older than 1.41."""
+
+    def __init__(self, message: str, api_version: str) -> None:
+        super().__init__(message)
+        self.api_version = api_version
+
+
+STATE_MAP: Mapping[str, ResourceStatus] = {
+    "running": ResourceStatus.RUNNING,
+    "exited": ResourceStatus.STOPPED,
+    "created": ResourceStatus.STOPPED,
+    "dead": ResourceStatus.STOPPED,
+    "paused": ResourceStatus.PAUSED,
+    "restarting": ResourceStatus.REBOOTING,
+    "removing": ResourceStatus.STOPPING,
+}
+
+
+def map_state(state: str) -> ResourceStatus:
+    """Docker's container state to the fleet's status vocabulary."""
+    return STATE_MAP.get(state.lower(), ResourceStatus.UNKNOWN)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineInfo:
+    """Who answered: `id` is the engine's stable ID (the config entry unique id)."""
+
+    id: str
+    name: str
+    server_version: str
+    api_version: str  # the negotiated version the client speaks
+    operating_system: str
+    os_type: str | None
+    architecture: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Container:
+    """One container from the list. `name` is the stable handle; `id` changes
+    when the container is recreated."""
+
+    name: str
+    id: str
+    image: str
+    state: str  # Docker's raw state: running, exited, paused, ...
+    status_text: str  # Docker's human status: "Up 3 hours (healthy)"
+    created: dt.datetime
+    health: str | None  # healthy, unhealthy, starting; None without healthcheck
+
+    @property
+    def status(self) -> ResourceStatus:
+        """The shared status vocabulary."""
+        return map_state(self.state)
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerStats:
+    """One stats sample. Counters are cumulative bytes since the container started."""
+
+    cpu_percent: float | None  # None on a container's first sample
+    memory_usage: int | None  # bytes, page cache excluded (as `docker stats`)
+    memory_limit: int | None
+    network_rx: int | None  # None when the container has no network
+    network_tx: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerDetails:
+    """What inspect adds to the list: boot time and the healthcheck's own status."""
+
+    id: str
+    name: str
+    state: str
+    started_at: dt.datetime | None
+    health: str | None
+
+
+@dataclass(frozen=True)
+class _CpuSample:
+    container_id: str
+    total: int
+    system: int
+
+
+# -- small parsers (pure functions, tested directly) ----------------------------
+HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
+UP_FOR = re.compile(r"^Up (.+?)(?: \(.*\))?$")
+DURATION_UNITS = {
+    "second": 1,
+    "minute": 60,
+    "hour": 3600,
+    "day": 86400,
+    "week": 7 * 86400,
+    "month": 30 * 86400,
+    "year": 365 * 86400,
+}
+
+
+def parse_version(version: str) -> tuple[int, int]:
+    """'1.41' -> (1, 41); ValueError when it is not a version."""
+    major, _, minor = version.strip().partition(".")
+    return int(major), int(minor)
+
+
+def health_from_status(status_text: str) -> str | None:
+    """Health from the list's `Status` text: "Up 2 hours (healthy)" -> healthy."""
+    match = HEALTH_IN_STATUS.search(status_text)
+    if match is None:
+        return None
+    return "starting" if match.group(1) == "health: starting" else match.group(1)
+
+
+def max_uptime(status_text: str) -> float | None:
+    """Upper bound, in seconds, of the uptime in "Up 3 hours": Docker rounds the
+    duration (go-units HumanDuration), so "Up 3 hours" is less than 4 hours."""
+    match = UP_FOR.match(status_text)
+    if match is None:
+        return None
+    text = match.group(1).lower()
+    if text.startswith("less than a second"):
+        return 1.0
+    amount, _, unit = text.partition(" ")
+    count = (
+        1
+        if amount in ("about", "a", "an")
+        else int(amount)
+        if amount.isdigit()
+        else None
+    )
+    unit = unit.removeprefix("a ").removeprefix("an ").rstrip("s")
+    if count is None or unit not in DURATION_UNITS:
+        return None
+    return (count + 1) * DURATION_UNITS[unit]
+
+
+def parse_timestamp(value: str | None) -> dt.datetime | None:
+    """Docker's RFC 3339 with nanoseconds; the zero time means 'never'."""
+    if not value or value.startswith("0001-01-01"):
+        return None
+    match = re.match(
+        r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$", value
+    )
+    if match is None:
+        return None
+    fraction = (match.group(2) or ".0")[:7]  # Python keeps microseconds
+    zone = "+00:00" if match.group(3) == "Z" else match.group(3)
+    return dt.datetime.fromisoformat(match.group(1) + fraction + zone)
+
+
+def compute_stats(
+    raw: Mapping[str, Any], previous: _CpuSample | None
+) -> tuple[ContainerStats, _CpuSample | None]:
+    """A stats sample and the CPU counters to keep for the next cycle."""
+    cpu = raw.get("cpu_stats") or {}
+    total = (cpu.get("cpu_usage") or {}).get("total_usage")
+    system = cpu.get("system_cpu_usage")
+    online = (
+        cpu.get("online_cpus")
+        or len((cpu.get("cpu_usage") or {}).get("percpu_usage") or [])
+        or 1
+    )
+    sample = (
+        _CpuSample(str(raw.get("id", "")), int(total), int(system))
+        if isinstance(total, int) and isinstance(system, int) and system > 0
+        else None
+    )
+    pre = raw.get("precpu_stats") or {}
+    pre_total = (pre.get("cpu_usage") or {}).get("total_usage")
+    pre_system = pre.get("system_cpu_usage")
+    if isinstance(pre_total, int) and isinstance(pre_system, int) and pre_system > 0:
+        reference: _CpuSample | None = _CpuSample(
+            sample.container_id if sample else "", pre_total, pre_system
+        )
+    elif (
+        previous is not None
+        and sample is not None
+        and previous.container_id == sample.container_id
+    ):
+        reference = previous
+    else:
+        reference = None
+    cpu_percent = None
+    if sample is not None and reference is not None:
+        cpu_delta = sample.total - reference.total
+        system_delta = sample.system - reference.system
+        if system_delta > 0 and cpu_delta >= 0:
+            cpu_percent = round(cpu_delta / system_delta * online * 100.0, 2)
+    memory = raw.get("memory_stats") or {}
+    usage = memory.get("usage")
+    if isinstance(usage, int):
+        extra = memory.get("stats") or {}
+        # cgroup v2 names it inactive_file, v1 total_inactive_file: docker stats
+        # subtracts it, so the figure matches what users compare with.
+        cache = extra.get("inactive_file", extra.get("total_inactive_file", 0))
+        usage = max(usage - int(cache), 0)
+    networks = raw.get("networks")
+    rx = tx = None
+    if isinstance(networks, Mapping) and networks:
+        rx = sum(int(n.get("rx_bytes", 0)) for n in networks.values())
+        tx = sum(int(n.get("tx_bytes", 0)) for n in networks.values())
+    stats = ContainerStats(
+        cpu_percent=cpu_percent,
+        memory_usage=usage if isinstance(usage, int) else None,
+        memory_limit=memory.get("limit")
+        if isinstance(memory.get("limit"), int)
+        else None,
+        network_rx=rx,
+        network_tx=tx,
+    )
+    return stats, sample
+
+
+def build_ssl_context(
+    *,
+    ca_cert: str | None,
+    client_cert: str | None,
+    client_key: str | None,
+    verify: bool,
+) -> ssl.SSLContext:
+    """An SSLContext from PEM text. Blocking (CA store, temp files): run it in an
+    executor. Key material touches the disk only in a 0700 directory, for the
+    duration of `load_cert_chain`."""
+    if verify:
+        context = (
+            ssl.create_default_context(cadata=ca_cert)
+            if ca_cert
+            else ssl.create_default_context()
+        )
+    else:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if client_cert and client_key:
+        directory = Path(tempfile.mkdtemp(prefix="wakehub-docker-"))
+        try:
+            cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+            for path, text in ((cert_file, client_cert), (key_file, client_key)):
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w", encoding="ascii") as handle:
+                    handle.write(text)
+            context.load_cert_chain(cert_file, key_file)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+    return context
+
+
+# -- the client -------------------------------------------------------------------------
+class DockerClient:
+    """One Docker engine. See the module docstring."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession | None,
+        url: str,
+        *,
+        ca_cert: str | None = None,
+        client_cert: str | None = None,
+        client_key: str | None = None,
+        verify_ssl: bool = True,
+        fingerprint: str | None = None,
+        timeout: float = 10.0,
+        stats_concurrency: int = 4,
+    ) -> None:
+        parts = urlsplit(url.strip())
+        self._socket_path: str | None = None
+        if parts.scheme == "unix":
+            if not parts.path:
+                raise ValueError("unix:// needs a socket path")
+            self._socket_path = parts.path
+            self._base = "http://localhost"
+            self.where = f"unix://{parts.path}"
+        elif parts.scheme in ("tcp", "http", "https"):
+            if not parts.hostname:
+                raise ValueError("the Docker URL needs a host")
+            tls_material = bool(ca_cert or client_cert)
+            scheme = (
+                "https"
+                if parts.scheme == "https" or (parts.scheme == "tcp" and tls_material)
+                else "http"
+            )
+            port = parts.port or DEFAULT_PORTS[scheme]
+            host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+            self._base = f"{scheme}://{host}:{port}"
+            self.where = f"{host}:{port}"
+        else:
+            raise ValueError(f"unsupported Docker URL scheme {parts.scheme!r}")
+        if (client_cert is None) != (client_key is None):
+            raise ValueError("client_cert and client_key go together")
+        self._https = self._base.startswith("https://")
+        self._ca_cert = ca_cert
+        self._client_cert = client_cert
+        self._client_key = client_key
+        self._verify_ssl = verify_ssl
+        self._fingerprint = fingerprint
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session = session
+        self._owns_session = self._socket_path is not None or bool(
+            fingerprint and client_cert and self._https
+        )
+        if session is None and not self._owns_session:
+            raise ValueError("a session is required for tcp/https URLs")
+        self._own_session: aiohttp.ClientSession | None = None
+        self._ssl: bool | aiohttp.Fingerprint | ssl.SSLContext | None = None
+        self._setup_lock = asyncio.Lock()
+        self._stats_limit = asyncio.Semaphore(stats_concurrency)
+        self._prefix = ""  # "/v1.xx" once negotiated
+        self.api_version: str | None = None
+        self._cpu: dict[str, _CpuSample] = {}
+        # name -> (container id, StartedAt) for started_at().
+        self._started: dict[str, tuple[str, dt.datetime | None]] = {}
+
+    # -- session, TLS, version ------------------------------------------------------
+    async def close(self) -> None:
+        """Close the session this client created (unix socket, pinned client cert)."""
+        if self._own_session is not None:
+            await self._own_session.close()
+            self._own_session = None
+
+    async def _ready(self) -> aiohttp.ClientSession:
+        """The session to use; builds the TLS context and own session once."""
+        async with self._setup_lock:
+            if self._ssl is None:
+                self._ssl = await self._ssl_argument()
+            if self._owns_session:
+                if self._own_session is None or self._own_session.closed:
+                    connector: aiohttp.BaseConnector
+                    if self._socket_path is not None:
+                        connector = aiohttp.UnixConnector(path=self._socket_path)
+                    else:
+                        # Fingerprint on the connector, client cert per request:
+                        # aiohttp checks both (see the module docstring).
+                        connector = aiohttp.TCPConnector(
+                            ssl=ssl_option(
+                                verify_ssl=False, fingerprint=self._fingerprint
+                            )
+                        )
+                    self._own_session = aiohttp.ClientSession(connector=connector)
+                return self._own_session
+            if self._session is None:  # pragma: no cover - refused in __init__
+                raise RuntimeError("no session")
+            return self._session
+
+    async def _ssl_argument(self) -> bool | aiohttp.Fingerprint | ssl.SSLContext:
+        if not self._https:
+            return True  # ignored by aiohttp for http and unix
+        if self._fingerprint and not self._client_cert:
+            return ssl_option(
+                verify_ssl=self._verify_ssl, fingerprint=self._fingerprint
+            )
+        if not (self._ca_cert or self._client_cert):
+            return ssl_option(verify_ssl=self._verify_ssl, fingerprint=None)
+        verify = self._verify_ssl and not self._fingerprint
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                None,
+                lambda: build_ssl_context(
+                    ca_cert=self._ca_cert,
+                    client_cert=self._client_cert,
+                    client_key=self._client_key,
+                    verify=verify,
+                ),
+            )
+        except (ssl.SSLError, ValueError, OSError) as err:
+            # The PEM text itself is wrong: never echo it (it may hold the key).
+            raise CertificateError(
+                f"the TLS certificates for {self.where} cannot be loaded: {type(err).__name__}"
+            ) from err
+
+    async def _negotiate(self) -> str:
+        """`GET /_ping`: is it Docker, which API version to speak."""
+        self.api_version, self._prefix = None, ""
+        try:
+            status, headers, _body = await self._raw("GET", "/_ping")
+        except CannotConnect as err:
+            if self._https and _hung_up_on_tls(err):
+                # With TLS 1.3 a refused client certificate is only noticed after
+                # the handshake: the engine hangs up (or sends an alert) instead
+                # of answering.
+                raise CertificateError(
+                    f"{self.where} closed the TLS connection without answering: "
+                    "it requires a client certificate signed by its CA"
+                ) from err
+            raise
+        advertised = headers.get("Api-Version")
+        if status != 200 or advertised is None:
+            raise NotThatKind(
+                f"{self.where} is not a Docker engine (/_ping answered {status})"
+            )
+        try:
+            version = parse_version(advertised)
+        except ValueError as err:
+            raise NotThatKind(f"{self.where} sent an unreadable API version") from err
+        if version < MIN_API_VERSION:
+            raise DockerEngineTooOld(
+                f"the Docker engine at {self.where} speaks API {advertised}; "
+                f"WakeHub needs {'.'.join(map(str, MIN_API_VERSION))} or newer (Docker 20.10+)",
+                advertised,
+            )
+        chosen = min(version, MAX_API_VERSION)
+        self.api_version = f"{chosen[0]}.{chosen[1]}"
+        self._prefix = f"/v{self.api_version}"
+        return self.api_version
+
+    # -- HTTP ----------------------------------------------------------------------------
+    async def _raw(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        timeout: aiohttp.ClientTimeout | None = None,
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        session = await self._ready()
+        ssl_arg = self._ssl if self._https and self._ssl is not None else True
+        async with transport_errors(self.where):
+            try:
+                async with session.request(
+                    method,
+                    self._base + path,
+                    params=params,
+                    timeout=timeout or self._timeout,
+                    ssl=ssl_arg,
+                ) as response:
+                    return response.status, response.headers, await response.read()
+            except aiohttp.ClientSSLError:
+                raise  # transport_errors names certificate problems
+            except aiohttp.ClientOSError as err:
+                if (mapped := self._os_error(err)) is None:
+                    raise
+                raise mapped from err
+            except aiohttp.ClientResponseError as err:
+                # Something answered, but not with HTTP a client can read.
+                raise NotThatKind(
+                    f"{self.where} did not answer like a Docker engine"
+                ) from err
+
+    def _os_error(self, err: aiohttp.ClientOSError) -> CannotConnect | None:
+        """Name the unix-socket failures users can fix (None: generic)."""
+        os_error: BaseException = getattr(err, "os_error", None) or err.__cause__ or err
+        if self._socket_path is not None:
+            if isinstance(os_error, FileNotFoundError):
+                return DockerSocketMissing(
+                    f"{self.where} does not exist: is Docker installed, "
+                    "or the socket mounted?"
+                )
+            if isinstance(os_error, PermissionError):
+                return DockerSocketPermission(
+                    f"no permission to open {self.where}: the user running Home "
+                    "Assistant needs access to it (docker group)"
+                )
+            if isinstance(os_error, ConnectionRefusedError):
+                return CannotConnect(
+                    f"nothing listens on {self.where}: is the Docker engine running?"
+                )
+        return None
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        ok: tuple[int, ...] = (200,),
+        timeout: aiohttp.ClientTimeout | None = None,
+    ) -> Any:
+        """A versioned API call; returns the decoded JSON (None without body)."""
+        if self.api_version is None:
+            await self._negotiate()
+        status, headers, body = await self._raw(
+            method, self._prefix + path, params, timeout
+        )
+        if status not in ok:
+            raise _api_error(status, body)
+        if not body:
+            return None
+        if "json" not in headers.get("Content-Type", ""):
+            raise NotThatKind(f"{self.where} answered {path} with something not JSON")
+        try:
+            return json.loads(body)
+        except ValueError as err:
+            raise NotThatKind(
+                f"{self.where} answered {path} with invalid JSON"
+            ) from err
+
+    # -- the connection test ------------------------------------------------------------
+    async def connect(self) -> EngineInfo:
+        """Negotiate the API version and identify the engine (`GET /_ping`, `/info`)."""
+        api_version = await self._negotiate()
+        info = await self._request("GET", "/info")
+        if not isinstance(info, dict) or not info.get("ID"):
+            raise NotThatKind(f"{self.where} answered /info without an engine ID")
+        return EngineInfo(
+            id=str(info["ID"]),
+            name=str(info.get("Name") or ""),
+            server_version=str(info.get("ServerVersion") or ""),
+            api_version=api_version,
+            operating_system=str(info.get("OperatingSystem") or ""),
+            os_type=info.get("OSType"),
+            architecture=info.get("Architecture"),
+        )
+
+    # -- polling ----------------------------------------------------------------------------
+    async def list_containers(self) -> dict[str, Container]:
+        """Every container (running or not), by name: one request per cycle."""
+        items = await self._request("GET", "/containers/json", {"all": "1"})
+        containers: dict[str, Container] = {}
+        for item in items or []:
+            name = str((item.get("Names") or [item["Id"]])[0]).removeprefix("/")
+            status_text = str(item.get("Status") or "")
+            health = (item.get("Health") or {}).get("Status")
+            if health not in ("healthy", "unhealthy", "starting"):
+                health = health_from_status(status_text)
+            containers[name] = Container(
+                name=name,
+                id=str(item["Id"]),
+                image=str(item.get("Image") or ""),
+                state=str(item.get("State") or "").lower(),
+                status_text=status_text,
+                created=dt.datetime.fromtimestamp(
+                    int(item.get("Created") or 0), dt.UTC
+                ),
+                health=health,
+            )
+        self._forget_gone(containers)
+        return containers
+
+    def _forget_gone(self, containers: Mapping[str, Container]) -> None:
+        """Drop caches of containers that were removed or recreated."""
+        ids = {c.id for c in containers.values()}
+        self._cpu = {name: s for name, s in self._cpu.items() if s.container_id in ids}
+        self._started = {
+            name: cached
+            for name, cached in self._started.items()
+            if name in containers and containers[name].id == cached[0]
+        }
+
+    async def container_stats(
+        self, containers: Iterable[Container]
+    ) -> dict[str, ContainerStats]:
+        """Stats of the given containers that are running, concurrently but at most
+        `stats_concurrency` requests at once. A container that vanished meanwhile
+        is left out; other errors are raised."""
+        running = [c for c in containers if c.running]
+        results = await asyncio.gather(*(self._one_stats(c) for c in running))
+        return {name: stats for name, stats in results if stats is not None}
+
+    async def _one_stats(
+        self, container: Container
+    ) -> tuple[str, ContainerStats | None]:
+        async with self._stats_limit:
+            try:
+                raw = await self._request(
+                    "GET",
+                    f"/containers/{container.id}/stats",
+                    {"stream": "false", "one-shot": "true"},
+                )
+            except NotFound:
+                return container.name, None
+        stats, sample = compute_stats(raw or {}, self._cpu.get(container.name))
+        if sample is not None:
+            self._cpu[container.name] = sample
+        return container.name, stats
+
+    async def started_at(self, container: Container) -> dt.datetime | None:
+        """When the container last started (the uptime sensor), inspecting it only
+        when it is new or has restarted since the last inspect."""
+        if not container.running:
+            self._started.pop(container.name, None)
+            return None
+        cached = self._started.get(container.name)
+        if (
+            cached is not None
+            and cached[0] == container.id
+            and not _restarted_since(container, cached[1])
+        ):
+            return cached[1]
+        details = await self.inspect(container.id)
+        self._started[container.name] = (container.id, details.started_at)
+        return details.started_at
+
+    async def inspect(self, name: str) -> ContainerDetails:
+        """`GET /containers/{name}/json`: start time and healthcheck status."""
+        raw = await self._request("GET", f"/containers/{name}/json")
+        state = raw.get("State") or {}
+        health = (state.get("Health") or {}).get("Status")
+        return ContainerDetails(
+            id=str(raw.get("Id", "")),
+            name=str(raw.get("Name", name)).removeprefix("/"),
+            state=str(state.get("Status") or "").lower(),
+            started_at=parse_timestamp(state.get("StartedAt")),
+            health=health if health in ("healthy", "unhealthy", "starting") else None,
+        )
+
+    # -- actions ----------------------------------------------------------------------------
+    async def start(self, name: str) -> None:
+        """Start; an already running container is success (304)."""
+        await self._action(name, "start", ok=(204, 304))
+
+    async def stop(self, name: str, timeout: int | None = None) -> None:
+        """Graceful stop (SIGTERM, then SIGKILL after `timeout` seconds, default the
+        container's own); an already stopped container is success (304). The
+        engine answers once the container has stopped."""
+        params = {"t": str(timeout)} if timeout is not None else None
+        await self._action(name, "stop", params, ok=(204, 304), wait=timeout)
+
+    async def restart(self, name: str, timeout: int | None = None) -> None:
+        params = {"t": str(timeout)} if timeout is not None else None
+        await self._action(name, "restart", params, wait=timeout)
+
+    async def kill(self, name: str, signal: str | None = None) -> None:
+        """Force stop (SIGKILL unless `signal` says otherwise)."""
+        await self._action(name, "kill", {"signal": signal} if signal else None)
+
+    async def pause(self, name: str) -> None:
+        await self._action(name, "pause")
+
+    async def unpause(self, name: str) -> None:
+        await self._action(name, "unpause")
+
+    async def _action(
+        self,
+        name: str,
+        action: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        ok: tuple[int, ...] = (204,),
+        wait: int | None = None,
+    ) -> None:
+        self._started.pop(name, None)  # it (re)starts: inspect again next time
+        timeout = None
+        if wait is not None:
+            # The engine answers only once the stop timeout has elapsed.
+            timeout = aiohttp.ClientTimeout(total=wait + (self._timeout.total or 0))
+        await self._request(
+            "POST", f"/containers/{name}/{action}", params, ok=ok, timeout=timeout
+        )
+
+
+def _restarted_since(container: Container, started: dt.datetime | None) -> bool:
+    """Does the list's "Up ..." say the container started after `started`?"""
+    bound = max_uptime(container.status_text)
+    if started is None or bound is None:
+        return started is None
+    return (dt.datetime.now(dt.UTC) - started).total_seconds() > bound + 2
+
+
+def _hung_up_on_tls(err: CannotConnect) -> bool:
+    """Did the server end the TLS session before answering (refused client cert)?"""
+    cause = err.__cause__
+    if isinstance(cause, aiohttp.ServerDisconnectedError):
+        return True
+    return isinstance(cause, aiohttp.ClientOSError) and "alert" in str(cause).lower()
+
+
+def _api_error(status: int, body: bytes) -> Exception:
+    """Docker's `{"message": ...}` error answers, mapped to errors.py."""
+    message = ""
+    try:
+        document = json.loads(body)
+        if isinstance(document, dict):
+            message = str(document.get("message") or "")
+    except ValueError:
+        pass
+    message = (
+        message or body[:200].decode("utf-8", "replace").strip() or f"HTTP {status}"
+    )
+    if status == 404:
+        return NotFound(message)
+    if status == 409:
+        return Conflict(message)
+    if status == 401:
+        return InvalidAuth(message)
+    if status == 403:
+        return PermissionDenied(message)
+    return ApiError(status, message)

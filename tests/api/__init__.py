@@ -1,0 +1,1 @@
+"""Tests of the platform clients against their simulators, over real sockets."""
