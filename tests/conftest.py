@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -26,7 +27,6 @@ from custom_components.wakehub.const import (
     DOMAIN,
     KIND_MACHINE,
 )
-from homeassistant.core import HomeAssistant
 from tests.simulators.machine import MachineSimulator
 
 pytest_plugins = ["pytest_homeassistant_custom_component"]
@@ -71,7 +71,9 @@ def machine_data(sim: MachineSimulator, **overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def machine_entry(hass: HomeAssistant, machine_sim: MachineSimulator) -> MockConfigEntry:
+def machine_entry(
+    hass: HomeAssistant, machine_sim: MachineSimulator
+) -> MockConfigEntry:
     """A machine entry for `machine_sim`, with a short start/stop timeout."""
     entry = MockConfigEntry(
         domain=DOMAIN,

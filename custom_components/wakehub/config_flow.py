@@ -139,14 +139,6 @@ def _valid_host(host: str) -> bool:
     return True
 
 
-def _valid_port(value: Any) -> bool:
-    try:
-        port = float(value)
-    except TypeError, ValueError:
-        return False
-    return port.is_integer() and 1 <= port <= 65535
-
-
 def _check_private_key(key: str, passphrase: str | None) -> bool:
     """Whether the PEM key can be loaded (run in the executor: KDFs are slow)."""
     try:
@@ -259,10 +251,8 @@ class WakeHubConfigFlow(ConfigFlow, domain=DOMAIN):
         except ValueError:
             errors[CONF_BROADCAST_ADDRESS] = "invalid_broadcast_address"
         for port_key in (CONF_BROADCAST_PORT, CONF_SSH_PORT):
-            if _valid_port(data.get(port_key)):
-                data[port_key] = int(float(data[port_key]))
-            else:
-                errors[port_key] = "invalid_port"
+            # The selector already refused anything outside 1-65535.
+            data[port_key] = int(data[port_key])
         if not data.get(CONF_PASSWORD) and not data.get(CONF_PRIVATE_KEY):
             errors["base"] = "missing_credentials"
         elif data.get(CONF_PRIVATE_KEY) and not await self.hass.async_add_executor_job(

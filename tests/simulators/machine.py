@@ -60,6 +60,7 @@ class MachineSimulator:
     refuse_logins: bool = False
     sudo_password_required: bool = False
     ignore_packets: bool = False
+    auth_delay: float = 0.0  # > 0: logins hang that long (a stalled sshd)
 
     powered: bool = False
     packets: list[bytes] = field(default_factory=list)
@@ -227,8 +228,10 @@ class _SshServer(asyncssh.SSHServer):
     def password_auth_supported(self) -> bool:
         return self.machine.password is not None
 
-    def validate_password(self, username: str, password: str) -> bool:
+    async def validate_password(self, username: str, password: str) -> bool:
         m = self.machine
+        if m.auth_delay:
+            await asyncio.sleep(m.auth_delay)
         return not m.refuse_logins and username == m.username and password == m.password
 
     def public_key_auth_supported(self) -> bool:
