@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_KIND, DOMAIN, KIND_MACHINE
-from .coordinator import MachineCoordinator, WakeHubCoordinator
+from .kinds import kind_setup
 from .power import async_get_power_manager
-from .resource import MachineResource, Resource
+from .runtime import WakeHubConfigEntry, WakeHubRuntimeData
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.BUTTON, Platform.SENSOR, Platform.SWITCH]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
-
-@dataclass(kw_only=True)
-class WakeHubRuntimeData:
-    """What a loaded entry holds: its coordinator and the resources it powers."""
-
-    coordinator: WakeHubCoordinator
-    resources: list[Resource]
-
-
-type WakeHubConfigEntry = ConfigEntry[WakeHubRuntimeData]
+__all__ = ["WakeHubConfigEntry", "WakeHubRuntimeData"]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -39,23 +27,14 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: WakeHubConfigEntry) -> bool:
-    """Set up one server entry."""
-    if entry.data.get(CONF_KIND, KIND_MACHINE) != KIND_MACHINE:
-        # Only machines exist yet; other kinds arrive with their issues.
+    """Set up one server entry through its kind's module."""
+    setup = kind_setup(entry.data.get(CONF_KIND, KIND_MACHINE))
+    if setup is None:
         return False
-    coordinator = MachineCoordinator(hass, entry)
-    await coordinator.async_config_entry_first_refresh()
-    resources: list[Resource] = [
-        MachineResource(
-            key=coordinator.key, name=entry.title, coordinator=coordinator, entry=entry
-        )
-    ]
-    entry.runtime_data = WakeHubRuntimeData(
-        coordinator=coordinator, resources=resources
-    )
+    entry.runtime_data = await setup(hass, entry)
 
     power = async_get_power_manager(hass)
-    for resource in resources:
+    for resource in entry.runtime_data.resources:
         entry.async_on_unload(power.async_register(resource))
 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -63,4 +42,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: WakeHubConfigEntry) -> b
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: WakeHubConfigEntry) -> bool:
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        for close in entry.runtime_data.on_unload:
+            await close()
+    return unloaded

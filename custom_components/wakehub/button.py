@@ -9,12 +9,12 @@ from homeassistant.components.button import ButtonEntity, ButtonEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import WakeHubConfigEntry
 from .action_errors import translate_error
 from .api.errors import WakeHubError
-from .entity import WakeHubEntity
+from .entity import WakeHubEntity, async_add_resource_entities
 from .power import PowerManager, async_get_power_manager
 from .resource import Resource, ResourceFeature
+from .runtime import WakeHubConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -71,11 +71,14 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     power = async_get_power_manager(hass)
-    async_add_entities(
-        WakeHubButton(resource, power, description)
-        for resource in entry.runtime_data.resources
-        for description in BUTTONS
-        if description.feature in resource.features
+    async_add_resource_entities(
+        entry,
+        async_add_entities,
+        lambda resource: [
+            WakeHubButton(resource, power, description)
+            for description in BUTTONS
+            if description.feature in resource.features
+        ],
     )
 
 

@@ -58,3 +58,9 @@ TO_REDACT: Final = {
     "client_key",
     "api_key",
 }
+
+# Host links (what a server runs on) and explicit dependencies, stored as
+# entity-registry ids of WakeHub power switches so renames do not break them.
+CONF_HOST_LINKS: Final = "host_links"  # proxmox: {node name: registry id}
+CONF_HOST_LINK: Final = "host_link"  # docker: registry id of the VM/machine
+CONF_DEPENDENCIES: Final = "dependencies"  # [registry id, ...]

@@ -1,47 +1,22 @@
-"""Data update coordinators: one per server entry.
+"""The base data update coordinator: one per server entry.
 
 Each coordinator's data maps `Resource.key` to the `ResourceState` of every
-resource of its entry, so the entities of every platform read the same shape.
+resource of its entry, so the entities of every kind read the same shape.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 import logging
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
-from homeassistant.util import dt as dt_util
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
-from .api.errors import CannotConnect, HostKeyMismatch, WakeHubError
-from .api.machine import (
-    MachineClient,
-    MachineMetrics,
-    SshCredentials,
-    fetch_host_key,
-    host_key_fingerprint,
-    is_port_open,
-)
-from .api.models import ResourceStatus
-from .const import (
-    CONF_HOST_KEY,
-    CONF_MAC,
-    CONF_PRIVATE_KEY,
-    CONF_PRIVATE_KEY_PASSPHRASE,
-    CONF_SCAN_INTERVAL,
-    CONF_SSH_PORT,
-    DEFAULT_SCAN_INTERVAL,
-    DOMAIN,
-)
+from .const import CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN
 from .resource import ResourceState
 
 _LOGGER = logging.getLogger(__name__)
-
-# A reachability probe must be quick: an answer slower than this is "off".
-PORT_PROBE_TIMEOUT = 3.0
 
 
 class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
@@ -49,126 +24,19 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
 
     config_entry: ConfigEntry
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        *,
+        default_interval: float = DEFAULT_SCAN_INTERVAL,
+    ) -> None:
         super().__init__(
             hass,
             _LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} {entry.title}",
             update_interval=timedelta(
-                seconds=entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
+                seconds=entry.options.get(CONF_SCAN_INTERVAL, default_interval)
             ),
         )
-
-
-def machine_credentials(entry: ConfigEntry) -> SshCredentials:
-    """The SSH credentials of a machine entry (host key as currently pinned)."""
-    data = entry.data
-    return SshCredentials(
-        host=data[CONF_HOST],
-        port=data[CONF_SSH_PORT],
-        username=data[CONF_USERNAME],
-        password=data.get(CONF_PASSWORD) or None,
-        private_key=data.get(CONF_PRIVATE_KEY) or None,
-        private_key_passphrase=data.get(CONF_PRIVATE_KEY_PASSPHRASE) or None,
-        host_key=data.get(CONF_HOST_KEY) or None,
-    )
-
-
-def host_key_issue_id(entry: ConfigEntry) -> str:
-    return f"host_key_changed_{entry.entry_id}"
-
-
-class MachineCoordinator(WakeHubCoordinator):
-    """Polls one physical machine: a TCP probe, then one SSH command for metrics."""
-
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
-        super().__init__(hass, entry)
-        self.key: str = entry.data[CONF_MAC]
-        self._boot_time: datetime | None = None
-
-    @property
-    def client(self) -> MachineClient:
-        # Built per use: the pinned key may change (first contact, repair flow).
-        return MachineClient(machine_credentials(self.config_entry))
-
-    async def _async_update_data(self) -> dict[str, ResourceState]:
-        creds = machine_credentials(self.config_entry)
-        try:
-            reachable = await is_port_open(creds.host, creds.port, PORT_PROBE_TIMEOUT)
-        except CannotConnect as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="cannot_resolve",
-                translation_placeholders={"host": creds.host},
-            ) from err
-        metrics = await self._read_metrics() if reachable else None
-        if not reachable:
-            self._boot_time = None
-        return {
-            self.key: ResourceState(
-                status=ResourceStatus.RUNNING if reachable else ResourceStatus.STOPPED,
-                cpu=metrics.cpu_percent if metrics else None,
-                memory=metrics.memory_percent if metrics else None,
-                boot_time=self._stable_boot_time(metrics),
-            )
-        }
-
-    async def _read_metrics(self) -> MachineMetrics | None:
-        """Metrics over SSH; None when the host cannot tell (off, Windows...)."""
-        if not self.config_entry.data.get(CONF_HOST_KEY):
-            await self._pin_host_key_at_first_contact()
-        try:
-            metrics = await self.client.read_metrics()
-        except HostKeyMismatch as err:
-            self._raise_host_key_issue(err)
-            return None
-        except WakeHubError as err:
-            _LOGGER.debug("No metrics from %s: %s", self.config_entry.title, err)
-            return None
-        ir.async_delete_issue(self.hass, DOMAIN, host_key_issue_id(self.config_entry))
-        return metrics
-
-    async def _pin_host_key_at_first_contact(self) -> None:
-        """The machine was off when it was added: trust its key on first contact."""
-        creds = machine_credentials(self.config_entry)
-        try:
-            key = await fetch_host_key(creds.host, creds.port)
-        except WakeHubError:
-            return
-        _LOGGER.info(
-            "Pinned the SSH host key of %s at first contact: %s",
-            self.config_entry.title,
-            host_key_fingerprint(key),
-        )
-        self.hass.config_entries.async_update_entry(
-            self.config_entry, data={**self.config_entry.data, CONF_HOST_KEY: key}
-        )
-
-    def _raise_host_key_issue(self, err: HostKeyMismatch) -> None:
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            host_key_issue_id(self.config_entry),
-            is_fixable=True,
-            is_persistent=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="host_key_changed",
-            translation_placeholders={
-                "name": self.config_entry.title,
-                "fingerprint": err.fingerprint or "?",
-            },
-            data={"entry_id": self.config_entry.entry_id},
-        )
-
-    def _stable_boot_time(self, metrics: MachineMetrics | None) -> datetime | None:
-        """Boot time from uptime, kept steady so the sensor does not flap."""
-        if metrics is None:
-            return self._boot_time
-        boot = dt_util.utcnow() - timedelta(seconds=metrics.uptime_seconds)
-        if (
-            self._boot_time is None
-            or abs((boot - self._boot_time).total_seconds()) > 60
-        ):
-            self._boot_time = boot.replace(microsecond=0)
-        return self._boot_time

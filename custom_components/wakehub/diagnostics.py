@@ -8,9 +8,9 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from . import WakeHubConfigEntry
 from .const import TO_REDACT
 from .power import async_get_power_manager
+from .runtime import WakeHubConfigEntry
 
 
 async def async_get_config_entry_diagnostics(

@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .coordinator import WakeHubCoordinator
 from .power import SIGNAL_TRANSITION, PowerManager
 from .resource import Resource, ResourceState
+from .runtime import WakeHubConfigEntry
+
+
+def async_add_resource_entities(
+    entry: WakeHubConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    make: Callable[[Resource], Iterable[Entity]],
+) -> None:
+    """Add each resource's entities under its config subentry.
+
+    Entities of a resource chosen in a subentry belong to that subentry, so
+    removing the subentry removes its device and entities.
+    """
+    by_subentry: dict[str | None, list[Entity]] = {}
+    for resource in entry.runtime_data.resources:
+        by_subentry.setdefault(resource.subentry_id, []).extend(make(resource))
+    for subentry_id, entities in by_subentry.items():
+        async_add_entities(entities, config_subentry_id=subentry_id)
 
 
 class WakeHubEntity(CoordinatorEntity[WakeHubCoordinator]):

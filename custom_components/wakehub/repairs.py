@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
+from homeassistant.components.repairs import (
+    ConfirmRepairFlow,
+    RepairsFlow,
+    RepairsFlowResult,
+)
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 
@@ -58,5 +62,7 @@ class HostKeyChangedRepairFlow(RepairsFlow):
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
 ) -> RepairsFlow:
-    """Create the fix flow of a WakeHub repair issue."""
-    return HostKeyChangedRepairFlow(str((data or {})["entry_id"]))
+    """Create the fix flow of a fixable WakeHub repair issue."""
+    if issue_id.startswith("host_key_changed_"):
+        return HostKeyChangedRepairFlow(str((data or {})["entry_id"]))
+    return ConfirmRepairFlow()

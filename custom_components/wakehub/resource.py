@@ -1,9 +1,13 @@
-"""The common resource interface: what every platform offers the rest of WakeHub.
+"""The common resource interface: what every kind offers the rest of WakeHub.
 
-A *resource* is something WakeHub powers on and off (a machine, a Proxmox guest, a
-Docker container, an OVH VPS). Entities, actions and the power orchestrator only
-talk to `Resource`; a platform joins by subclassing it and by feeding its
-coordinator's data as `ResourceState` values keyed by `Resource.key`.
+A *resource* is something WakeHub shows as a device: a machine, a Proxmox node or
+guest, a Docker engine or container, an OVH VPS. Entities, actions and the power
+orchestrator only talk to `Resource`; a kind joins by subclassing it and by
+feeding its coordinator's data as `ResourceState` values keyed by `Resource.key`.
+
+What a resource can do is declared, not guessed: `features` says which buttons
+and actions exist, `sensors` which sensors. An action a resource does not support
+is refused before anything is sent (ServiceValidationError naming why).
 """
 
 from __future__ import annotations
@@ -14,19 +18,10 @@ from datetime import datetime
 from enum import IntFlag
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo
+from homeassistant.helpers.device_registry import DeviceInfo
 
-from .api.machine import MachineClient, send_magic_packet
 from .api.models import ResourceStatus
-from .const import (
-    CONF_BROADCAST_ADDRESS,
-    CONF_BROADCAST_PORT,
-    CONF_REBOOT_COMMAND,
-    CONF_SHUTDOWN_COMMAND,
-    CONF_TIMEOUT,
-    DEFAULT_TIMEOUT,
-    DOMAIN,
-)
+from .const import CONF_TIMEOUT, DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -35,11 +30,17 @@ if TYPE_CHECKING:
 
 
 class ResourceFeature(IntFlag):
-    """Optional abilities; buttons and actions exist only where supported."""
+    """Optional abilities; entities and actions exist only where supported."""
 
-    REBOOT = 1
-    FORCE_STOP = 2
-    RESET = 4
+    POWER = 1  # start/stop: the power switch, wakehub.start/stop
+    REBOOT = 2
+    FORCE_STOP = 4
+    RESET = 8
+    SNAPSHOTS = 16  # create/list/restore/delete
+    RESCUE = 32
+    CONSOLE = 64
+    REBUILD = 128  # rebuild + list_images
+    RESET_PASSWORD = 256
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,7 +54,10 @@ class ResourceState:
     network_in: float | None = None  # bytes per second
     network_out: float | None = None  # bytes per second
     boot_time: datetime | None = None
-    attributes: dict[str, Any] = field(default_factory=dict)
+    #: Values of kind-specific sensors, by sensor key (health, expiration, ipv4...).
+    extra: dict[str, Any] = field(default_factory=dict)
+    #: Extra state attributes, by sensor key ("status": {"lock": "backup"}).
+    attributes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def is_running(self) -> bool:
@@ -64,12 +68,34 @@ class ResourceState:
         return self.status is ResourceStatus.STOPPED
 
 
-class Resource(ABC):
-    """A thing WakeHub powers, as the rest of the integration sees it."""
+@dataclass(frozen=True, kw_only=True)
+class Snapshot:
+    """A snapshot as `wakehub.list_snapshots` returns it."""
 
-    #: The sensors this platform can fill (keys of sensor descriptions).
+    name: str
+    description: str | None = None
+    time: datetime | None = None
+    parent: str | None = None
+    include_ram: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "time": self.time.isoformat() if self.time else None,
+            "parent": self.parent,
+            "include_ram": self.include_ram,
+            **self.extra,
+        }
+
+
+class Resource(ABC):
+    """A thing WakeHub shows as a device (and usually powers)."""
+
+    #: The sensors this resource fills (keys of the sensor descriptions).
     sensors: frozenset[str] = frozenset({"status"})
-    features: ResourceFeature = ResourceFeature(0)
+    features: ResourceFeature = ResourceFeature.POWER
 
     def __init__(
         self,
@@ -78,11 +104,14 @@ class Resource(ABC):
         name: str,
         coordinator: WakeHubCoordinator,
         entry: ConfigEntry,
+        subentry_id: str | None = None,
     ) -> None:
         self.key = key
         self.name = name
         self.coordinator = coordinator
         self.entry = entry
+        #: The config subentry this resource was chosen in (None: the entry itself).
+        self.subentry_id = subentry_id
 
     @property
     def state(self) -> ResourceState | None:
@@ -100,17 +129,19 @@ class Resource(ABC):
     def device_info(self) -> DeviceInfo:
         """The device this resource is shown as."""
 
-    @abstractmethod
+    # -- power (ResourceFeature.POWER) ----------------------------------------------
     async def async_start(self) -> None:
         """Ask the platform to start; return once the request was accepted.
 
         The power manager then follows the coordinator until the state says
-        running, so implementations need not wait for the boot itself.
+        running, so implementations need not wait for the boot itself (they may
+        wait for a platform task, and should raise its failure).
         """
+        raise NotImplementedError
 
-    @abstractmethod
     async def async_stop(self) -> None:
         """Ask the platform for a graceful shutdown."""
+        raise NotImplementedError
 
     async def async_reboot(self) -> None:
         raise NotImplementedError
@@ -121,34 +152,39 @@ class Resource(ABC):
     async def async_reset(self) -> None:
         raise NotImplementedError
 
+    # -- snapshots (ResourceFeature.SNAPSHOTS) -----------------------------------------
+    async def async_create_snapshot(
+        self, name: str | None, description: str | None, include_ram: bool
+    ) -> None:
+        raise NotImplementedError
 
-class MachineResource(Resource):
-    """A physical machine: Wake-on-LAN to start, SSH commands to stop/reboot."""
+    async def async_list_snapshots(self) -> list[Snapshot]:
+        raise NotImplementedError
 
-    sensors = frozenset({"status", "cpu", "memory", "uptime"})
-    features = ResourceFeature.REBOOT
+    async def async_restore_snapshot(self, name: str | None) -> None:
+        raise NotImplementedError
 
-    @property
-    def device_info(self) -> DeviceInfo:
-        return DeviceInfo(
-            identifiers={(DOMAIN, self.key)},
-            connections={(CONNECTION_NETWORK_MAC, self.key)},
-            name=self.name,
-        )
+    async def async_delete_snapshot(self, name: str | None) -> None:
+        raise NotImplementedError
 
-    async def async_start(self) -> None:
-        data = self.entry.data
-        await send_magic_packet(
-            self.key, data[CONF_BROADCAST_ADDRESS], data[CONF_BROADCAST_PORT]
-        )
+    # -- cloud servers (RESCUE, CONSOLE, REBUILD, RESET_PASSWORD) ---------------------
+    async def async_rescue(self, enabled: bool) -> dict[str, Any]:
+        raise NotImplementedError
 
-    async def async_stop(self) -> None:
-        await self._client().run_power_command(self.entry.data[CONF_SHUTDOWN_COMMAND])
+    async def async_console_url(self) -> dict[str, Any]:
+        raise NotImplementedError
 
-    async def async_reboot(self) -> None:
-        await self._client().run_power_command(self.entry.data[CONF_REBOOT_COMMAND])
+    async def async_list_images(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
 
-    def _client(self) -> MachineClient:
-        from .coordinator import machine_credentials
+    async def async_rebuild(
+        self,
+        image_id: str,
+        ssh_key: str | None,
+        public_ssh_key: str | None,
+        do_not_send_password: bool,
+    ) -> dict[str, Any]:
+        raise NotImplementedError
 
-        return MachineClient(machine_credentials(self.entry))
+    async def async_reset_password(self) -> dict[str, Any]:
+        raise NotImplementedError

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -17,11 +18,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from . import WakeHubConfigEntry
 from .api.models import ResourceStatus
-from .entity import WakeHubEntity
+from .entity import WakeHubEntity, async_add_resource_entities
 from .power import async_get_power_manager
 from .resource import ResourceState
+from .runtime import WakeHubConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -88,6 +89,70 @@ SENSORS: tuple[WakeHubSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda state: state.boot_time,
     ),
+    # Kind-specific figures, read from ResourceState.extra by key.
+    WakeHubSensorEntityDescription(
+        key="health",
+        translation_key="health",
+        device_class=SensorDeviceClass.ENUM,
+        options=["healthy", "unhealthy", "starting", "none"],
+        value_fn=lambda state: state.extra.get("health"),
+    ),
+    WakeHubSensorEntityDescription(
+        key="current_task",
+        translation_key="current_task",
+        value_fn=lambda state: state.extra.get("current_task"),
+    ),
+    WakeHubSensorEntityDescription(
+        key="expiration",
+        translation_key="expiration",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda state: state.extra.get("expiration"),
+    ),
+    WakeHubSensorEntityDescription(
+        key="snapshot",
+        translation_key="snapshot",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda state: state.extra.get("snapshot"),
+    ),
+    WakeHubSensorEntityDescription(
+        key="backup",
+        translation_key="backup",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda state: state.extra.get("backup"),
+    ),
+    WakeHubSensorEntityDescription(
+        key="last_restore_point",
+        translation_key="last_restore_point",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda state: state.extra.get("last_restore_point"),
+    ),
+    WakeHubSensorEntityDescription(
+        key="ipv4",
+        translation_key="ipv4",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda state: state.extra.get("ipv4"),
+    ),
+    WakeHubSensorEntityDescription(
+        key="ipv6",
+        translation_key="ipv6",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda state: state.extra.get("ipv6"),
+    ),
+    WakeHubSensorEntityDescription(
+        key="datacenter",
+        translation_key="datacenter",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda state: state.extra.get("datacenter"),
+    ),
+    WakeHubSensorEntityDescription(
+        key="model",
+        translation_key="model",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda state: state.extra.get("model"),
+    ),
 )
 
 
@@ -97,11 +162,14 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     power = async_get_power_manager(hass)
-    async_add_entities(
-        WakeHubSensor(resource, power, description)
-        for resource in entry.runtime_data.resources
-        for description in SENSORS
-        if description.key in resource.sensors
+    async_add_resource_entities(
+        entry,
+        async_add_entities,
+        lambda resource: [
+            WakeHubSensor(resource, power, description)
+            for description in SENSORS
+            if description.key in resource.sensors
+        ],
     )
 
 
@@ -117,6 +185,12 @@ class WakeHubSensor(WakeHubEntity, SensorEntity):
         if self.entity_description.key == "status":
             return True
         return self.entity_description.value_fn(self.state_data) is not None
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        if not self.available:
+            return None
+        return self.state_data.attributes.get(self.entity_description.key)
 
     @property
     def native_value(self) -> StateType | datetime:

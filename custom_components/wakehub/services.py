@@ -2,14 +2,24 @@
 
 Actions target WakeHub entities or devices; each target resolves to the resource
 whose device it belongs to, so "start the Jellyfin device" and "start
-switch.jellyfin" are the same call.
+switch.jellyfin" are the same call. What a resource cannot do is refused before
+anything is sent; what the platform refuses comes back as a translated error with
+the platform's own words.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import (
     config_validation as cv,
@@ -18,23 +28,34 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.service import async_extract_entity_ids
 
+from .action_errors import translate_error
+from .api.errors import WakeHubError
 from .const import ATTR_CASCADE, DOMAIN, SERVICE_REBOOT, SERVICE_START, SERVICE_STOP
 from .power import async_get_power_manager
 from .resource import Resource, ResourceFeature
 from .schema import vol
 
-TARGET_SCHEMA = vol.Schema(
-    {
-        vol.Optional("entity_id"): cv.comp_entity_ids,
-        vol.Optional("device_id"): vol.All(cv.ensure_list, [cv.string]),
-        vol.Optional("area_id"): vol.All(cv.ensure_list, [cv.string]),
-        vol.Optional("floor_id"): vol.All(cv.ensure_list, [cv.string]),
-        vol.Optional("label_id"): vol.All(cv.ensure_list, [cv.string]),
-    }
-)
-POWER_SCHEMA = TARGET_SCHEMA.extend(
-    {vol.Optional(ATTR_CASCADE, default=True): cv.boolean}
-)
+ATTR_NAME = "name"
+ATTR_DESCRIPTION = "description"
+ATTR_INCLUDE_RAM = "include_ram"
+ATTR_ENABLED = "enabled"
+ATTR_IMAGE_ID = "image_id"
+ATTR_SSH_KEY = "ssh_key"
+ATTR_PUBLIC_SSH_KEY = "public_ssh_key"
+ATTR_DO_NOT_SEND_PASSWORD = "do_not_send_password"
+ATTR_CONFIRM = "confirm"
+
+TARGET_FIELDS: dict[Any, Any] = {
+    vol.Optional("entity_id"): cv.comp_entity_ids,
+    vol.Optional("device_id"): vol.All(cv.ensure_list, [cv.string]),
+    vol.Optional("area_id"): vol.All(cv.ensure_list, [cv.string]),
+    vol.Optional("floor_id"): vol.All(cv.ensure_list, [cv.string]),
+    vol.Optional("label_id"): vol.All(cv.ensure_list, [cv.string]),
+}
+
+
+def _schema(fields: dict[Any, Any] | None = None) -> Any:
+    return vol.Schema({**TARGET_FIELDS, **(fields or {})})
 
 
 async def async_resolve_resources(call: ServiceCall) -> list[Resource]:
@@ -44,7 +65,7 @@ async def async_resolve_resources(call: ServiceCall) -> list[Resource]:
     ent_reg = er.async_get(hass)
     dev_reg = dr.async_get(hass)
     device_ids: set[str] = set(call.data.get("device_id", []))
-    for entity_id in await async_extract_entity_ids(call):
+    for entity_id in sorted(await async_extract_entity_ids(call)):
         entry = ent_reg.async_get(entity_id)
         if entry is None or entry.platform != DOMAIN or entry.device_id is None:
             raise ServiceValidationError(
@@ -54,7 +75,7 @@ async def async_resolve_resources(call: ServiceCall) -> list[Resource]:
             )
         device_ids.add(entry.device_id)
     resources: dict[str, Resource] = {}
-    for device_id in device_ids:
+    for device_id in sorted(device_ids):
         device = dev_reg.async_get(device_id)
         keys = (
             [key for domain, key in device.identifiers if domain == DOMAIN]
@@ -67,7 +88,9 @@ async def async_resolve_resources(call: ServiceCall) -> list[Resource]:
                 translation_domain=DOMAIN,
                 translation_key="not_a_wakehub_target",
                 translation_placeholders={
-                    "target": device.name or device_id if device else device_id
+                    "target": (device.name_by_user or device.name or device_id)
+                    if device
+                    else device_id
                 },
             )
         for resource in found:
@@ -79,13 +102,43 @@ async def async_resolve_resources(call: ServiceCall) -> list[Resource]:
     return list(resources.values())
 
 
-def _require(resource: Resource, feature: ResourceFeature, action: str) -> None:
-    if feature not in resource.features:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="action_not_supported",
-            translation_placeholders={"name": resource.name, "action": action},
+def _require(resources: list[Resource], feature: ResourceFeature, action: str) -> None:
+    for resource in resources:
+        if feature not in resource.features:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="action_not_supported",
+                translation_placeholders={"name": resource.name, "action": action},
+            )
+
+
+async def _each[T](
+    resources: list[Resource], act: Callable[[Resource], Awaitable[T]]
+) -> dict[str, T]:
+    """Run `act` on every resource in parallel; client errors become translated."""
+
+    async def one(resource: Resource) -> T:
+        try:
+            return await act(resource)
+        except WakeHubError as err:
+            raise translate_error(err, resource.name) from err
+
+    results = await asyncio.gather(*(one(r) for r in resources))
+    return {r.key: result for r, result in zip(resources, results, strict=True)}
+
+
+def _response(
+    hass: HomeAssistant, results: dict[str, Any], resources: list[Resource]
+) -> ServiceResponse:
+    """Response data keyed by each resource's power switch entity id (or key)."""
+    ent_reg = er.async_get(hass)
+    response: dict[str, Any] = {}
+    for resource in resources:
+        entity_id = ent_reg.async_get_entity_id(
+            "switch", DOMAIN, f"{resource.key}_power"
         )
+        response[entity_id or resource.key] = results[resource.key]
+    return response
 
 
 @callback
@@ -93,20 +146,139 @@ def async_setup_services(hass: HomeAssistant) -> None:
     """Register every WakeHub action."""
     power = async_get_power_manager(hass)
 
-    async def start(call: ServiceCall) -> None:
-        resources = await async_resolve_resources(call)
-        await asyncio.gather(*(power.async_start(r) for r in resources))
+    def register(
+        name: str,
+        feature: ResourceFeature,
+        act: Callable[[Resource, ServiceCall], Awaitable[Any]],
+        fields: dict[Any, Any] | None = None,
+        *,
+        response: bool = False,
+        check: Callable[[ServiceCall], None] | None = None,
+    ) -> None:
+        async def handle(call: ServiceCall) -> ServiceResponse:
+            if check is not None:
+                check(call)
+            resources = await async_resolve_resources(call)
+            _require(resources, feature, name)
+            results = await _each(resources, lambda r: act(r, call))
+            if response:
+                return _response(hass, results, resources)
+            # Refresh at once so entities show the outcome of the action.
+            await asyncio.gather(
+                *{
+                    r.coordinator: r.coordinator.async_request_refresh()
+                    for r in resources
+                }.values()
+            )
+            return None
 
-    async def stop(call: ServiceCall) -> None:
-        resources = await async_resolve_resources(call)
-        await asyncio.gather(*(power.async_stop(r) for r in resources))
+        hass.services.async_register(
+            DOMAIN,
+            name,
+            handle,
+            schema=_schema(fields),
+            supports_response=SupportsResponse.ONLY
+            if response
+            else SupportsResponse.NONE,
+        )
 
-    async def reboot(call: ServiceCall) -> None:
-        resources = await async_resolve_resources(call)
-        for resource in resources:
-            _require(resource, ResourceFeature.REBOOT, SERVICE_REBOOT)
-        await asyncio.gather(*(power.async_reboot(r) for r in resources))
+    cascade = {vol.Optional(ATTR_CASCADE, default=True): cv.boolean}
+    register(
+        SERVICE_START,
+        ResourceFeature.POWER,
+        lambda r, call: power.async_start(r),
+        cascade,
+    )
+    register(
+        SERVICE_STOP,
+        ResourceFeature.POWER,
+        lambda r, call: power.async_stop(r),
+        cascade,
+    )
+    register(
+        SERVICE_REBOOT, ResourceFeature.REBOOT, lambda r, call: power.async_reboot(r)
+    )
+    register(
+        "rescue",
+        ResourceFeature.RESCUE,
+        lambda r, call: r.async_rescue(call.data[ATTR_ENABLED]),
+        {vol.Optional(ATTR_ENABLED, default=True): cv.boolean},
+        response=True,
+    )
+    register(
+        "create_snapshot",
+        ResourceFeature.SNAPSHOTS,
+        lambda r, call: r.async_create_snapshot(
+            call.data.get(ATTR_NAME),
+            call.data.get(ATTR_DESCRIPTION),
+            call.data[ATTR_INCLUDE_RAM],
+        ),
+        {
+            vol.Optional(ATTR_NAME): cv.string,
+            vol.Optional(ATTR_DESCRIPTION): cv.string,
+            vol.Optional(ATTR_INCLUDE_RAM, default=False): cv.boolean,
+        },
+    )
+    register(
+        "restore_snapshot",
+        ResourceFeature.SNAPSHOTS,
+        lambda r, call: r.async_restore_snapshot(call.data.get(ATTR_NAME)),
+        {vol.Optional(ATTR_NAME): cv.string},
+    )
+    register(
+        "delete_snapshot",
+        ResourceFeature.SNAPSHOTS,
+        lambda r, call: r.async_delete_snapshot(call.data.get(ATTR_NAME)),
+        {vol.Optional(ATTR_NAME): cv.string},
+    )
 
-    hass.services.async_register(DOMAIN, SERVICE_START, start, schema=POWER_SCHEMA)
-    hass.services.async_register(DOMAIN, SERVICE_STOP, stop, schema=POWER_SCHEMA)
-    hass.services.async_register(DOMAIN, SERVICE_REBOOT, reboot, schema=TARGET_SCHEMA)
+    async def list_snapshots(resource: Resource, call: ServiceCall) -> dict[str, Any]:
+        return {
+            "snapshots": [s.as_dict() for s in await resource.async_list_snapshots()]
+        }
+
+    register("list_snapshots", ResourceFeature.SNAPSHOTS, list_snapshots, response=True)
+    register(
+        "console_url",
+        ResourceFeature.CONSOLE,
+        lambda r, call: r.async_console_url(),
+        response=True,
+    )
+
+    async def list_images(resource: Resource, call: ServiceCall) -> dict[str, Any]:
+        return {"images": await resource.async_list_images()}
+
+    register("list_images", ResourceFeature.REBUILD, list_images, response=True)
+
+    def confirmed(call: ServiceCall) -> None:
+        # Rebuilding erases every disk of the server: never on a default.
+        if call.data.get(ATTR_CONFIRM) is not True:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="rebuild_not_confirmed"
+            )
+
+    register(
+        "rebuild",
+        ResourceFeature.REBUILD,
+        lambda r, call: r.async_rebuild(
+            call.data[ATTR_IMAGE_ID],
+            call.data.get(ATTR_SSH_KEY),
+            call.data.get(ATTR_PUBLIC_SSH_KEY),
+            call.data[ATTR_DO_NOT_SEND_PASSWORD],
+        ),
+        {
+            vol.Required(ATTR_IMAGE_ID): cv.string,
+            vol.Optional(ATTR_SSH_KEY): cv.string,
+            vol.Optional(ATTR_PUBLIC_SSH_KEY): cv.string,
+            vol.Optional(ATTR_DO_NOT_SEND_PASSWORD, default=False): cv.boolean,
+            vol.Optional(ATTR_CONFIRM, default=False): cv.boolean,
+        },
+        response=True,
+        check=confirmed,
+    )
+    register(
+        "reset_password",
+        ResourceFeature.RESET_PASSWORD,
+        lambda r, call: r.async_reset_password(),
+        response=True,
+    )

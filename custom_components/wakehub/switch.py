@@ -8,12 +8,13 @@ from homeassistant.components.switch import SwitchEntity, SwitchEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import WakeHubConfigEntry
-from .entity import WakeHubEntity
+from .entity import WakeHubEntity, async_add_resource_entities
 from .power import async_get_power_manager
+from .resource import ResourceFeature
+from .runtime import WakeHubConfigEntry
 
-# Starting a machine takes minutes; never run two of our actions in parallel
-# for one platform module beyond what the power manager serialises per resource.
+# The power manager serialises changes per resource and joins concurrent ones;
+# different resources may change in parallel.
 PARALLEL_UPDATES = 0
 
 POWER = SwitchEntityDescription(key="power", translation_key="power", name=None)
@@ -25,9 +26,14 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     power = async_get_power_manager(hass)
-    async_add_entities(
-        WakeHubPowerSwitch(resource, power, POWER)
-        for resource in entry.runtime_data.resources
+    async_add_resource_entities(
+        entry,
+        async_add_entities,
+        lambda resource: (
+            [WakeHubPowerSwitch(resource, power, POWER)]
+            if ResourceFeature.POWER in resource.features
+            else []
+        ),
     )
 
 

@@ -1,0 +1,203 @@
+"""Physical machines: Wake-on-LAN to start, a TCP probe to see, SSH to stop.
+
+One entry is one machine, and one resource (keyed by its MAC address).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+import logging
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo
+from homeassistant.helpers.update_coordinator import UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from ..api.errors import CannotConnect, HostKeyMismatch, WakeHubError
+from ..api.machine import (
+    MachineClient,
+    MachineMetrics,
+    SshCredentials,
+    fetch_host_key,
+    host_key_fingerprint,
+    is_port_open,
+    send_magic_packet,
+)
+from ..api.models import ResourceStatus
+from ..const import (
+    CONF_BROADCAST_ADDRESS,
+    CONF_BROADCAST_PORT,
+    CONF_HOST_KEY,
+    CONF_MAC,
+    CONF_PRIVATE_KEY,
+    CONF_PRIVATE_KEY_PASSPHRASE,
+    CONF_REBOOT_COMMAND,
+    CONF_SHUTDOWN_COMMAND,
+    CONF_SSH_PORT,
+    DOMAIN,
+)
+from ..coordinator import WakeHubCoordinator
+from ..resource import Resource, ResourceFeature, ResourceState
+from ..runtime import WakeHubRuntimeData
+
+_LOGGER = logging.getLogger(__name__)
+
+# A reachability probe must be quick: an answer slower than this is "off".
+PORT_PROBE_TIMEOUT = 3.0
+
+
+async def async_setup_kind(
+    hass: HomeAssistant, entry: ConfigEntry
+) -> WakeHubRuntimeData:
+    coordinator = MachineCoordinator(hass, entry)
+    await coordinator.async_config_entry_first_refresh()
+    resource = MachineResource(
+        key=coordinator.key, name=entry.title, coordinator=coordinator, entry=entry
+    )
+    return WakeHubRuntimeData(coordinator=coordinator, resources=[resource])
+
+
+def machine_credentials(entry: ConfigEntry) -> SshCredentials:
+    """The SSH credentials of a machine entry (host key as currently pinned)."""
+    data = entry.data
+    return SshCredentials(
+        host=data[CONF_HOST],
+        port=data[CONF_SSH_PORT],
+        username=data[CONF_USERNAME],
+        password=data.get(CONF_PASSWORD) or None,
+        private_key=data.get(CONF_PRIVATE_KEY) or None,
+        private_key_passphrase=data.get(CONF_PRIVATE_KEY_PASSPHRASE) or None,
+        host_key=data.get(CONF_HOST_KEY) or None,
+    )
+
+
+def host_key_issue_id(entry: ConfigEntry) -> str:
+    return f"host_key_changed_{entry.entry_id}"
+
+
+class MachineCoordinator(WakeHubCoordinator):
+    """Polls one physical machine: a TCP probe, then one SSH command for metrics."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        super().__init__(hass, entry)
+        self.key: str = entry.data[CONF_MAC]
+        self._boot_time: datetime | None = None
+
+    @property
+    def client(self) -> MachineClient:
+        # Built per use: the pinned key may change (first contact, repair flow).
+        return MachineClient(machine_credentials(self.config_entry))
+
+    async def _async_update_data(self) -> dict[str, ResourceState]:
+        creds = machine_credentials(self.config_entry)
+        try:
+            reachable = await is_port_open(creds.host, creds.port, PORT_PROBE_TIMEOUT)
+        except CannotConnect as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="cannot_resolve",
+                translation_placeholders={"host": creds.host},
+            ) from err
+        metrics = await self._read_metrics() if reachable else None
+        if not reachable:
+            self._boot_time = None
+        return {
+            self.key: ResourceState(
+                status=ResourceStatus.RUNNING if reachable else ResourceStatus.STOPPED,
+                cpu=metrics.cpu_percent if metrics else None,
+                memory=metrics.memory_percent if metrics else None,
+                boot_time=self._stable_boot_time(metrics),
+            )
+        }
+
+    async def _read_metrics(self) -> MachineMetrics | None:
+        """Metrics over SSH; None when the host cannot tell (off, Windows...)."""
+        if not self.config_entry.data.get(CONF_HOST_KEY):
+            await self._pin_host_key_at_first_contact()
+        try:
+            metrics = await self.client.read_metrics()
+        except HostKeyMismatch as err:
+            self._raise_host_key_issue(err)
+            return None
+        except WakeHubError as err:
+            _LOGGER.debug("No metrics from %s: %s", self.config_entry.title, err)
+            return None
+        ir.async_delete_issue(self.hass, DOMAIN, host_key_issue_id(self.config_entry))
+        return metrics
+
+    async def _pin_host_key_at_first_contact(self) -> None:
+        """The machine was off when it was added: trust its key on first contact."""
+        creds = machine_credentials(self.config_entry)
+        try:
+            key = await fetch_host_key(creds.host, creds.port)
+        except WakeHubError:
+            return
+        _LOGGER.info(
+            "Pinned the SSH host key of %s at first contact: %s",
+            self.config_entry.title,
+            host_key_fingerprint(key),
+        )
+        self.hass.config_entries.async_update_entry(
+            self.config_entry, data={**self.config_entry.data, CONF_HOST_KEY: key}
+        )
+
+    def _raise_host_key_issue(self, err: HostKeyMismatch) -> None:
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            host_key_issue_id(self.config_entry),
+            is_fixable=True,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="host_key_changed",
+            translation_placeholders={
+                "name": self.config_entry.title,
+                "fingerprint": err.fingerprint or "?",
+            },
+            data={"entry_id": self.config_entry.entry_id},
+        )
+
+    def _stable_boot_time(self, metrics: MachineMetrics | None) -> datetime | None:
+        """Boot time from uptime, kept steady so the sensor does not flap."""
+        if metrics is None:
+            return self._boot_time
+        boot = dt_util.utcnow() - timedelta(seconds=metrics.uptime_seconds)
+        if (
+            self._boot_time is None
+            or abs((boot - self._boot_time).total_seconds()) > 60
+        ):
+            self._boot_time = boot.replace(microsecond=0)
+        return self._boot_time
+
+
+class MachineResource(Resource):
+    """A physical machine: Wake-on-LAN to start, SSH commands to stop/reboot."""
+
+    sensors = frozenset({"status", "cpu", "memory", "uptime"})
+    features = ResourceFeature.POWER | ResourceFeature.REBOOT
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        return DeviceInfo(
+            identifiers={(DOMAIN, self.key)},
+            connections={(CONNECTION_NETWORK_MAC, self.key)},
+            name=self.name,
+        )
+
+    async def async_start(self) -> None:
+        data = self.entry.data
+        await send_magic_packet(
+            self.key, data[CONF_BROADCAST_ADDRESS], data[CONF_BROADCAST_PORT]
+        )
+
+    async def async_stop(self) -> None:
+        await self._client().run_power_command(self.entry.data[CONF_SHUTDOWN_COMMAND])
+
+    async def async_reboot(self) -> None:
+        await self._client().run_power_command(self.entry.data[CONF_REBOOT_COMMAND])
+
+    def _client(self) -> MachineClient:
+        return MachineClient(machine_credentials(self.entry))
