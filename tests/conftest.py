@@ -13,6 +13,8 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.wakehub.const import (
     CONF_BROADCAST_ADDRESS,
@@ -29,7 +31,11 @@ from custom_components.wakehub.const import (
 )
 from tests.simulators.machine import MachineSimulator
 
-pytest_plugins = ["pytest_homeassistant_custom_component"]
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots in Home Assistant's format (stable ids, readable states)."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
 @pytest.fixture(autouse=True)

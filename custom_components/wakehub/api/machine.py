@@ -197,9 +197,13 @@ class MachineClient:
         client_keys = None
         if creds.private_key:
             try:
+                # Decrypting a passphrase-protected key runs a slow KDF (bcrypt
+                # rounds): keep it off the event loop.
                 client_keys = [
-                    asyncssh.import_private_key(
-                        creds.private_key, creds.private_key_passphrase or None
+                    await asyncio.to_thread(
+                        asyncssh.import_private_key,
+                        creds.private_key,
+                        creds.private_key_passphrase or None,
                     )
                 ]
             except (asyncssh.KeyImportError, ValueError) as err:
