@@ -123,12 +123,17 @@ class PowerManager:
     async def _reboot(self, resource: Resource) -> None:
         async with self._transitioning(resource, ResourceStatus.REBOOTING, "reboot"):
             await self._call(resource, "reboot", resource.async_reboot)
-            # A fast reboot may never be seen down between two probes: that is fine.
-            try:
-                async with asyncio.timeout(min(REBOOT_DOWN_GRACE, resource.timeout)):
-                    await self._wait_until(resource, lambda s: not s.is_running)
-            except TimeoutError:
-                pass
+            if not resource.reboot_completes_task:
+                # A machine's reboot command returns at once: watch it go down
+                # first, or "running" would be read before it even left. A fast
+                # reboot may never be seen down between two probes: that is fine.
+                try:
+                    async with asyncio.timeout(
+                        min(REBOOT_DOWN_GRACE, resource.timeout)
+                    ):
+                        await self._wait_until(resource, lambda s: not s.is_running)
+                except TimeoutError:
+                    pass
             await self._follow(
                 resource, "reboot", ResourceStatus.RUNNING, resource.timeout
             )
@@ -144,6 +149,10 @@ class PowerManager:
         except WakeHubError as err:
             self._fire(resource, action, "failed", str(err))
             raise translate_error(err, resource.name) from err
+        except HomeAssistantError as err:
+            # Already translated by the kind (e.g. an expired OVH service).
+            self._fire(resource, action, "failed", str(err))
+            raise
 
     async def _follow(
         self,

@@ -96,6 +96,9 @@ class Resource(ABC):
     #: The sensors this resource fills (keys of the sensor descriptions).
     sensors: frozenset[str] = frozenset({"status"})
     features: ResourceFeature = ResourceFeature.POWER
+    #: `async_reboot` returns only once the platform's reboot finished (a Proxmox
+    #: or OVH task, a Docker restart): nobody needs to watch the resource go down.
+    reboot_completes_task: bool = False
 
     def __init__(
         self,

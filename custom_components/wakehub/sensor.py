@@ -26,6 +26,10 @@ from .runtime import WakeHubConfigEntry
 
 PARALLEL_UPDATES = 0
 
+# Sensors for which "no value" is a fact (no snapshot taken yet), shown as
+# unknown; every other figure without a value is unavailable.
+_NONE_IS_UNKNOWN = frozenset({"status", "snapshot", "last_restore_point"})
+
 
 @dataclass(frozen=True, kw_only=True)
 class WakeHubSensorEntityDescription(SensorEntityDescription):
@@ -182,7 +186,7 @@ class WakeHubSensor(WakeHubEntity, SensorEntity):
         # Windows host has no /proc) is unavailable, not a misleading zero.
         if not super().available:
             return False
-        if self.entity_description.key == "status":
+        if self.entity_description.key in _NONE_IS_UNKNOWN:
             return True
         return self.entity_description.value_fn(self.state_data) is not None
 
