@@ -1,0 +1,616 @@
+"""Proxmox VE: one entry per cluster (or standalone host), one subentry per guest.
+
+Every poll is ONE `GET /cluster/resources`, which lists every node and guest of
+the cluster; guests are found by vmid, so a migrated guest is simply seen on its
+new node (and its device moves under that node's device). Actions return a UPID
+that is followed until the task ends, so a failure reaches the user in Proxmox's
+own words ("VM is locked (backup)").
+
+Resource keys: guests `{cluster}_{vmid}`, nodes `{cluster}_{node}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+import logging
+import time
+from typing import Any, Final
+
+from homeassistant.config_entries import (
+    SIGNAL_CONFIG_ENTRY_CHANGED,
+    ConfigEntry,
+    ConfigEntryChange,
+)
+from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VERIFY_SSL
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    HomeAssistantError,
+    ServiceValidationError,
+)
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.update_coordinator import UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from ..api.errors import (
+    CannotConnect,
+    CertificateError,
+    ConnectionTimeout,
+    InvalidAuth,
+    WakeHubError,
+)
+from ..api.models import ResourceStatus
+from ..api.proxmox import (
+    ActionNotSupported,
+    ClusterState,
+    GuestRef,
+    GuestType,
+    InvalidSnapshotName,
+    ProxmoxClient,
+    ProxmoxGuest,
+    ProxmoxNode,
+    TaskTimeout,
+    counter_rate,
+    upid_node,
+    validate_snapshot_name,
+)
+from ..const import DOMAIN
+from ..coordinator import WakeHubCoordinator
+from ..resource import Resource, ResourceFeature, ResourceState, Snapshot
+from ..runtime import WakeHubRuntimeData
+
+_LOGGER = logging.getLogger(__name__)
+
+# Entry data keys (DESIGN.md names the form fields; the rest is ours).
+CONF_TOKEN_ID: Final = "token_id"
+CONF_TOKEN_SECRET: Final = "token_secret"
+CONF_FINGERPRINT: Final = "fingerprint"  # pinned SHA-256 of the certificate
+CONF_CLUSTER: Final = "cluster"  # cluster name, or node name of a standalone host
+CONF_NODES: Final = "nodes"  # node names seen at setup (options form)
+# Subentry data keys of a guest.
+CONF_VMID: Final = "vmid"
+CONF_TYPE: Final = "type"
+CONF_NODE: Final = "node"
+CONF_NAME: Final = "name"
+SUBENTRY_GUEST: Final = "guest"
+
+# Seconds a poll's request may take before the cluster is reported unreachable.
+REQUEST_TIMEOUT = 10.0
+# How often a Proxmox task (UPID) is polled while an action waits for it.
+TASK_POLL_INTERVAL = 1.0
+# The boot time is recomputed from the uptime each poll; drift below this is noise.
+BOOT_TIME_TOLERANCE = 60
+
+
+def guest_key(cluster: str, vmid: int) -> str:
+    return f"{cluster}_{vmid}"
+
+
+def node_key(cluster: str, node: str) -> str:
+    return f"{cluster}_{node}"
+
+
+def certificate_issue_id(entry: ConfigEntry) -> str:
+    return f"proxmox_certificate_changed_{entry.entry_id}"
+
+
+def guest_missing_issue_id(entry: ConfigEntry, vmid: int) -> str:
+    return f"proxmox_guest_missing_{entry.entry_id}_{vmid}"
+
+
+def build_client(
+    hass: HomeAssistant, data: dict[str, Any], *, request_timeout: float
+) -> ProxmoxClient:
+    """The client for entry (or flow) data; token wins over password."""
+    verify_ssl = bool(data.get(CONF_VERIFY_SSL, True))
+    token = bool(data.get(CONF_TOKEN_ID) and data.get(CONF_TOKEN_SECRET))
+    return ProxmoxClient(
+        async_get_clientsession(hass, verify_ssl=verify_ssl),
+        data[CONF_URL],
+        username=data[CONF_USERNAME],
+        token_id=data.get(CONF_TOKEN_ID) if token else None,
+        token_secret=data.get(CONF_TOKEN_SECRET) if token else None,
+        password=None if token else data.get(CONF_PASSWORD),
+        verify_ssl=verify_ssl,
+        fingerprint=data.get(CONF_FINGERPRINT) if verify_ssl else None,
+        request_timeout=request_timeout,
+    )
+
+
+def cluster_name(entry: ConfigEntry) -> str:
+    return str(entry.data.get(CONF_CLUSTER) or entry.unique_id or entry.entry_id)
+
+
+async def async_setup_kind(
+    hass: HomeAssistant, entry: ConfigEntry
+) -> WakeHubRuntimeData:
+    client = build_client(hass, dict(entry.data), request_timeout=REQUEST_TIMEOUT)
+    coordinator = ProxmoxCoordinator(hass, entry, client)
+    await coordinator.async_config_entry_first_refresh()
+    assert coordinator.cluster_state is not None
+    cluster = coordinator.cluster
+    dev_reg = dr.async_get(hass)
+    resources: list[Resource] = []
+    for name in sorted(coordinator.cluster_state.nodes):
+        node = ProxmoxNodeResource(
+            key=node_key(cluster, name), name=name, coordinator=coordinator, entry=entry
+        )
+        # Created before the platforms so every guest device can point at it.
+        dev_reg.async_get_or_create(config_entry_id=entry.entry_id, **node.device_info)
+        resources.append(node)
+    resources.extend(coordinator.guests.values())
+
+    subentry_ids = {r.subentry_id for r in coordinator.guests.values()}
+
+    @callback
+    def reload_on_new_guests(change: ConfigEntryChange, changed: ConfigEntry) -> None:
+        """A guest subentry was added or removed: set the entry up again."""
+        if change is not ConfigEntryChange.UPDATED or changed is not entry:
+            return
+        current = {
+            s.subentry_id
+            for s in entry.subentries.values()
+            if s.subentry_type == SUBENTRY_GUEST
+        }
+        if current != subentry_ids:
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+
+    entry.async_on_unload(
+        async_dispatcher_connect(
+            hass, SIGNAL_CONFIG_ENTRY_CHANGED, reload_on_new_guests
+        )
+    )
+
+    async def clear_issues() -> None:
+        # Raised again at the next poll if the guest is still missing.
+        for vmid in coordinator.missing:
+            ir.async_delete_issue(hass, DOMAIN, guest_missing_issue_id(entry, vmid))
+
+    return WakeHubRuntimeData(
+        coordinator=coordinator, resources=resources, on_unload=[clear_issues]
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuestState(ResourceState):
+    """A guest's state; `powered` says whether it runs, whatever it goes through.
+
+    A VM being backed up shows `backuping` on its status sensor but is running:
+    its power switch stays on.
+    """
+
+    powered: bool = False
+
+    @property
+    def is_running(self) -> bool:
+        return self.powered
+
+
+@dataclass
+class _Counters:
+    """A guest's network counters at one poll, for rates between two polls."""
+
+    at: float
+    netin: int | None
+    netout: int | None
+
+
+class ProxmoxCoordinator(WakeHubCoordinator):
+    """Polls the whole cluster with one request and maps it to resource states."""
+
+    def __init__(
+        self, hass: HomeAssistant, entry: ConfigEntry, client: ProxmoxClient
+    ) -> None:
+        super().__init__(hass, entry)
+        self.client = client
+        self.cluster = cluster_name(entry)
+        self.cluster_state: ClusterState | None = None
+        self.guests: dict[int, ProxmoxGuestResource] = {}
+        subentries = entry.subentries.values()
+        for subentry in (s for s in subentries if s.subentry_type == SUBENTRY_GUEST):
+            vmid = int(subentry.data[CONF_VMID])
+            self.guests[vmid] = ProxmoxGuestResource(
+                key=guest_key(self.cluster, vmid),
+                name=subentry.title,
+                coordinator=self,
+                entry=entry,
+                subentry_id=subentry.subentry_id,
+                vmid=vmid,
+                guest_type=subentry.data.get(CONF_TYPE, "qemu"),
+                node=str(subentry.data.get(CONF_NODE, "")),
+            )
+        self.missing: set[int] = set()
+        self._counters: dict[int, _Counters] = {}
+        self._boot_times: dict[str, datetime] = {}
+
+    async def _async_update_data(self) -> dict[str, ResourceState]:
+        try:
+            state = await self.client.fetch_state()
+        except InvalidAuth as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN,
+                translation_key="proxmox_invalid_auth",
+                translation_placeholders={"name": self.config_entry.title},
+            ) from err
+        except CertificateError as err:
+            self._raise_certificate_issue(err)
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="proxmox_certificate_changed",
+                translation_placeholders={"name": self.config_entry.title},
+            ) from err
+        except WakeHubError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key=_poll_error_key(err),
+                translation_placeholders={
+                    "name": self.config_entry.title,
+                    "message": str(err),
+                },
+            ) from err
+        ir.async_delete_issue(
+            self.hass, DOMAIN, certificate_issue_id(self.config_entry)
+        )
+        self.cluster_state = state
+        return self.states(state, time.monotonic())
+
+    def states(self, state: ClusterState, now: float) -> dict[str, ResourceState]:
+        """Resource states of one poll (pure mapping; also used by the benchmark)."""
+        data: dict[str, ResourceState] = {
+            node_key(self.cluster, node.name): self._node_state(node)
+            for node in state.nodes.values()
+        }
+        for vmid, resource in self.guests.items():
+            guest = state.guests.get(vmid)
+            if guest is None:
+                self._guest_missing(resource)
+                continue
+            self._guest_found(resource, guest)
+            data[resource.key] = self._guest_state(guest, now)
+        return data
+
+    # -- mapping -------------------------------------------------------------------
+
+    def _node_state(self, node: ProxmoxNode) -> ResourceState:
+        # An offline node is usually a node that is powered off (home labs).
+        if not node.online:
+            self._boot_times.pop(node.name, None)
+            return ResourceState(status=ResourceStatus.STOPPED)
+        return ResourceState(
+            status=ResourceStatus.RUNNING,
+            cpu=_percent(node.cpu, 1),
+            memory=_percent(node.mem, node.maxmem),
+            boot_time=self._boot_time(f"node/{node.name}", node.uptime),
+        )
+
+    def _guest_state(self, guest: ProxmoxGuest, now: float) -> ResourceState:
+        running = guest.status == "running"
+        previous = self._counters.get(guest.vmid)
+        self._counters[guest.vmid] = _Counters(now, guest.netin, guest.netout)
+        network_in = network_out = None
+        if previous is not None and running:
+            seconds = now - previous.at
+            network_in = counter_rate(previous.netin, guest.netin, seconds)
+            network_out = counter_rate(previous.netout, guest.netout, seconds)
+        known = guest.status != "unknown"  # its node is offline: nothing is known
+        return GuestState(
+            status=guest.resource_status,
+            powered=running,
+            cpu=_percent(guest.cpu, 1) if running else (0.0 if known else None),
+            memory=_percent(guest.mem, guest.maxmem) if known else None,
+            disk=_percent(guest.disk, guest.maxdisk) if known else None,
+            network_in=network_in,
+            network_out=network_out,
+            boot_time=self._boot_time(
+                f"guest/{guest.vmid}", guest.uptime if running else None
+            ),
+            attributes={
+                "status": {
+                    "vmid": guest.vmid,
+                    "type": guest.type,
+                    "node": guest.node,
+                    "lock": guest.lock,
+                }
+            },
+        )
+
+    def _boot_time(self, key: str, uptime: int | None) -> datetime | None:
+        """Boot time from the uptime, steady across polls so it does not flap."""
+        if not uptime:
+            self._boot_times.pop(key, None)
+            return None
+        boot = dt_util.utcnow() - timedelta(seconds=uptime)
+        known = self._boot_times.get(key)
+        if known is None or abs((boot - known).total_seconds()) > BOOT_TIME_TOLERANCE:
+            known = self._boot_times[key] = boot.replace(microsecond=0)
+        return known
+
+    # -- guests that move or vanish ------------------------------------------------
+
+    def _guest_found(self, resource: ProxmoxGuestResource, guest: ProxmoxGuest) -> None:
+        if guest.vmid in self.missing:
+            self.missing.discard(guest.vmid)
+            ir.async_delete_issue(
+                self.hass, DOMAIN, guest_missing_issue_id(self.config_entry, guest.vmid)
+            )
+        if guest.node and guest.node != resource.node:
+            _LOGGER.debug(
+                "%s moved from %s to %s", resource.name, resource.node, guest.node
+            )
+            resource.node = guest.node
+            self._move_device(resource)
+
+    def _move_device(self, resource: ProxmoxGuestResource) -> None:
+        """Keep the guest's device under the node it now runs on."""
+        dev_reg = dr.async_get(self.hass)
+        entry_id = self.config_entry.entry_id
+        device = find_device(self.hass, (DOMAIN, resource.key), entry_id)
+        if device is None:
+            return
+        node = dev_reg.async_get_or_create(
+            config_entry_id=entry_id,
+            **ProxmoxNodeResource.node_device_info(self.cluster, resource.node),
+        )
+        dev_reg.async_update_device(device.id, via_device_id=node.id)
+
+    def _guest_missing(self, resource: ProxmoxGuestResource) -> None:
+        """Deleted in Proxmox (or hidden from the token): a repair issue, not a
+        failed entry; its entities are unavailable until it reappears."""
+        if resource.vmid in self.missing:
+            return
+        self.missing.add(resource.vmid)
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            guest_missing_issue_id(self.config_entry, resource.vmid),
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="proxmox_guest_missing",
+            translation_placeholders={
+                "name": resource.name,
+                "vmid": str(resource.vmid),
+                "cluster": self.config_entry.title,
+            },
+        )
+
+    def _raise_certificate_issue(self, err: CertificateError) -> None:
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            certificate_issue_id(self.config_entry),
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="proxmox_certificate_changed",
+            translation_placeholders={
+                "name": self.config_entry.title,
+                "fingerprint": err.fingerprint or "?",
+                "pinned": str(self.config_entry.data.get(CONF_FINGERPRINT) or "-"),
+            },
+        )
+
+
+# Home Assistant 2026.10 links devices by the parent's id; before, by identifiers.
+_HAS_VIA_DEVICE_ID: Final = "via_device_id" in DeviceInfo.__annotations__
+
+
+def _via_node(
+    hass: HomeAssistant, entry_id: str, cluster: str, node: str
+) -> DeviceInfo:
+    """The link from a guest's device to its node's device."""
+    identifier = (DOMAIN, node_key(cluster, node))
+    if not _HAS_VIA_DEVICE_ID:  # pragma: no cover - Home Assistant before 2026.10
+        return DeviceInfo(via_device=identifier)  # type: ignore[typeddict-unknown-key]
+    device = find_device(hass, identifier, entry_id)
+    if device is None:  # pragma: no cover - node devices are created at setup
+        return DeviceInfo()
+    return DeviceInfo(via_device_id=device.id)
+
+
+def find_device(
+    hass: HomeAssistant, identifier: tuple[str, str], entry_id: str
+) -> dr.DeviceEntry | None:
+    """The entry's device with this identifier, on old and new Home Assistant."""
+    registry = dr.async_get(hass)
+    if hasattr(registry, "async_get_device_by_identifier"):
+        return registry.async_get_device_by_identifier(identifier, entry_id)
+    return registry.async_get_device(  # pragma: no cover - before 2026.10
+        identifiers={identifier}
+    )
+
+
+def _percent(value: float | None, total: float | None) -> float | None:
+    if value is None or not total:
+        return None
+    return round(100.0 * value / total, 2)
+
+
+def _poll_error_key(err: WakeHubError) -> str:
+    if isinstance(err, ConnectionTimeout):
+        return "proxmox_timeout"
+    if isinstance(err, CannotConnect):
+        return "proxmox_cannot_connect"
+    return "proxmox_poll_failed"
+
+
+class ProxmoxNodeResource(Resource):
+    """A cluster node: a device with figures, powered through its machine entry."""
+
+    sensors = frozenset({"status", "cpu", "memory", "uptime"})
+    features = ResourceFeature(0)
+
+    @staticmethod
+    def node_device_info(cluster: str, node: str) -> DeviceInfo:
+        return DeviceInfo(
+            identifiers={(DOMAIN, node_key(cluster, node))},
+            name=node,
+            manufacturer="Proxmox Server Solutions",
+            model="Proxmox VE node",
+        )
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        assert isinstance(self.coordinator, ProxmoxCoordinator)
+        return self.node_device_info(self.coordinator.cluster, self.name)
+
+
+_REASONS: Final = {"start": "start", "shutdown": "stop", "reboot": "reboot"}
+
+
+class ProxmoxGuestResource(Resource):
+    """A qemu VM or LXC container, found by vmid wherever it runs."""
+
+    # async_reboot follows Proxmox's reboot task to its end.
+    reboot_completes_task = True
+
+    sensors = frozenset(
+        {"status", "cpu", "memory", "disk", "network_in", "network_out", "uptime"}
+    )
+
+    def __init__(
+        self,
+        *,
+        vmid: int,
+        guest_type: GuestType,
+        node: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.vmid = vmid
+        self.guest_type: GuestType = "lxc" if guest_type == "lxc" else "qemu"
+        self.node = node
+        self.features = (
+            ResourceFeature.POWER
+            | ResourceFeature.REBOOT
+            | ResourceFeature.FORCE_STOP
+            | ResourceFeature.SNAPSHOTS
+        )
+        if self.guest_type == "qemu":
+            self.features |= ResourceFeature.RESET
+
+    @property
+    def client(self) -> ProxmoxClient:
+        assert isinstance(self.coordinator, ProxmoxCoordinator)
+        return self.coordinator.client
+
+    @property
+    def ref(self) -> GuestRef:
+        """Where the guest was last seen (the client follows it if it moved)."""
+        return GuestRef(node=self.node, type=self.guest_type, vmid=self.vmid)
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        assert isinstance(self.coordinator, ProxmoxCoordinator)
+        cluster = self.coordinator.cluster
+        return DeviceInfo(
+            identifiers={(DOMAIN, self.key)},
+            name=self.name,
+            manufacturer="Proxmox Server Solutions",
+            model="QEMU virtual machine"
+            if self.guest_type == "qemu"
+            else "LXC container",
+            serial_number=str(self.vmid),
+            **_via_node(self.coordinator.hass, self.entry.entry_id, cluster, self.node),
+        )
+
+    # -- power -----------------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        await self._run("start", self.client.start)
+
+    async def async_stop(self) -> None:
+        await self._run("shutdown", self.client.shutdown)
+
+    async def async_reboot(self) -> None:
+        await self._run("reboot", self.client.reboot)
+
+    async def async_force_stop(self) -> None:
+        await self._run("stop", self.client.stop)
+
+    async def async_reset(self) -> None:
+        await self._run("reset", self.client.reset)
+
+    async def _run(self, action: str, send: Callable[[GuestRef], Any]) -> None:
+        """Send the action and follow its task; Proxmox's failure text is raised."""
+        try:
+            upid: str = await send(self.ref)
+        except ActionNotSupported as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="proxmox_action_not_supported",
+                translation_placeholders={"name": self.name, "message": str(err)},
+            ) from err
+        await self._follow(upid, _REASONS.get(action))
+
+    async def _follow(self, upid: str, action: str | None = None) -> None:
+        """Wait for the task; a task still running at the deadline is explained."""
+        try:
+            await self.client.wait_for_task(
+                upid_node(upid), upid, timeout=self.timeout, interval=TASK_POLL_INTERVAL
+            )
+        except TaskTimeout as err:
+            # A shutdown the guest ignores: the power manager's message suggests
+            # force stop; other actions say the task goes on in Proxmox.
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key=f"{action}_timeout"
+                if action
+                else "proxmox_task_timeout",
+                translation_placeholders={
+                    "name": self.name,
+                    "timeout": str(round(self.timeout)),
+                },
+            ) from err
+
+    # -- snapshots -------------------------------------------------------------------
+
+    def _snapshot_name(self, name: str | None) -> str:
+        try:
+            return validate_snapshot_name(name or "")
+        except InvalidSnapshotName as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="proxmox_invalid_snapshot_name",
+                translation_placeholders={"name": self.name, "snapshot": name or ""},
+            ) from err
+
+    async def async_create_snapshot(
+        self, name: str | None, description: str | None, include_ram: bool
+    ) -> None:
+        snapshot = self._snapshot_name(name)
+        if include_ram and self.guest_type == "lxc":
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="proxmox_lxc_no_ram",
+                translation_placeholders={"name": self.name},
+            )
+        upid = await self.client.create_snapshot(
+            self.ref, snapshot, description or "", include_ram=include_ram
+        )
+        await self._follow(upid)
+
+    async def async_list_snapshots(self) -> list[Snapshot]:
+        return [
+            Snapshot(
+                name=s.name,
+                description=s.description or None,
+                time=datetime.fromtimestamp(s.snaptime, UTC) if s.snaptime else None,
+                parent=s.parent,
+                include_ram=s.vmstate,
+            )
+            for s in await self.client.list_snapshots(self.ref)
+        ]
+
+    async def async_restore_snapshot(self, name: str | None) -> None:
+        upid = await self.client.rollback_snapshot(self.ref, self._snapshot_name(name))
+        await self._follow(upid)
+
+    async def async_delete_snapshot(self, name: str | None) -> None:
+        upid = await self.client.delete_snapshot(self.ref, self._snapshot_name(name))
+        await self._follow(upid)

@@ -1,0 +1,628 @@
+"""The Proxmox wizard, step by step, against the simulator over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+import socket
+from typing import Any
+from unittest.mock import patch
+
+from aiohttp import ThreadedResolver, web
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.wakehub.const import DOMAIN
+from custom_components.wakehub.flows import proxmox as pve_flow
+from tests.simulators.proxmox import (
+    ALL_PRIVILEGES,
+    DEFAULT_PASSWORD,
+    DEFAULT_TOKEN_SECRET,
+    NotProxmoxSimulator,
+    ProxmoxSimulator,
+    PveError,
+)
+
+from .conftest import ENTRY_ID, guest_subentries, pve_data
+
+
+def form(sim: ProxmoxSimulator, **overrides: Any) -> dict[str, Any]:
+    """What a user types into the Proxmox form (token by default)."""
+    data: dict[str, Any] = {
+        "url": sim.url,
+        "username": "root@pam",
+        "token_id": "wakehub",
+        "token_secret": DEFAULT_TOKEN_SECRET,
+        "verify_ssl": True,
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+async def start_flow(hass: HomeAssistant) -> str:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "proxmox"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "proxmox"
+    return result["flow_id"]
+
+
+async def pin_and_select(
+    hass: HomeAssistant, flow_id: str, result: dict[str, Any], fingerprint: str
+) -> dict[str, Any]:
+    """Confirm the certificate step, then choose two guests."""
+    assert result["step_id"] == "proxmox_certificate"
+    assert result["description_placeholders"]["fingerprint"] == fingerprint
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["step_id"] == "resources"
+    return await hass.config_entries.flow.async_configure(
+        flow_id, {"resources": ["100", "102"]}
+    )
+
+
+async def test_token_flow_pins_the_certificate(
+    hass: HomeAssistant, pve_sim: ProxmoxSimulator, quiet_handshakes: None
+) -> None:
+    flow_id = await start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, form(pve_sim))
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "proxmox_certificate"
+    assert result["description_placeholders"]["fingerprint"] == pve_sim.fingerprint
+    assert pve_sim.count(path_prefix="/api2") == 0, "nothing sent before the pin"
+
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "resources"
+    assert result["description_placeholders"] == {"engine": "homelab", "count": "5"}
+    options = result["data_schema"].schema["resources"].config["options"]
+    assert [o["label"] for o in options] == [
+        "docker (100, qemu, pve1, running)",
+        "windows11 (101, qemu, pve1, stopped)",
+        "pihole (102, lxc, pve2, running)",
+        "nextcloud (103, lxc, pve2, stopped)",
+        "homeassistant (104, qemu, pve2, running)",
+    ]  # the template 9000 is not offered
+
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"resources": ["100", "102"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "homelab"
+    entry = result["result"]
+    assert entry.unique_id == "homelab"
+    assert entry.data == pve_data(pve_sim)
+    assert sorted(
+        (s.subentry_type, s.title, s.unique_id, dict(s.data))
+        for s in entry.subentries.values()
+    ) == [
+        (
+            "guest",
+            "docker",
+            "100",
+            {"vmid": 100, "type": "qemu", "node": "pve1", "name": "docker"},
+        ),
+        (
+            "guest",
+            "pihole",
+            "102",
+            {"vmid": 102, "type": "lxc", "node": "pve2", "name": "pihole"},
+        ),
+    ]
+    await hass.async_block_till_done()
+    assert hass.states.get("switch.docker") is not None
+
+
+async def test_password_flow_without_verification(
+    hass: HomeAssistant, pve_sim: ProxmoxSimulator
+) -> None:
+    """verify_ssl off: no certificate step; a bare host:port gets https."""
+    flow_id = await start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        form(
+            pve_sim,
+            url=f"127.0.0.1:{pve_sim.port}",
+            token_id=None,
+            token_secret=None,
+            password=DEFAULT_PASSWORD,
+            verify_ssl=False,
+        ),
+    )
+    assert result["step_id"] == "resources"
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == pve_data(
+        pve_sim,
+        token_id=None,
+        token_secret=None,
+        fingerprint=None,
+        password=DEFAULT_PASSWORD,
+        verify_ssl=False,
+    )
+    assert result["result"].subentries == {}
+    # One login for the connection test, one for the entry's own client.
+    assert pve_sim.count("POST", "/api2/json/access/ticket") == 2
+
+
+async def test_standalone_host_is_named_after_its_node(
+    hass: HomeAssistant, quiet_handshakes: None
+) -> None:
+    sim = ProxmoxSimulator(cluster_name=None, node_names=("pve",))
+    await sim.start()
+    try:
+        flow_id = await start_flow(hass)
+        result = await hass.config_entries.flow.async_configure(flow_id, form(sim))
+        result = await pin_and_select(hass, flow_id, result, sim.fingerprint)
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["title"] == "pve"
+        assert result["result"].unique_id == "pve"
+        assert result["data"]["nodes"] == ["pve"]
+        await hass.async_block_till_done()
+    finally:
+        await sim.stop()
+    assert sim.violations == []
+
+
+async def test_same_cluster_twice_is_refused(
+    hass: HomeAssistant, pve_sim: ProxmoxSimulator, quiet_handshakes: None
+) -> None:
+    MockConfigEntry(
+        domain=DOMAIN, unique_id="homelab", data={"kind": "proxmox"}
+    ).add_to_hass(hass)
+    flow_id = await start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, form(pve_sim))
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+@pytest.fixture
+async def unresolvable_names(
+    monkeypatch: pytest.MonkeyPatch, disable_mock_zeroconf_resolver: None
+) -> AsyncIterator[None]:
+    """RFC 6761 `.invalid` names never resolve (the harness forbids real DNS).
+
+    Home Assistant's session resolves through the system resolver here, which
+    gives the answer any resolver gives for such a name, without a query.
+    """
+    harness_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(host, str) and host.endswith(".invalid"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return harness_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    resolver = ThreadedResolver()
+    resolver.real_close = resolver.close  # type: ignore[attr-defined]
+    with patch(
+        "homeassistant.helpers.aiohttp_client._async_make_resolver",
+        return_value=resolver,
+    ):
+        yield
+
+
+async def test_unresolvable_host(
+    hass: HomeAssistant, pve_sim: ProxmoxSimulator, unresolvable_names: None
+) -> None:
+    flow_id = await start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, form(pve_sim, url="pve.invalid")
+    )
+    assert result["errors"] == {"base": "cannot_resolve"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, form(pve_sim, verify_ssl=False)
+    )
+    assert result["step_id"] == "resources"
+
+
+@pytest.fixture
+async def silent_port(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[int]:
+    """Accepts TCP connections and never answers; the flow waits 0.3 s."""
+    monkeypatch.setattr(pve_flow, "FLOW_TIMEOUT", 0.3)
+
+    async def handle(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await reader.read()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    yield server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+
+
+@pytest.fixture
+async def not_pve() -> AsyncIterator[dict[str, NotProxmoxSimulator]]:
+    sims = {
+        kind: NotProxmoxSimulator(kind=kind, tls=False)
+        for kind in ("html", "json", "data")
+    }
+    sims["plain_http_on_https"] = NotProxmoxSimulator(kind="html", tls=False)
+    for sim in sims.values():
+        await sim.start()
+    yield sims
+    for sim in sims.values():
+        await sim.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class BrokenApi(ProxmoxSimulator):
+    """Proxmox whose API fails with an error Proxmox does not usually give."""
+
+    async def _version(self, request: web.Request, _p: Any) -> web.StreamResponse:
+        raise PveError(500, "internal error")
+
+
+class NoResources(ProxmoxSimulator):
+    """Answers the connection test, then fails the discovery."""
+
+    async def _resources(self, request: web.Request, _p: Any) -> web.StreamResponse:
+        raise PveError(500, "cluster resources unavailable")
+
+
+async def _restricted(sim: ProxmoxSimulator, missing: str) -> dict[str, Any]:
+    sim.add_token("root@pam", "limited", "limited-secret", ALL_PRIVILEGES - {missing})
+    return {"token_id": "limited", "token_secret": "limited-secret"}
+
+
+@pytest.mark.parametrize(
+    ("case", "field", "error", "placeholders"),
+    [
+        ("bad_url", "url", "proxmox_invalid_url", None),
+        ("bad_username", "username", "proxmox_invalid_username", None),
+        ("no_credentials", "base", "proxmox_missing_credentials", None),
+        ("token_id_only", "base", "proxmox_missing_credentials", None),
+        ("wrong_secret", "base", "invalid_auth", None),
+        ("wrong_password", "base", "invalid_auth", None),
+        ("no_audit", "base", "proxmox_missing_privilege", {"privilege": "VM.Audit"}),
+        (
+            "no_power",
+            "base",
+            "proxmox_missing_privilege",
+            {"privilege": "VM.PowerMgmt"},
+        ),
+        ("html", "base", "proxmox_not_proxmox", None),
+        ("json", "base", "proxmox_not_proxmox", None),
+        ("data", "base", "proxmox_not_proxmox", None),
+        ("plain_http_on_https", "base", "cannot_connect", None),
+        ("refused", "base", "cannot_connect", None),
+        ("timeout", "base", "timeout", None),
+        ("api_error", "base", "proxmox_api_error", None),
+        ("discovery_fails", "base", "proxmox_api_error", None),
+    ],
+)
+@pytest.mark.usefixtures("quiet_handshakes")
+async def test_errors_recover_to_an_entry(
+    hass: HomeAssistant,
+    pve_sim: ProxmoxSimulator,
+    not_pve: dict[str, NotProxmoxSimulator],
+    silent_port: int,
+    case: str,
+    field: str,
+    error: str,
+    placeholders: dict[str, str] | None,
+) -> None:
+    """Each failure is named on the form; fixing the input creates the entry."""
+    extra_sims: list[ProxmoxSimulator] = []
+    bad: dict[str, Any] = {"verify_ssl": False}
+    match case:
+        case "bad_url":
+            bad["url"] = "ftp://pve.lan"
+        case "bad_username":
+            bad["username"] = "root"
+        case "no_credentials":
+            bad |= {"token_id": None, "token_secret": None}
+        case "token_id_only":
+            bad |= {"token_secret": None}
+        case "wrong_secret":
+            bad["token_secret"] = "not-the-secret"
+        case "wrong_password":
+            bad |= {"token_id": None, "token_secret": None, "password": "nope"}
+        case "no_audit":
+            bad |= await _restricted(pve_sim, "VM.Audit")
+        case "no_power":
+            bad |= await _restricted(pve_sim, "VM.PowerMgmt")
+        case "html" | "json" | "data":
+            bad["url"] = not_pve[case].url
+        case "plain_http_on_https":
+            bad |= {
+                "url": not_pve[case].url.replace("http://", "https://"),
+                "verify_ssl": True,
+            }
+        case "refused":
+            bad["url"] = f"https://127.0.0.1:{_free_port()}"
+        case "timeout":
+            bad["url"] = f"https://127.0.0.1:{silent_port}"
+        case "api_error" | "discovery_fails":
+            broken = (BrokenApi if case == "api_error" else NoResources)()
+            await broken.start()
+            extra_sims.append(broken)
+            bad["url"] = broken.url
+    try:
+        flow_id = await start_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, form(pve_sim, **bad)
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["step_id"] == "proxmox"
+        assert result["errors"] == {field: error}
+        if placeholders:
+            assert result["description_placeholders"] == placeholders
+
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, form(pve_sim, verify_ssl=False)
+        )
+        assert result["step_id"] == "resources"
+        result = await hass.config_entries.flow.async_configure(flow_id, {})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+    finally:
+        for sim in extra_sims:
+            await sim.stop()
+
+
+# -- reauth and reconfigure -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("credentials", "field", "new_secret"),
+    [
+        ({}, "token_secret", "rotated-secret"),
+        (
+            {"token_id": None, "token_secret": None, "password": "old"},
+            "password",
+            "new-password",
+        ),
+    ],
+)
+async def test_reauth(
+    hass: HomeAssistant,
+    pve_sim: ProxmoxSimulator,
+    credentials: dict[str, Any],
+    field: str,
+    new_secret: str,
+) -> None:
+    """Credentials refused while polling: a reauth flow asks for the new secret."""
+    pve_sim.add_user("root@pam", "new-password")
+    pve_sim.add_token("root@pam", "wakehub", "rotated-secret")
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="homelab",
+        unique_id="homelab",
+        data=pve_data(pve_sim, **credentials),
+        entry_id=ENTRY_ID,
+        subentries_data=guest_subentries([100]),
+    )
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [f["context"]["source"] for f in flows] == ["reauth"]
+    flow_id = flows[0]["flow_id"]
+    result = await hass.config_entries.flow.async_configure(flow_id)
+    assert result["step_id"] == "reauth_proxmox"
+    assert list(result["data_schema"].schema) == [field]
+
+    result = await hass.config_entries.flow.async_configure(flow_id, {field: "wrong"})
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {field: new_secret}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data[field] == new_secret
+    await hass.async_block_till_done()
+    assert hass.states.get("switch.docker") is not None
+
+
+async def test_reconfigure_keeps_blank_secrets(
+    hass: HomeAssistant, pve_sim: ProxmoxSimulator, init_pve: MockConfigEntry
+) -> None:
+    result = await init_pve.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure_proxmox"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"url": pve_sim.url, "username": "nobody", "token_id": "wakehub"},
+    )
+    assert result["errors"] == {"username": "proxmox_invalid_username"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "url": pve_sim.url,
+            "username": "root@pam",
+            "token_id": "wakehub",
+            "verify_ssl": True,
+        },
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert init_pve.data == pve_data(pve_sim)
+
+
+async def test_reconfigure_repins_a_changed_certificate(
+    hass: HomeAssistant, pve_sim: ProxmoxSimulator, quiet_handshakes: None
+) -> None:
+    old = ":".join(["AB"] * 32)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="homelab",
+        unique_id="homelab",
+        data=pve_data(pve_sim, fingerprint=old),
+        entry_id=ENTRY_ID,
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form(pve_sim, token_secret="")
+    )
+    assert result["step_id"] == "proxmox_certificate"
+    assert result["description_placeholders"] == {
+        "url": pve_sim.url,
+        "fingerprint": pve_sim.fingerprint,
+        "pinned": old,
+    }
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data["fingerprint"] == pve_sim.fingerprint
+    await hass.async_block_till_done()
+
+
+async def test_reconfigure_to_another_cluster_is_refused(
+    hass: HomeAssistant, pve_sim: ProxmoxSimulator
+) -> None:
+    other = ProxmoxSimulator(cluster_name=None, node_names=("pve",))
+    await other.start()
+    try:
+        entry = MockConfigEntry(
+            domain=DOMAIN, unique_id="homelab", data=pve_data(pve_sim)
+        )
+        entry.add_to_hass(hass)
+        result = await entry.start_reconfigure_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], form(other, verify_ssl=False)
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "proxmox_wrong_cluster"
+        result = await entry.start_reconfigure_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], form(other, url=f"https://127.0.0.1:{_free_port()}")
+        )
+        assert result["step_id"] == "reconfigure_proxmox"
+        assert result["errors"] == {"base": "cannot_connect"}
+    finally:
+        await other.stop()
+
+
+# -- subentries and options -------------------------------------------------------------
+
+
+async def test_add_guests_offers_only_new_ones(
+    hass: HomeAssistant, pve_sim: ProxmoxSimulator, pve_entry: MockConfigEntry
+) -> None:
+    assert await hass.config_entries.async_setup(pve_entry.entry_id)
+    await hass.async_block_till_done()
+    result = await hass.config_entries.subentries.async_init(
+        (pve_entry.entry_id, "guest"), context={"source": SOURCE_USER}
+    )
+    assert result["step_id"] == "user"
+    options = result["data_schema"].schema["guests"].config["options"]
+    assert [o["value"] for o in options] == ["101", "103"]
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"guests": []}
+    )
+    assert result["errors"] == {"base": "no_guest_selected"}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"guests": ["101", "103"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert sorted(s.unique_id for s in pve_entry.subentries.values()) == [
+        "100",
+        "101",
+        "102",
+        "103",
+        "104",
+    ]
+    assert hass.states.get("switch.windows11") is not None
+    assert hass.states.get("switch.nextcloud") is not None
+
+    result = await hass.config_entries.subentries.async_init(
+        (pve_entry.entry_id, "guest"), context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "no_new_guests"
+
+    await pve_sim.stop()
+    result = await hass.config_entries.subentries.async_init(
+        (pve_entry.entry_id, "guest"), context={"source": SOURCE_USER}
+    )
+    assert result["reason"] == "cannot_connect"
+
+
+async def test_removing_a_guest_removes_its_device(
+    hass: HomeAssistant,
+    init_pve: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    assert device_registry.async_get_device_by_identifier(
+        (DOMAIN, "homelab_102"), ENTRY_ID
+    )
+    assert hass.config_entries.async_remove_subentry(init_pve, "SUB102")
+    await hass.async_block_till_done()
+    assert (
+        device_registry.async_get_device_by_identifier(
+            (DOMAIN, "homelab_102"), ENTRY_ID
+        )
+        is None
+    )
+    assert hass.states.get("switch.pihole") is None
+    assert [r.key for r in init_pve.runtime_data.resources] == [
+        "homelab_pve1",
+        "homelab_pve2",
+        "homelab_100",
+        "homelab_104",
+    ]
+
+
+async def test_options_link_nodes_to_machines(
+    hass: HomeAssistant,
+    init_pve: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    result = await hass.config_entries.options.async_init(init_pve.entry_id)
+    assert result["step_id"] == "proxmox_options"
+    assert list(result["data_schema"].schema) == [
+        "pve1",
+        "pve2",
+        "timeout",
+        "scan_interval",
+    ]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"pve1": "switch.gone", "timeout": 120, "scan_interval": 15.0},
+    )
+    assert result["errors"] == {"pve1": "proxmox_unknown_entity"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"pve1": "switch.docker", "timeout": 120, "scan_interval": 15.0},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    switch_id = entity_registry.async_get("switch.docker").id
+    assert init_pve.options == {
+        "timeout": 120,
+        "scan_interval": 15,
+        "host_links": {"pve1": switch_id},
+    }
+    await hass.async_block_till_done()
+
+    result = await hass.config_entries.options.async_init(init_pve.entry_id)
+    keys = {str(k): k for k in result["data_schema"].schema}
+    assert keys["pve1"].description == {"suggested_value": "switch.docker"}
+    assert keys["pve2"].description == {"suggested_value": None}
+
+
+async def test_options_of_an_entry_not_loaded(
+    hass: HomeAssistant, pve_entry: MockConfigEntry
+) -> None:
+    """The nodes come from the entry's data when the entry is not running."""
+    result = await hass.config_entries.options.async_init(pve_entry.entry_id)
+    assert [str(k) for k in result["data_schema"].schema][:2] == ["pve1", "pve2"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"timeout": 60, "scan_interval": 30}
+    )
+    assert pve_entry.options == {"timeout": 60, "scan_interval": 30, "host_links": {}}
