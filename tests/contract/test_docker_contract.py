@@ -27,7 +27,7 @@ def _summary(**fields: object) -> bytes:
     return json.dumps([{**item, **fields}]).encode()
 
 
-def _check(  # noqa: PLR0917 - reads like the exchange it checks
+def _check(
     version: str,
     method: str,
     path: str,

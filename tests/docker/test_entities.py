@@ -1,0 +1,134 @@
+"""Entities of a Docker engine and its containers, and what one refresh costs."""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+
+from awesomeversion import AwesomeVersion
+from homeassistant.const import (
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+    Platform,
+    __version__ as ha_version,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    snapshot_platform,
+)
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.wakehub.kinds.docker import entry_device
+from tests.simulators.docker import DockerSimulator
+
+from .conftest import STARTED, SimFactory, docker_entry_for, populate
+
+
+@pytest.mark.skipif(
+    AwesomeVersion(ha_version) < AwesomeVersion("2026.10.0"),
+    reason="snapshots are recorded with the newest Home Assistant",
+)
+@pytest.mark.parametrize(
+    "platform", [Platform.BUTTON, Platform.SENSOR, Platform.SWITCH]
+)
+async def test_entities(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    docker_entry: MockConfigEntry,
+    platform: Platform,
+) -> None:
+    """Every entity, against the simulator (fixed times: stable values)."""
+    # snapshot_platform wants one platform at a time.
+    with patch("custom_components.wakehub.PLATFORMS", [platform]):
+        assert await hass.config_entries.async_setup(docker_entry.entry_id)
+        await hass.async_block_till_done()
+        # Snapshot the entities disabled by default (force stop) too.
+        for entity in er.async_entries_for_config_entry(
+            entity_registry, docker_entry.entry_id
+        ):
+            if entity.disabled_by is not None:
+                entity_registry.async_update_entity(entity.entity_id, disabled_by=None)
+        await hass.config_entries.async_reload(docker_entry.entry_id)
+        await hass.async_block_till_done()
+    await snapshot_platform(hass, entity_registry, snapshot, docker_entry.entry_id)
+
+
+@pytest.mark.usefixtures("init_docker")
+async def test_states_and_devices(
+    hass: HomeAssistant, docker_sim: DockerSimulator, docker_entry: MockConfigEntry
+) -> None:
+    assert hass.states.get("switch.jellyfin").state == STATE_ON
+    assert hass.states.get("switch.nextcloud").state == STATE_OFF
+    status = hass.states.get("sensor.jellyfin_status")
+    assert status.state == "running"
+    assert status.attributes["state"] == "running"
+    assert hass.states.get("sensor.nextcloud_status").state == "stopped"
+    assert hass.states.get("sensor.nextcloud_status").attributes["state"] == "exited"
+    assert hass.states.get("sensor.paperless_status").state == "paused"
+    assert hass.states.get("sensor.jellyfin_health").state == "healthy"
+    assert hass.states.get("sensor.nextcloud_health").state == "none"
+    assert hass.states.get("sensor.jellyfin_memory").state == "0.59"
+    # Rates and CPU need two samples: unavailable after the first poll.
+    assert hass.states.get("sensor.jellyfin_cpu").state == STATE_UNAVAILABLE
+    assert hass.states.get("sensor.jellyfin_network_in").state == STATE_UNAVAILABLE
+    assert hass.states.get("sensor.jellyfin_booted").state == STARTED.isoformat()
+    assert hass.states.get("sensor.docker_host_status").state == "running"
+    # Not followed: no entities.
+    assert hass.states.get("switch.homepage") is None
+
+    engine = entry_device(hass, docker_entry, docker_sim.engine_id)
+    assert engine is not None
+    assert engine.sw_version == "29.0.0"
+    jellyfin = entry_device(hass, docker_entry, f"{docker_sim.engine_id}_jellyfin")
+    assert jellyfin is not None
+    assert jellyfin.model == "jellyfin/jellyfin:10.10"
+    assert jellyfin.via_device_id == engine.id
+    if hasattr(jellyfin, "config_subentry_id"):  # Home Assistant 2026.8 and later
+        assert jellyfin.config_subentry_id == "sub_jellyfin"
+    else:
+        subentries = jellyfin.config_entries_subentries[docker_entry.entry_id]
+        assert subentries == {"sub_jellyfin"}
+
+
+async def test_second_poll_gives_rates(
+    hass: HomeAssistant, init_docker: MockConfigEntry
+) -> None:
+    coordinator = init_docker.runtime_data.coordinator
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert float(hass.states.get("sensor.jellyfin_cpu").state) >= 0
+    assert float(hass.states.get("sensor.jellyfin_network_in").state) > 0
+    assert float(hass.states.get("sensor.jellyfin_network_out").state) > 0
+    assert hass.states.get("sensor.nextcloud_cpu").state == STATE_UNAVAILABLE
+
+
+@pytest.mark.parametrize(("stats", "expected"), [(True, 2), (False, 1)])
+async def test_requests_per_refresh(
+    hass: HomeAssistant, make_sim: SimFactory, stats: bool, expected: int
+) -> None:
+    """One list per cycle, plus stats of each followed running container."""
+    sim = populate(await make_sim())
+    entry = docker_entry_for(sim, options={"stats": stats})
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    paths = [r.path for r in sim.requests]
+    # ping, info, list, stats (jellyfin only: nextcloud exited, paperless paused),
+    # and one inspect for jellyfin's boot time.
+    assert paths[:3] == ["/_ping", "/v1.56/info", "/v1.56/containers/json"]
+    assert sim.count("GET", "/v1.56/containers/jellyfin") == 0  # by id
+    assert sum("/json" in p and "containers/json" not in p for p in paths) == 1
+
+    sim.requests.clear()
+    await entry.runtime_data.coordinator.async_refresh()
+    paths = [r.path for r in sim.requests]
+    assert len(paths) == expected
+    assert paths[0] == "/v1.56/containers/json"
+    assert sim.requests[0].query == {"all": "1"}
+    if stats:
+        assert paths[1].endswith("/stats")
+        assert sim.requests[1].query == {"stream": "false", "one-shot": "true"}

@@ -1,0 +1,202 @@
+"""Through Home Assistant, against a real Docker engine (tests/services/dockerd.sh).
+
+    export WAKEHUB_DOCKER_SOCKET=$(tests/services/dockerd.sh start)
+
+Skipped, saying so, without WAKEHUB_DOCKER_SOCKET. Containers come from the
+api-level real-engine tests' helpers (created through the raw API, removed after).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+import os
+from typing import Any
+
+import aiohttp
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+
+from custom_components.wakehub.const import DOMAIN
+from tests.api.test_docker_real_engine import (
+    SCRIPT,
+    SECOND,
+    SOCKET,
+    Create,
+    _answers,
+    _unique,
+    create,  # noqa: F401 - fixture
+    raw,  # noqa: F401 - fixture
+)
+
+pytestmark = pytest.mark.skipif(
+    not _answers(SOCKET),
+    reason="no Docker engine: run `export WAKEHUB_DOCKER_SOCKET=$(tests/services/dockerd.sh start)` (root) to test against a real one",
+)
+
+
+async def _wait(
+    hass: HomeAssistant, entity_id: str, check: Callable[[str], bool]
+) -> str:
+    """Poll the entry until `entity_id`'s state satisfies `check`."""
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    async with asyncio.timeout(15):
+        while True:
+            await entry.runtime_data.coordinator.async_refresh()
+            await hass.async_block_till_done()
+            state = hass.states.get(entity_id)
+            if state is not None and check(state.state):
+                return state.state
+            await asyncio.sleep(0.25)
+
+
+@pytest.fixture
+async def engine_entry(
+    hass: HomeAssistant,
+    create: Create,  # noqa: F811 - the fixture imported above
+) -> AsyncIterator[dict[str, Any]]:
+    """Discover the engine through the wizard and follow two new containers."""
+    web = _unique("web")
+    health = _unique("health")
+    await create(web, ["sleep", "3600"])
+    await create(
+        health,
+        ["sh", "-c", "touch /tmp/ok; sleep 2; rm /tmp/ok; sleep 3600"],
+        Healthcheck={
+            "Test": ["CMD", "test", "-f", "/tmp/ok"],
+            "Interval": SECOND // 4,
+            "Timeout": SECOND,
+            "Retries": 1,
+        },
+    )
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "docker"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"url": f"unix://{SOCKET}", "verify_ssl": True}
+    )
+    assert result["step_id"] == "resources"
+    offered = [
+        o["value"] for o in result["data_schema"].schema["resources"].config["options"]
+    ]
+    assert web in offered
+    assert health in offered
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"resources": [web, health]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    # Busybox's sleep ignores SIGTERM: a stop waits this long, then kills it.
+    hass.config_entries.async_update_entry(entry, options={"timeout": 2})
+    await hass.async_block_till_done()
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    yield {"web": web, "health": health, "entry": entry}
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+def _slug(name: str) -> str:
+    return name.replace("-", "_")
+
+
+async def test_actions_on_a_real_engine(
+    hass: HomeAssistant,
+    engine_entry: dict[str, Any],
+    raw: aiohttp.ClientSession,  # noqa: F811
+) -> None:
+    web = _slug(engine_entry["web"])
+    assert hass.states.get(f"switch.{web}").state == STATE_OFF
+    assert hass.states.get(f"sensor.{web}_status").attributes["state"] == "created"
+
+    await hass.services.async_call(
+        "switch", "turn_on", {ATTR_ENTITY_ID: f"switch.{web}"}, blocking=True
+    )
+    assert hass.states.get(f"switch.{web}").state == STATE_ON
+    assert hass.states.get(f"sensor.{web}_booted").state != STATE_UNAVAILABLE
+
+    await hass.services.async_call(
+        "button", "press", {ATTR_ENTITY_ID: f"button.{web}_reboot"}, blocking=True
+    )
+    assert hass.states.get(f"switch.{web}").state == STATE_ON
+
+    await hass.services.async_call(
+        "switch", "turn_off", {ATTR_ENTITY_ID: f"switch.{web}"}, blocking=True
+    )
+    assert hass.states.get(f"switch.{web}").state == STATE_OFF
+
+    # Kill: the force stop button is disabled by default; use the resource.
+    await hass.services.async_call(
+        "switch", "turn_on", {ATTR_ENTITY_ID: f"switch.{web}"}, blocking=True
+    )
+    entry = engine_entry["entry"]
+    resource = next(
+        r for r in entry.runtime_data.resources if r.name == engine_entry["web"]
+    )
+    await resource.async_force_stop()
+    assert await _wait(hass, f"switch.{web}", lambda s: s == STATE_OFF)
+
+
+async def test_health_goes_unhealthy(
+    hass: HomeAssistant, engine_entry: dict[str, Any]
+) -> None:
+    health = _slug(engine_entry["health"])
+    await hass.services.async_call(
+        "switch", "turn_on", {ATTR_ENTITY_ID: f"switch.{health}"}, blocking=True
+    )
+    await _wait(hass, f"sensor.{health}_health", lambda s: s == "healthy")
+    await _wait(hass, f"sensor.{health}_health", lambda s: s == "unhealthy")
+
+
+async def test_recreated_under_the_same_name(
+    hass: HomeAssistant,
+    engine_entry: dict[str, Any],
+    create: Create,  # noqa: F811
+    raw: aiohttp.ClientSession,  # noqa: F811
+) -> None:
+    name = engine_entry["web"]
+    async with raw.delete(
+        f"http://docker/v1.41/containers/{name}", params={"force": "1"}
+    ) as response:
+        assert response.status == 204
+    await _wait(hass, f"switch.{_slug(name)}", lambda s: s == STATE_UNAVAILABLE)
+    await create(name, ["sleep", "3600"])
+    await _wait(hass, f"switch.{_slug(name)}", lambda s: s == STATE_OFF)
+    await hass.services.async_call(
+        "switch", "turn_on", {ATTR_ENTITY_ID: f"switch.{_slug(name)}"}, blocking=True
+    )
+    assert hass.states.get(f"switch.{_slug(name)}").state == STATE_ON
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0
+    or f"{os.environ.get('WAKEHUB_DOCKERD_DIR', '/tmp/wakehub-dockerd')}/docker.sock"
+    != SOCKET,
+    reason="the daemon restart needs root and the engine of tests/services/dockerd.sh",
+)
+async def test_daemon_stops_and_comes_back(
+    hass: HomeAssistant, engine_entry: dict[str, Any]
+) -> None:
+    web = _slug(engine_entry["web"])
+
+    async def script(action: str) -> None:
+        process = await asyncio.create_subprocess_exec(
+            str(SCRIPT),
+            action,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, stderr = await process.communicate()
+        assert process.returncode == 0, stderr.decode()
+
+    await script("stop")
+    try:
+        await _wait(hass, f"switch.{web}", lambda s: s == STATE_UNAVAILABLE)
+    finally:
+        await script("start")
+    await _wait(hass, f"switch.{web}", lambda s: s == STATE_OFF)
