@@ -257,7 +257,7 @@ async def test_account_id_falls_back_to_application_key(
         (503, None, ApiError, "maintenance"),
     ],
 )
-async def test_error_mapping(  # noqa: PLR0917 - parametrized cases
+async def test_error_mapping(
     sim: OvhSimulator,
     client: OvhClient,
     status: int,

@@ -181,7 +181,7 @@ def _coerce(value: str, schema: dict[str, Any]) -> Any:
     return value
 
 
-def check_vps(  # noqa: PLR0917 - one argument per part of the exchange
+def check_vps(
     method: str,
     path: str,
     query_string: str,
@@ -392,7 +392,7 @@ def check_me(method: str, status: int, response_body: bytes) -> list[str]:
     return []
 
 
-def check_exchange(  # noqa: PLR0917 - one argument per part of the exchange
+def check_exchange(
     method: str,
     path: str,
     query_string: str,

@@ -12,7 +12,7 @@ Public API (what the Home Assistant layer uses):
     # consumer key (config flow)
     await client.request_credential(redirection=None) -> CredentialRequest
     await client.credential_status(consumer_key=None) -> "validated" | "pendingValidation"
-        (raises InvalidAuth when refused or expired)
+        (raises CredentialRejected, an InvalidAuth, when refused or expired)
     await client.account_id() -> nichandle from GET /me, else the application key
     # discovery
     await client.list_services() -> list[str]             GET /vps
@@ -37,7 +37,7 @@ Public API (what the Home Assistant layer uses):
     await client.wait_for_task(service, task_id, timeout=900, interval=5) -> Task
 
 Errors (errors.py): 400 ApiError (INVALID_SIGNATURE, i.e. a wrong application
-secret, is InvalidAuth); 401 InvalidAuth; 403 NOT_GRANTED_CALL and FORBIDDEN
+secret, is InvalidSignature, an InvalidAuth); 401 InvalidAuth; 403 NOT_GRANTED_CALL and FORBIDDEN
 PermissionDenied (privilege = "METHOD /path"), NOT_CREDENTIAL, INVALID_KEY,
 INVALID_CREDENTIAL InvalidAuth; 404 NotFound; 409 Conflict; 429 RateLimited after a
 bounded number of retries honouring Retry-After; 460 ServiceExpired (an ApiError);
@@ -178,6 +178,22 @@ def vps_status(state: str | None, task_type: str | None = None) -> ResourceStatu
 
 class ServiceExpired(ApiError):
     """HTTP 460: the VPS service is expired or suspended (renewal needed)."""
+
+
+class CredentialRejected(InvalidAuth):
+    """The consumer key was refused by the account owner or has expired.
+
+    Unlike a plain InvalidAuth (which OVH may also answer for a key still waiting
+    for validation), waiting longer will not help: a new key is needed.
+    """
+
+    def __init__(self, message: str, state: str) -> None:
+        super().__init__(message)
+        self.state = state
+
+
+class InvalidSignature(InvalidAuth):
+    """OVH could not verify the signature: the application secret is wrong."""
 
 
 # -- returned data ----------------------------------------------------------------
@@ -596,7 +612,7 @@ class OvhClient:
     async def credential_status(self, consumer_key: str | None = None) -> str:
         """State of a consumer key (this client's by default).
 
-        "validated" or "pendingValidation"; a refused or expired key is InvalidAuth.
+        "validated" or "pendingValidation"; a refused or expired key is CredentialRejected.
         Passing a key adopts it: the config flow polls the key it just requested.
         """
         if consumer_key is not None:
@@ -604,9 +620,11 @@ class OvhClient:
         answer = _obj(await self._call("GET", "/auth/currentCredential"))
         status = _str(answer.get("status")) or "unknown"
         if status == "refused":
-            raise InvalidAuth("the OVH consumer key was refused by the account owner")
+            raise CredentialRejected(
+                "the OVH consumer key was refused by the account owner", status
+            )
         if status == "expired":
-            raise InvalidAuth("the OVH consumer key has expired")
+            raise CredentialRejected("the OVH consumer key has expired", status)
         return status
 
     async def account_id(self) -> str:
@@ -976,6 +994,8 @@ def _map_error(  # noqa: PLR0911 - one return per OVH status, read as a table
     retry_after: float | None,
 ) -> WakeHubError:
     """OVH's answer to the errors.py exception the integration understands."""
+    if code == "INVALID_SIGNATURE":
+        return InvalidSignature(f"OVH refused the signature: {message}")
     if code in _AUTH_ERROR_CODES or status == 401:
         return InvalidAuth(f"OVH refused the credentials: {message}")
     if status == 403:

@@ -1,0 +1,321 @@
+"""Setup, polling cycles, entities and failures of an OVHcloud entry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    snapshot_platform,
+)
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.wakehub.const import DOMAIN
+from tests.ovh.conftest import ENTRY_ID, vps_named
+from tests.simulators.ovh import OvhSimulator
+
+FAST = timedelta(seconds=60)
+
+
+def vps_requests(sim: OvhSimulator) -> int:
+    return sum(1 for r in sim.requests if r.path.startswith("/1.0/vps"))
+
+
+async def tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """One fast cycle (the default 60 s polling interval)."""
+    freezer.tick(FAST)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_sensors(
+    hass: HomeAssistant,
+    ovh_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("custom_components.wakehub.PLATFORMS", [Platform.SENSOR])
+    assert await hass.config_entries.async_setup(ovh_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # No snapshot yet is a known fact: the sensor is unknown, not unavailable.
+    no_snapshot = {
+        e.entity_id
+        for e in er.async_entries_for_config_entry(entity_registry, ENTRY_ID)
+        if e.entity_id.endswith("_snapshot")
+    }
+    for entity_id in no_snapshot:
+        assert hass.states.get(entity_id).state == STATE_UNKNOWN
+    await snapshot_platform(hass, entity_registry, snapshot, ovh_entry.entry_id)
+
+
+async def test_switches_and_buttons(
+    hass: HomeAssistant,
+    ovh_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for platform in (Platform.SWITCH, Platform.BUTTON):
+        monkeypatch.setattr("custom_components.wakehub.PLATFORMS", [platform])
+        assert await hass.config_entries.async_setup(ovh_entry.entry_id)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        await snapshot_platform(hass, entity_registry, snapshot, ovh_entry.entry_id)
+        assert await hass.config_entries.async_unload(ovh_entry.entry_id)
+        for entry in er.async_entries_for_config_entry(entity_registry, ENTRY_ID):
+            entity_registry.async_remove(entry.entity_id)
+
+
+async def test_device(
+    hass: HomeAssistant, init_ovh: MockConfigEntry, ovh_sim: OvhSimulator
+) -> None:
+    web = vps_named(ovh_sim, "web")
+    device = next(
+        d
+        for d in dr.async_entries_for_config_entry(dr.async_get(hass), ENTRY_ID)
+        if (DOMAIN, web) in d.identifiers
+    )
+    assert device.manufacturer == "OVHcloud"
+    assert device.model == "VPS Elite 2025"
+    assert device.sw_version == "Debian 12"
+    assert device.name == "web"
+    assert (
+        device.configuration_url == f"https://www.ovh.com/manager/#/dedicated/vps/{web}"
+    )
+    switch = er.async_get(hass).async_get("switch.web")
+    assert switch is not None
+    assert switch.device_id == device.id
+    assert init_ovh.subentries[switch.config_subentry_id].unique_id == web
+
+
+async def test_request_counts(
+    hass: HomeAssistant,
+    ovh_entry: MockConfigEntry,
+    ovh_sim: OvhSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Fast cycle: 2 requests per VPS. Slow cycle (hourly): the details."""
+    assert await hass.config_entries.async_setup(ovh_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # First refresh: fast (3 x 2) + slow: web 11 (7 + restorePoints... ) etc.
+    # web: serviceInfos, ips, datacenter, images/current, snapshot, automatedBackup,
+    # restorePoints, 4 x use = 11; db and mail have no backup option: 10 each.
+    assert vps_requests(ovh_sim) == 6 + 11 + 10 + 10
+
+    ovh_sim.requests.clear()
+    await tick(hass, freezer)
+    assert vps_requests(ovh_sim) == 6
+    assert ovh_sim.count(path_prefix="/1.0/auth") == 0
+
+    ovh_sim.requests.clear()
+    for _ in range(58):  # up to 59 minutes: fast cycles only
+        await tick(hass, freezer)
+    assert vps_requests(ovh_sim) == 58 * 6
+
+    ovh_sim.requests.clear()
+    await tick(hass, freezer)  # 60 minutes: the slow cycle is due
+    assert vps_requests(ovh_sim) == 6 + 31
+
+
+async def test_monitoring_gone(
+    hass: HomeAssistant,
+    ovh_entry: MockConfigEntry,
+    ovh_sim: OvhSimulator,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The deprecated /use call disappears: usage sensors go unavailable, quietly."""
+    assert await hass.config_entries.async_setup(ovh_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    cpu = "sensor.web_cpu"
+    assert float(hass.states.get(cpu).state) == 12.5
+    assert float(hass.states.get("sensor.web_memory").state) == 7.5
+
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+    for vps in ovh_sim.vps.values():
+        vps.monitoring_status = 404
+    freezer.tick(timedelta(hours=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(cpu).state == STATE_UNAVAILABLE
+    assert hass.states.get("sensor.web_status").state == "running"
+    assert not [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.INFO and not r.name.startswith("asyncio")
+    ]
+
+    # Not asked again at the next hourly cycle (a day later only).
+    ovh_sim.requests.clear()
+    freezer.tick(timedelta(hours=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert ovh_sim.count(path_prefix=f"/1.0/vps/{vps_named(ovh_sim, 'web')}/use") == 0
+
+    for vps in ovh_sim.vps.values():
+        vps.monitoring_status = 200
+    freezer.tick(timedelta(hours=24))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert float(hass.states.get(cpu).state) == 12.5
+
+
+async def test_setup_retry_when_unreachable(
+    hass: HomeAssistant, ovh_entry: MockConfigEntry, ovh_sim: OvhSimulator
+) -> None:
+    await ovh_sim.stop()
+    await hass.config_entries.async_setup(ovh_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert ovh_entry.state is ConfigEntryState.SETUP_RETRY
+    await ovh_sim.start()  # same port: the fixture teardown stops it again
+
+
+async def test_reauth_started_on_revoked_key(
+    hass: HomeAssistant,
+    init_ovh: MockConfigEntry,
+    ovh_sim: OvhSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    ovh_sim.expire_credential(ovh_sim.consumer_key)
+    await tick(hass, freezer)
+    assert hass.states.get("switch.web").state == STATE_UNAVAILABLE
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [f["context"]["source"] for f in flows] == [SOURCE_REAUTH]
+    assert flows[0]["step_id"] == "reauth_ovh"
+
+
+async def test_all_vps_failing_is_update_failed(
+    hass: HomeAssistant,
+    init_ovh: MockConfigEntry,
+    ovh_sim: OvhSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    ovh_sim.inject_error(500, None, "Internal server error", count=6)
+    await tick(hass, freezer)
+    coordinator = init_ovh.runtime_data.coordinator
+    assert not coordinator.last_update_success
+    assert hass.states.get("switch.web").state == STATE_UNAVAILABLE
+    await tick(hass, freezer)
+    assert coordinator.last_update_success
+    assert hass.states.get("switch.web").state == "on"
+
+
+async def test_rate_limited_polling_retries(
+    hass: HomeAssistant, init_ovh: MockConfigEntry, ovh_sim: OvhSimulator
+) -> None:
+    """A 429 is retried after Retry-After; exhausted, the cycle fails, then recovers."""
+    coordinator = init_ovh.runtime_data.coordinator
+    ovh_sim.rate_limit(2, retry_after=0.01)
+    await coordinator.async_refresh()
+    assert coordinator.last_update_success
+    assert ovh_sim.count(path_prefix="/1.0/vps") > 0
+
+    ovh_sim.rate_limit(100, retry_after=0.01)
+    await coordinator.async_refresh()
+    assert not coordinator.last_update_success
+    assert hass.states.get("switch.web").state == STATE_UNAVAILABLE
+    ovh_sim.rate_limit(0)
+    await coordinator.async_refresh()
+    assert coordinator.last_update_success
+    assert hass.states.get("switch.web").state == "on"
+
+
+async def test_expired_service(
+    hass: HomeAssistant,
+    init_ovh: MockConfigEntry,
+    ovh_sim: OvhSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A 460 on one VPS: its entities go unavailable and a repair issue explains."""
+    web = vps_named(ovh_sim, "web")
+    ovh_sim.vps[web].expired = True
+    await tick(hass, freezer)
+    assert hass.states.get("switch.web").state == STATE_UNAVAILABLE
+    assert hass.states.get("switch.mail").state == "on"
+    issue_id = f"ovh_service_expired_{ENTRY_ID}_{web}"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "ovh_service_expired"
+    assert not issue.is_fixable
+
+    ovh_sim.vps[web].expired = False
+    await tick(hass, freezer)
+    assert hass.states.get("switch.web").state == "on"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_unload(hass: HomeAssistant, init_ovh: MockConfigEntry) -> None:
+    assert await hass.config_entries.async_unload(init_ovh.entry_id)
+    assert init_ovh.state is ConfigEntryState.NOT_LOADED
+
+
+async def test_removing_subentry_reloads(
+    hass: HomeAssistant, init_ovh: MockConfigEntry, ovh_sim: OvhSimulator
+) -> None:
+    sub = next(s for s in init_ovh.subentries.values() if s.title == "mail")
+    assert hass.config_entries.async_remove_subentry(init_ovh, sub.subentry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert init_ovh.state is ConfigEntryState.LOADED
+    assert [r.name for r in init_ovh.runtime_data.resources] == ["web", "db"]
+    assert hass.states.get("switch.mail") is None
+
+
+async def test_no_vps(
+    hass: HomeAssistant, ovh_entry: MockConfigEntry, ovh_sim: OvhSimulator
+) -> None:
+    for sub in list(ovh_entry.subentries):
+        hass.config_entries.async_remove_subentry(ovh_entry, sub)
+    assert await hass.config_entries.async_setup(ovh_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert ovh_sim.count(path_prefix="/1.0/vps") == 0
+
+
+async def test_diagnostics_redacted(
+    hass: HomeAssistant,
+    init_ovh: MockConfigEntry,
+    ovh_sim: OvhSimulator,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_ovh)
+    text = repr(diagnostics)
+    assert ovh_sim.application_secret not in text
+    assert ovh_sim.consumer_key not in text
+    assert diagnostics["entry"]["data"]["application_secret"] == "**REDACTED**"
+    assert diagnostics["entry"]["data"]["consumer_key"] == "**REDACTED**"
+    web = vps_named(ovh_sim, "web")
+    assert diagnostics["resources"][web]["state"]["status"] == "running"
+
+
+async def test_details_failure_keeps_last_and_retries(
+    hass: HomeAssistant, init_ovh: MockConfigEntry, ovh_sim: OvhSimulator
+) -> None:
+    """A failed slow-cycle read keeps the last details and is retried next cycle."""
+    coordinator = init_ovh.runtime_data.coordinator
+    web = vps_named(ovh_sim, "web")
+    coordinator.mark_stale(web)
+    ovh_sim.inject_error(500, None, "oops", path_contains=f"{web}/serviceInfos")
+    await coordinator.async_refresh()
+    assert hass.states.get("sensor.web_ipv4_address").state == "51.68.0.2"
+    ovh_sim.requests.clear()
+    await coordinator.async_refresh()
+    assert ovh_sim.count("GET", f"/1.0/vps/{web}/serviceInfos") == 1
+    ovh_sim.requests.clear()
+    await coordinator.async_refresh()
+    assert ovh_sim.count("GET", f"/1.0/vps/{web}/serviceInfos") == 0
