@@ -369,18 +369,6 @@ async def test_duplicate_mac_aborts(
     assert result["reason"] == "already_configured"
 
 
-@pytest.mark.parametrize("kind", ["proxmox", "docker", "ovh"])
-async def test_other_kinds_not_available_yet(hass: HomeAssistant, kind: str) -> None:
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": kind}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "not_available_yet"
-
-
 # -- reconfigure ---------------------------------------------------------------------
 
 
@@ -480,13 +468,6 @@ async def test_reconfigure_to_another_host_repins(
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["step_id"] == "reconfigure"
     assert result["errors"] == {"base": "invalid_auth"}
-
-
-async def test_reconfigure_other_kind_not_available(hass: HomeAssistant) -> None:
-    entry = MockConfigEntry(domain=DOMAIN, title="pve", data={CONF_KIND: "proxmox"})
-    entry.add_to_hass(hass)
-    result = await entry.start_reconfigure_flow(hass)
-    assert result["reason"] == "not_available_yet"
 
 
 async def test_options_flow(

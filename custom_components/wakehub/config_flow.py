@@ -25,7 +25,7 @@ from .flows.machine import MachineFlowMixin, MachineOptionsFlow
 from .flows.ovh import OvhFlowMixin
 from .flows.proxmox import ProxmoxFlowMixin
 
-_OPTIONS_FLOWS: dict[str, type[OptionsFlow] | None] = {
+_OPTIONS_FLOWS: dict[str, type[OptionsFlow]] = {
     KIND_MACHINE: MachineOptionsFlow,
     KIND_PROXMOX: proxmox.OPTIONS_FLOW,
     KIND_DOCKER: docker.OPTIONS_FLOW,
@@ -75,33 +75,26 @@ class WakeHubConfigFlow(
         come back here and are passed on.
         """
         kind = _kind(self._get_reconfigure_entry())
-        step = getattr(self, f"async_step_reconfigure_{kind}", None)
-        if step is None:
-            return self.async_abort(reason="not_available_yet")
-        result: ConfigFlowResult = await step(user_input)
+        result: ConfigFlowResult = await getattr(
+            self, f"async_step_reconfigure_{kind}"
+        )(user_input)
         return result
 
     async def async_step_reauth(
         self, entry_data: Mapping[str, Any]
     ) -> ConfigFlowResult:
-        """New credentials for a kind that has them (`reauth_<kind>`)."""
+        """New credentials (`reauth_<kind>`); only kinds with credentials that can
+        expire (Proxmox, OVHcloud) ever start one."""
         kind = _kind(self._get_reauth_entry())
-        step = getattr(self, f"async_step_reauth_{kind}", None)
-        if step is None:
-            return self.async_abort(reason="not_available_yet")
-        result: ConfigFlowResult = await step(None)
+        result: ConfigFlowResult = await getattr(self, f"async_step_reauth_{kind}")(
+            None
+        )
         return result
 
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
-        flow = _OPTIONS_FLOWS.get(_kind(config_entry)) or MachineOptionsFlow
-        return flow()
-
-    @classmethod
-    @callback
-    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
-        return _OPTIONS_FLOWS.get(_kind(config_entry)) is not None
+        return _OPTIONS_FLOWS[_kind(config_entry)]()
 
     @classmethod
     @callback
