@@ -479,4 +479,11 @@ async def test_options_flow(
         result["flow_id"], {CONF_TIMEOUT: 120, CONF_SCAN_INTERVAL: 60}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert machine_entry.options == {CONF_TIMEOUT: 120, CONF_SCAN_INTERVAL: 60}
+    assert machine_entry.options == {
+        CONF_TIMEOUT: 120,
+        CONF_SCAN_INTERVAL: 60,
+        "dependencies": [],
+        "stop_with_dependents": True,
+        "idle_timeout": 30,
+        "keep_awake": [],
+    }

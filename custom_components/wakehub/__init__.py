@@ -8,12 +8,19 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_KIND, DOMAIN, KIND_MACHINE
+from .idle import async_get_idle_monitor
 from .kinds import kind_setup
 from .power import async_get_power_manager
+from .resource import ResourceFeature
 from .runtime import WakeHubConfigEntry, WakeHubRuntimeData
 from .services import async_setup_services
 
-PLATFORMS: list[Platform] = [Platform.BUTTON, Platform.SENSOR, Platform.SWITCH]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -38,6 +45,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: WakeHubConfigEntry) -> b
         entry.async_on_unload(power.async_register(resource))
 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+
+    idle = async_get_idle_monitor(hass)
+    await idle.async_load()
+    for resource in entry.runtime_data.resources:
+        if ResourceFeature.POWER in resource.features:
+            entry.async_on_unload(idle.async_track(resource))
     return True
 
 

@@ -35,9 +35,10 @@ CONF_SCAN_INTERVAL: Final = "scan_interval"
 DEFAULT_TIMEOUT: Final = 300  # seconds a start or stop may take before it fails
 DEFAULT_SCAN_INTERVAL: Final = 30  # seconds between polls when nothing happens
 
-# While a start or stop is under way the resource is probed this often, so the
-# switch follows the real machine within a second or so of it answering.
-PROBE_INTERVAL: Final = timedelta(seconds=1)
+# While a start or stop is under way the resource is probed this often, so each
+# layer of a cascade is seen up within a quarter of a second of answering (a
+# probe is one TCP connect, or one request for a whole Proxmox cluster).
+PROBE_INTERVAL: Final = timedelta(seconds=0.25)
 
 # Action (service) names and fields
 SERVICE_START: Final = "start"
@@ -64,3 +65,12 @@ TO_REDACT: Final = {
 CONF_HOST_LINKS: Final = "host_links"  # proxmox: {node name: registry id}
 CONF_HOST_LINK: Final = "host_link"  # docker: registry id of the VM/machine
 CONF_DEPENDENCIES: Final = "dependencies"  # [registry id, ...]
+
+# Per-resource power settings (machine: entry options; others: subentry data).
+CONF_STOP_WITH_DEPENDENTS: Final = "stop_with_dependents"
+CONF_IDLE_TIMEOUT: Final = "idle_timeout"  # minutes; 0 disables
+CONF_CPU_THRESHOLD: Final = "cpu_threshold"  # percent; active above it
+CONF_NETWORK_THRESHOLD: Final = "network_threshold"  # kB/s in + out; active above it
+CONF_KEEP_AWAKE: Final = "keep_awake"  # entity ids keeping the resource active
+DEFAULT_IDLE_TIMEOUT: Final = 30
+DEFAULT_STOP_WITH_DEPENDENTS: Final = True

@@ -11,6 +11,7 @@ import logging
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .const import CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN
@@ -39,4 +40,28 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
             update_interval=timedelta(
                 seconds=entry.options.get(CONF_SCAN_INTERVAL, default_interval)
             ),
+        )
+
+
+async def async_first_refresh(
+    coordinator: WakeHubCoordinator, *, may_be_off: bool
+) -> None:
+    """The first poll of an entry being set up.
+
+    Normally a server that does not answer delays the setup (ConfigEntryNotReady),
+    as in any integration. But a server that runs on a resource WakeHub powers
+    (a Proxmox node linked to a machine, a Docker engine linked to its VM) is
+    expected to be off: its entry loads anyway, with its entities unavailable, so
+    that turning one of them on can wake what it runs on. Refused credentials
+    still start reauthentication.
+    """
+    try:
+        await coordinator.async_config_entry_first_refresh()
+    except ConfigEntryNotReady:
+        if not may_be_off:
+            raise
+        _LOGGER.info(
+            "%s does not answer; it runs on a resource WakeHub powers, so it is set up "
+            "as off",
+            coordinator.config_entry.title,
         )

@@ -9,29 +9,56 @@ from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import DOMAIN, EVENT_POWER
 
-# The logbook has no translation hook for custom events; these phrases are kept
-# short and in English, with the platform's own reason appended verbatim.
-_ACTIONS = {"start": "start", "stop": "shutdown", "reboot": "reboot"}
-_RESULTS = {
-    "requested": "{action} requested",
-    "done": "{action} done",
-    "failed": "{action} failed",
+# The logbook has no translation hook for custom events: these phrases are kept
+# short and in English; names and the platforms' own messages are inserted as is.
+_ACTIONS = {
+    "start": "start",
+    "start_alone": "start",
+    "stop": "shutdown",
+    "stop_alone": "shutdown",
+    "reboot": "reboot",
+    "auto_stop": "auto-shutdown",
 }
 _REASONS = {
     "already_running": "already running",
     "already_stopped": "already stopped",
     "timeout": "timed out",
+    "platform_timeout": "its server did not answer in time",
+    "idle": "idle",
+    "host_stopping": "the server it runs on is stopping",
+    "not_stopped_with_dependents": "it is not set to stop with its dependents",
 }
+
+
+def _reason(reason: str | None) -> str:
+    if not reason:
+        return ""
+    if reason.startswith("released_by:"):
+        return f"no longer needed by {reason.removeprefix('released_by:')}"
+    return _REASONS.get(reason, reason)
 
 
 def describe(data: dict[str, Any]) -> str:
     """The readable line for one event's data."""
-    action = _ACTIONS.get(data.get("action", ""), str(data.get("action")))
-    template = _RESULTS.get(data.get("result", ""), "{action}")
-    message = template.format(action=action).capitalize()
-    if reason := data.get("reason"):
-        message += f": {_REASONS.get(reason, reason)}"
-    return message
+    action = _ACTIONS.get(str(data.get("action")), str(data.get("action")))
+    result = data.get("result")
+    reason = _reason(data.get("reason"))
+    if result == "waiting":
+        return f"{action.capitalize()}: waiting for {reason}"
+    if result == "kept_on":
+        if data.get("reason") == "not_stopped_with_dependents":
+            return f"Kept on: {reason}"
+        return (
+            f"Kept on: {reason} running"
+            if "," in reason
+            else f"Kept on: {reason} is running"
+        )
+    if result == "cancelled":
+        return f"Auto-shutdown cancelled: {reason}"
+    if result == "decided":
+        return f"Auto-shutdown: {reason}"
+    message = f"{action} {result}".capitalize()
+    return f"{message}: {reason}" if reason else message
 
 
 @callback

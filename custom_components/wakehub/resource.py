@@ -13,6 +13,7 @@ is refused before anything is sent (ServiceValidationError naming why).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntFlag
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .api.models import ResourceStatus
-from .const import CONF_TIMEOUT, DEFAULT_TIMEOUT
+from .const import CONF_DEPENDENCIES, CONF_TIMEOUT, DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -121,6 +122,30 @@ class Resource(ABC):
         """The last polled state, None before the first poll or when it vanished."""
         data = self.coordinator.data
         return data.get(self.key) if data else None
+
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        """This resource's own settings: its subentry's data, else entry options."""
+        if self.subentry_id is not None:
+            subentry = self.entry.subentries.get(self.subentry_id)
+            return subentry.data if subentry is not None else {}
+        return self.entry.options
+
+    @property
+    def host_link_id(self) -> str | None:
+        """Registry id of the power switch of what this resource runs on, if linked.
+
+        Kinds whose servers run on another resource (a Proxmox guest on its
+        node's machine, a container on its engine's VM) override this.
+        """
+        return None
+
+    def dependency_ids(self) -> list[str]:
+        """Registry ids of the power switches this resource needs running first."""
+        ids = list(self.settings.get(CONF_DEPENDENCIES, []))
+        if (link := self.host_link_id) is not None and link not in ids:
+            ids.insert(0, link)
+        return ids
 
     @property
     def timeout(self) -> float:

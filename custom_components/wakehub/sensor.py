@@ -15,13 +15,15 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfDataRate
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .api.models import ResourceStatus
 from .entity import WakeHubEntity, async_add_resource_entities
+from .idle import SIGNAL_IDLE, async_get_idle_monitor
 from .power import async_get_power_manager
-from .resource import ResourceState
+from .resource import ResourceFeature, ResourceState
 from .runtime import WakeHubConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -170,9 +172,16 @@ async def async_setup_entry(
         entry,
         async_add_entities,
         lambda resource: [
-            WakeHubSensor(resource, power, description)
-            for description in SENSORS
-            if description.key in resource.sensors
+            *(
+                WakeHubSensor(resource, power, description)
+                for description in SENSORS
+                if description.key in resource.sensors
+            ),
+            *(
+                [WakeHubAutoOffSensor(resource, power, AUTO_OFF_AT)]
+                if ResourceFeature.POWER in resource.features
+                else []
+            ),
         ],
     )
 
@@ -184,6 +193,10 @@ class WakeHubSensor(WakeHubEntity, SensorEntity):
     def available(self) -> bool:
         # A figure the platform does not report right now (the machine is off, a
         # Windows host has no /proc) is unavailable, not a misleading zero.
+        if self.entity_description.key == "status" and self.power.transition(
+            self.resource.key
+        ):
+            return True  # "starting, waiting for pve1" while its server sleeps
         if not super().available:
             return False
         if self.entity_description.key in _NONE_IS_UNKNOWN:
@@ -194,7 +207,19 @@ class WakeHubSensor(WakeHubEntity, SensorEntity):
     def extra_state_attributes(self) -> dict[str, Any] | None:
         if not self.available:
             return None
-        return self.state_data.attributes.get(self.entity_description.key)
+        state = self.resource.state
+        attributes = (
+            state.attributes.get(self.entity_description.key) if state else None
+        )
+        if self.entity_description.key == "status" and (
+            transition := self.power.transition(self.resource.key)
+        ):
+            # While a cascade runs, say what it waits for ("pve1", "Proxmox").
+            attributes = {
+                **(attributes or {}),
+                "waiting_for": list(transition.waiting_for),
+            }
+        return attributes
 
     @property
     def native_value(self) -> StateType | datetime:
@@ -203,3 +228,33 @@ class WakeHubSensor(WakeHubEntity, SensorEntity):
         ):
             return transition.status.value
         return self.entity_description.value_fn(self.state_data)
+
+
+AUTO_OFF_AT = SensorEntityDescription(
+    key="auto_off_at",
+    translation_key="auto_off_at",
+    device_class=SensorDeviceClass.TIMESTAMP,
+)
+
+
+class WakeHubAutoOffSensor(WakeHubEntity, SensorEntity):
+    """When idle auto-shutdown will happen; unknown while active or disabled."""
+
+    @property
+    def available(self) -> bool:
+        return True
+
+    @property
+    def native_value(self) -> datetime | None:
+        activity = async_get_idle_monitor(self.hass).activity(self.resource)
+        return activity.auto_off_at if activity else None
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                f"{SIGNAL_IDLE}_{self.resource.key}",
+                self.async_write_ha_state,
+            )
+        )

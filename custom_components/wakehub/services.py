@@ -186,13 +186,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
     register(
         SERVICE_START,
         ResourceFeature.POWER,
-        lambda r, call: power.async_start(r),
+        lambda r, call: power.async_start(r, cascade=call.data[ATTR_CASCADE]),
         cascade,
     )
     register(
         SERVICE_STOP,
         ResourceFeature.POWER,
-        lambda r, call: power.async_stop(r),
+        lambda r, call: power.async_stop(r, cascade=call.data[ATTR_CASCADE]),
         cascade,
     )
     register(

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import WakeHubEntity, async_add_resource_entities
+from .idle import async_get_idle_monitor
 from .power import async_get_power_manager
 from .resource import ResourceFeature
 from .runtime import WakeHubConfigEntry
@@ -18,6 +20,11 @@ from .runtime import WakeHubConfigEntry
 PARALLEL_UPDATES = 0
 
 POWER = SwitchEntityDescription(key="power", translation_key="power", name=None)
+AUTO_SHUTDOWN = SwitchEntityDescription(
+    key="auto_shutdown",
+    translation_key="auto_shutdown",
+    entity_category=EntityCategory.CONFIG,
+)
 
 
 async def async_setup_entry(
@@ -30,7 +37,10 @@ async def async_setup_entry(
         entry,
         async_add_entities,
         lambda resource: (
-            [WakeHubPowerSwitch(resource, power, POWER)]
+            [
+                WakeHubPowerSwitch(resource, power, POWER),
+                WakeHubAutoShutdownSwitch(resource, power, AUTO_SHUTDOWN),
+            ]
             if ResourceFeature.POWER in resource.features
             else []
         ),
@@ -45,11 +55,44 @@ class WakeHubPowerSwitch(WakeHubEntity, SwitchEntity):
     """
 
     @property
+    def available(self) -> bool:
+        # A resource whose server is asleep can still be turned on when WakeHub
+        # knows what to wake first: its switch stays usable (and off).
+        if super().available:
+            return True
+        return bool(self.power.graph.dependencies(self.resource))
+
+    @property
     def is_on(self) -> bool:
-        return self.state_data.is_running
+        state = self.resource.state
+        return state is not None and state.is_running
 
     async def async_turn_on(self, **kwargs: Any) -> None:
-        await self.power.async_start(self.resource)
+        await self.power.async_start(self.resource, cascade=True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         await self.power.async_stop(self.resource)
+
+
+class WakeHubAutoShutdownSwitch(WakeHubEntity, SwitchEntity):
+    """Whether the resource is stopped automatically once idle for its timeout.
+
+    Off by default: nothing a user already runs is shut down until they ask.
+    """
+
+    @property
+    def available(self) -> bool:
+        # A setting, not a reading: it can be changed while the server is away.
+        return True
+
+    @property
+    def is_on(self) -> bool:
+        return async_get_idle_monitor(self.hass).enabled(self.resource)
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        async_get_idle_monitor(self.hass).async_set_enabled(self.resource, True)
+        self.async_write_ha_state()
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        async_get_idle_monitor(self.hass).async_set_enabled(self.resource, False)
+        self.async_write_ha_state()

@@ -92,6 +92,7 @@ async def test_reboot_button_restarts(
 
     hass.bus.async_listen("state_changed", record)
     await _press(hass, "button.jellyfin_reboot")
+    await hass.async_block_till_done()  # deliver the last state_changed event
     assert docker_sim.count("POST", "/v1.56/containers/jellyfin/restart") == 1
     assert docker_sim.containers["jellyfin"].started_at > before
     assert seen[0] == "rebooting"

@@ -71,6 +71,7 @@ from ..kinds.docker import (
 )
 from ..schema import vol
 from .common import timing_fields, timing_options
+from .power_settings import PowerSettingsSubentryFlow
 
 # The connection test may wait a little longer than polling: a busy engine on a
 # small board can take a few seconds to answer /info.
@@ -352,7 +353,7 @@ class DockerOptionsFlow(OptionsFlowWithReload):
         )
 
 
-class ContainerSubentryFlow(ConfigSubentryFlow):
+class ContainerSubentryFlow(PowerSettingsSubentryFlow):
     """Add containers to follow: discovery again, offering only new ones."""
 
     _available: list[Container]

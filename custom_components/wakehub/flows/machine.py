@@ -56,15 +56,18 @@ from ..const import (
     CONF_PRIVATE_KEY,
     CONF_PRIVATE_KEY_PASSPHRASE,
     CONF_REBOOT_COMMAND,
+    CONF_SCAN_INTERVAL,
     CONF_SHUTDOWN_COMMAND,
     CONF_SSH_PORT,
+    CONF_TIMEOUT,
     DEFAULT_BROADCAST_ADDRESS,
     DEFAULT_BROADCAST_PORT,
     DEFAULT_SSH_PORT,
     KIND_MACHINE,
 )
 from ..schema import vol
-from .common import timing_options, timing_schema
+from .common import timing_fields, timing_options
+from .power_settings import parse_power_settings, power_settings_fields, resource_of
 
 # The probe during setup may wait a little longer than polling does: a sleepy NAS
 # can take a few seconds to accept a connection.
@@ -353,13 +356,29 @@ class MachineFlowMixin(ConfigFlow):
 
 
 class MachineOptionsFlow(OptionsFlowWithReload):
-    """How long a start or stop may take, and how often to poll."""
+    """Timing, dependencies and idle auto-shutdown of a machine."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
+        resource = resource_of(self.hass, self.config_entry.entry_id, None)
+        errors: dict[str, str] = {}
+        placeholders = {"cycle": ""}
         if user_input is not None:
-            return self.async_create_entry(data=timing_options(user_input))
+            timing = {k: user_input[k] for k in (CONF_TIMEOUT, CONF_SCAN_INTERVAL)}
+            settings, errors, placeholders = parse_power_settings(
+                self.hass, resource, user_input
+            )
+            if not errors:
+                return self.async_create_entry(
+                    data={**timing_options(timing), **settings}
+                )
+        options = self.config_entry.options
         return self.async_show_form(
-            step_id="init", data_schema=timing_schema(self.config_entry.options)
+            step_id="init",
+            data_schema=vol.Schema(
+                {**timing_fields(options), **power_settings_fields(self.hass, options)}
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
         )

@@ -81,6 +81,7 @@ from ..kinds.ovh import (
 )
 from ..schema import vol
 from .common import timing_fields, timing_options
+from .power_settings import PowerSettingsSubentryFlow
 
 CONF_RESOURCES = "resources"
 CONF_VPS = "vps"
@@ -436,7 +437,7 @@ class OvhOptionsFlow(OptionsFlow):
         )
 
 
-class OvhVpsSubentryFlow(ConfigSubentryFlow):
+class OvhVpsSubentryFlow(PowerSettingsSubentryFlow):
     """Add a VPS of the account that is not in WakeHub yet."""
 
     _found: dict[str, VpsInfo]

@@ -79,6 +79,7 @@ from ..kinds.proxmox import (
 )
 from ..schema import vol
 from .common import timing_fields, timing_options
+from .power_settings import PowerSettingsSubentryFlow
 
 # The connection test may wait longer than a poll: a busy node answers slowly.
 FLOW_TIMEOUT = 10.0
@@ -475,7 +476,7 @@ class ProxmoxOptionsFlow(OptionsFlowWithReload):
         )
 
 
-class GuestSubentryFlow(ConfigSubentryFlow):
+class GuestSubentryFlow(PowerSettingsSubentryFlow):
     """Add guests found since the entry was created (only those not added yet)."""
 
     _guests: dict[str, ProxmoxGuest] | None = None

@@ -35,8 +35,8 @@ from ..action_errors import translate_error
 from ..api.docker import Container, ContainerStats, DockerClient, EngineInfo
 from ..api.errors import CertificateError, WakeHubError
 from ..api.models import ResourceStatus
-from ..const import DOMAIN
-from ..coordinator import WakeHubCoordinator
+from ..const import CONF_HOST_LINK, DOMAIN
+from ..coordinator import WakeHubCoordinator, async_first_refresh
 from ..resource import Resource, ResourceFeature, ResourceState
 from ..runtime import WakeHubRuntimeData
 
@@ -131,7 +131,9 @@ async def async_setup_kind(
     client = make_client(hass, entry.data)
     coordinator = DockerCoordinator(hass, entry, client)
     try:
-        await coordinator.async_config_entry_first_refresh()
+        await async_first_refresh(
+            coordinator, may_be_off=bool(entry.options.get(CONF_HOST_LINK))
+        )
     except BaseException:
         await client.close()
         raise
@@ -219,6 +221,9 @@ class DockerCoordinator(WakeHubCoordinator):
 
     async def _async_update_data(self) -> dict[str, ResourceState]:
         try:
+            if self.engine is None:
+                # Not identified yet: the engine was off when the entry loaded.
+                self.engine = await self.client.connect()
             containers = await self.client.list_containers()
             running = [
                 containers[name]
@@ -424,6 +429,12 @@ class ContainerResource(Resource):
     @property
     def _stop_timeout(self) -> int:
         return round(self.timeout)
+
+    @property
+    def host_link_id(self) -> str | None:
+        """The VM or machine the engine runs on, when the user linked it."""
+        link = self.entry.options.get(CONF_HOST_LINK)
+        return str(link) if link else None
 
     async def async_start(self) -> None:
         await self.coordinator.client.start(self.name)

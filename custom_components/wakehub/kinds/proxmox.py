@@ -59,8 +59,8 @@ from ..api.proxmox import (
     upid_node,
     validate_snapshot_name,
 )
-from ..const import DOMAIN
-from ..coordinator import WakeHubCoordinator
+from ..const import CONF_HOST_LINKS, DOMAIN
+from ..coordinator import WakeHubCoordinator, async_first_refresh
 from ..resource import Resource, ResourceFeature, ResourceState, Snapshot
 from ..runtime import WakeHubRuntimeData
 
@@ -82,7 +82,7 @@ SUBENTRY_GUEST: Final = "guest"
 # Seconds a poll's request may take before the cluster is reported unreachable.
 REQUEST_TIMEOUT = 10.0
 # How often a Proxmox task (UPID) is polled while an action waits for it.
-TASK_POLL_INTERVAL = 1.0
+TASK_POLL_INTERVAL = 0.25
 # The boot time is recomputed from the uptime each poll; drift below this is noise.
 BOOT_TIME_TOLERANCE = 60
 
@@ -131,12 +131,20 @@ async def async_setup_kind(
 ) -> WakeHubRuntimeData:
     client = build_client(hass, dict(entry.data), request_timeout=REQUEST_TIMEOUT)
     coordinator = ProxmoxCoordinator(hass, entry, client)
-    await coordinator.async_config_entry_first_refresh()
-    assert coordinator.cluster_state is not None
+    links = entry.options.get(CONF_HOST_LINKS) or {}
+    await async_first_refresh(coordinator, may_be_off=any(links.values()))
     cluster = coordinator.cluster
+    if coordinator.cluster_state is not None:
+        node_names = set(coordinator.cluster_state.nodes)
+    else:
+        # The cluster is off: its nodes are those the user linked to machines
+        # and those the chosen guests were last seen on.
+        node_names = {str(n) for n in links} | {
+            g.node for g in coordinator.guests.values() if g.node
+        }
     dev_reg = dr.async_get(hass)
     resources: list[Resource] = []
-    for name in sorted(coordinator.cluster_state.nodes):
+    for name in sorted(node_names):
         node = ProxmoxNodeResource(
             key=node_key(cluster, name), name=name, coordinator=coordinator, entry=entry
         )
@@ -498,6 +506,13 @@ class ProxmoxGuestResource(Resource):
     def client(self) -> ProxmoxClient:
         assert isinstance(self.coordinator, ProxmoxCoordinator)
         return self.coordinator.client
+
+    @property
+    def host_link_id(self) -> str | None:
+        """The machine that is the node this guest runs on now (it may migrate)."""
+        links = self.entry.options.get(CONF_HOST_LINKS) or {}
+        link = links.get(self.node)
+        return str(link) if link else None
 
     @property
     def ref(self) -> GuestRef:

@@ -1,0 +1,185 @@
+"""The per-resource power settings form: dependencies and idle auto-shutdown.
+
+Shown in a machine's options and in the reconfigure step of every guest,
+container and VPS subentry. Dependencies are picked among WakeHub power switches
+and stored as entity-registry ids (renames do not break them); a choice that
+would close a cycle is refused with the cycle spelled out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+)
+
+from ..const import (
+    CONF_CPU_THRESHOLD,
+    CONF_DEPENDENCIES,
+    CONF_IDLE_TIMEOUT,
+    CONF_KEEP_AWAKE,
+    CONF_NETWORK_THRESHOLD,
+    CONF_STOP_WITH_DEPENDENTS,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_STOP_WITH_DEPENDENTS,
+    DOMAIN,
+)
+from ..power import async_get_power_manager
+from ..resource import Resource
+from ..schema import vol
+
+POWER_SETTING_KEYS = (
+    CONF_DEPENDENCIES,
+    CONF_STOP_WITH_DEPENDENTS,
+    CONF_IDLE_TIMEOUT,
+    CONF_CPU_THRESHOLD,
+    CONF_NETWORK_THRESHOLD,
+    CONF_KEEP_AWAKE,
+)
+
+
+def _number(maximum: float, unit: str, step: float = 1) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=0,
+            max=maximum,
+            step=step,
+            unit_of_measurement=unit,
+            mode=NumberSelectorMode.BOX,
+        )
+    )
+
+
+def power_settings_fields(
+    hass: HomeAssistant, settings: Mapping[str, Any]
+) -> dict[Any, Any]:
+    """The form fields, prefilled from stored settings (registry ids shown as entities)."""
+    registry = er.async_get(hass)
+    dependencies = [
+        entity_id
+        for registry_id in settings.get(CONF_DEPENDENCIES, [])
+        if (entity_id := er.async_resolve_entity_id(registry, registry_id))
+    ]
+
+    def suggested(key: str) -> dict[str, Any]:
+        value = settings.get(key)
+        return {} if value is None else {"description": {"suggested_value": value}}
+
+    return {
+        vol.Optional(
+            CONF_DEPENDENCIES, description={"suggested_value": dependencies}
+        ): EntitySelector(
+            EntitySelectorConfig(integration=DOMAIN, domain="switch", multiple=True)
+        ),
+        vol.Required(
+            CONF_STOP_WITH_DEPENDENTS,
+            default=settings.get(
+                CONF_STOP_WITH_DEPENDENTS, DEFAULT_STOP_WITH_DEPENDENTS
+            ),
+        ): BooleanSelector(),
+        vol.Required(
+            CONF_IDLE_TIMEOUT,
+            default=settings.get(CONF_IDLE_TIMEOUT, DEFAULT_IDLE_TIMEOUT),
+        ): _number(10080, "min"),
+        vol.Optional(CONF_CPU_THRESHOLD, **suggested(CONF_CPU_THRESHOLD)): _number(
+            100, "%", 0.5
+        ),
+        vol.Optional(
+            CONF_NETWORK_THRESHOLD, **suggested(CONF_NETWORK_THRESHOLD)
+        ): _number(1_000_000, "kB/s"),
+        vol.Optional(CONF_KEEP_AWAKE, **suggested(CONF_KEEP_AWAKE)): EntitySelector(
+            EntitySelectorConfig(multiple=True)
+        ),
+    }
+
+
+def parse_power_settings(
+    hass: HomeAssistant, resource: Resource | None, user_input: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """(settings to store, form errors, description placeholders for the errors)."""
+    registry = er.async_get(hass)
+    power = async_get_power_manager(hass)
+    settings: dict[str, Any] = {
+        CONF_STOP_WITH_DEPENDENTS: bool(
+            user_input.get(CONF_STOP_WITH_DEPENDENTS, True)
+        ),
+        CONF_IDLE_TIMEOUT: int(user_input.get(CONF_IDLE_TIMEOUT, DEFAULT_IDLE_TIMEOUT)),
+        CONF_KEEP_AWAKE: list(user_input.get(CONF_KEEP_AWAKE, [])),
+        CONF_DEPENDENCIES: [],
+    }
+    for key in (CONF_CPU_THRESHOLD, CONF_NETWORK_THRESHOLD):
+        if user_input.get(key) not in (None, ""):
+            settings[key] = float(user_input[key])
+    proposed: list[Resource] = []
+    for entity_id in user_input.get(CONF_DEPENDENCIES, []):
+        entry = registry.async_get(entity_id)
+        if entry is None:
+            continue
+        settings[CONF_DEPENDENCIES].append(entry.id)
+        if (dependency := power.graph.resource_for_switch(entry.id)) is not None:
+            proposed.append(dependency)
+    if resource is not None:
+        if (link := resource.host_link_id) is not None and (
+            host := power.graph.resource_for_switch(link)
+        ) is not None:
+            proposed.append(host)
+        if cycle := power.graph.find_cycle(resource, proposed):
+            return (
+                settings,
+                {CONF_DEPENDENCIES: "dependency_cycle"},
+                {"cycle": " → ".join(r.name for r in cycle)},
+            )
+    return settings, {}, {"cycle": ""}
+
+
+def resource_of(
+    hass: HomeAssistant, entry_id: str, subentry_id: str | None
+) -> Resource | None:
+    """The loaded resource of an entry (and subentry), for the cycle check."""
+    for resource in async_get_power_manager(hass).resources.values():
+        if resource.entry.entry_id == entry_id and resource.subentry_id == subentry_id:
+            return resource
+    return None
+
+
+class PowerSettingsSubentryFlow(ConfigSubentryFlow):
+    """Adds `reconfigure` (dependencies and auto-shutdown) to a kind's subentry flow."""
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        entry = self._get_entry()
+        subentry = self._get_reconfigure_subentry()
+        resource = resource_of(self.hass, entry.entry_id, subentry.subentry_id)
+        errors: dict[str, str] = {}
+        placeholders = {"name": subentry.title, "cycle": ""}
+        if user_input is not None:
+            settings, errors, found = parse_power_settings(
+                self.hass, resource, user_input
+            )
+            placeholders.update(found)
+            if not errors:
+                data = {
+                    k: v
+                    for k, v in subentry.data.items()
+                    if k not in POWER_SETTING_KEYS
+                }
+                return self.async_update_reload_and_abort(
+                    entry, subentry, data={**data, **settings}
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=vol.Schema(power_settings_fields(self.hass, subentry.data)),
+            errors=errors,
+            description_placeholders=placeholders,
+        )

@@ -1,0 +1,299 @@
+"""Idle detection and auto-shutdown.
+
+A running resource is *active* while any of these holds, and *idle* otherwise:
+- one of its keep-awake entities is in an active state (on, playing, home, open...);
+- a resource that depends on it is running (a NAS serving a running Jellyfin);
+- its CPU use is above its CPU threshold, or its network traffic above its network
+  threshold (where the platform reports them and a threshold is set).
+
+When auto-shutdown is on for a resource and it has been idle for its idle timeout,
+it is stopped with cascade and protection, and the decision is recorded as a
+`wakehub_power` event; so is a countdown cancelled because something became
+active. The idle-since times and the auto-shutdown switches are stored, so a
+restart of Home Assistant resumes the countdown instead of resetting it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+import logging
+from typing import Any
+
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.event import (
+    async_track_point_in_utc_time,
+    async_track_state_change_event,
+)
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
+
+from .const import (
+    CONF_CPU_THRESHOLD,
+    CONF_IDLE_TIMEOUT,
+    CONF_KEEP_AWAKE,
+    CONF_NETWORK_THRESHOLD,
+    DEFAULT_IDLE_TIMEOUT,
+    DOMAIN,
+)
+from .power import PowerManager, async_get_power_manager
+from .resource import Resource, ResourceFeature
+
+_LOGGER = logging.getLogger(__name__)
+
+DATA_IDLE: HassKey[IdleMonitor] = HassKey(f"{DOMAIN}_idle")
+SIGNAL_IDLE = f"{DOMAIN}_idle"
+STORAGE_KEY = f"{DOMAIN}.idle"
+STORAGE_VERSION = 1
+
+# States of a keep-awake entity that do NOT keep the resource awake. Anything
+# else (on, playing, home, open, heat, a number...) counts as activity.
+INACTIVE_STATES = frozenset(
+    {
+        "off",
+        "idle",
+        "standby",
+        "paused",
+        "not_home",
+        "away",
+        "closed",
+        "docked",
+        "locked",
+        "0",
+        "",
+        STATE_UNAVAILABLE,
+        STATE_UNKNOWN,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What the detector sees for one resource."""
+
+    active: bool
+    reasons: tuple[str, ...]  # why it is active (empty when idle)
+    idle_since: datetime | None
+    auto_off_at: datetime | None
+
+
+class IdleMonitor:
+    """Watches every powered resource and stops those idle for too long."""
+
+    def __init__(self, hass: HomeAssistant, power: PowerManager) -> None:
+        self.hass = hass
+        self.power = power
+        self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, STORAGE_KEY)
+        self._idle_since: dict[str, datetime] = {}
+        self._enabled: dict[str, bool] = {}
+        self._activity: dict[str, Activity] = {}
+        self._timers: dict[str, CALLBACK_TYPE] = {}
+        self._listeners: dict[str, list[CALLBACK_TYPE]] = {}
+        self._loaded = False
+        self._saved: dict[str, Any] = {}
+
+    async def async_load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        stored = await self._store.async_load() or {}
+        for key, value in stored.get("idle_since", {}).items():
+            if (parsed := dt_util.parse_datetime(value)) is not None:
+                self._idle_since[key] = parsed
+        self._enabled.update(stored.get("enabled", {}))
+
+    @callback
+    def _save(self) -> None:
+        """Persist idle-since times and switches, only when they changed.
+
+        They change a few times a day (a resource going idle), so each change is
+        written at once rather than batched: a restart loses nothing.
+        """
+        data = {
+            "idle_since": {k: v.isoformat() for k, v in self._idle_since.items()},
+            "enabled": dict(self._enabled),
+        }
+        if data == self._saved:
+            return
+        self._saved = data
+        self.hass.async_create_task(self._store.async_save(data), eager_start=False)
+
+    # -- per resource --------------------------------------------------------------
+    def enabled(self, resource: Resource) -> bool:
+        """Whether auto-shutdown is on (off until the user turns it on)."""
+        return self._enabled.get(resource.key, False)
+
+    @callback
+    def async_set_enabled(self, resource: Resource, enabled: bool) -> None:
+        self._enabled[resource.key] = enabled
+        self._save()
+        self.async_evaluate(resource)
+
+    def activity(self, resource: Resource) -> Activity | None:
+        return self._activity.get(resource.key)
+
+    @callback
+    def async_track(self, resource: Resource) -> Callable[[], None]:
+        """Follow `resource`: its polls, its keep-awake entities, its dependents."""
+        unsubs: list[CALLBACK_TYPE] = [
+            resource.coordinator.async_add_listener(
+                lambda: self._evaluate_around(resource)
+            )
+        ]
+        keep_awake = list(resource.settings.get(CONF_KEEP_AWAKE, []))
+        if keep_awake:
+
+            @callback
+            def keep_awake_changed(event: Event[EventStateChangedData]) -> None:
+                self.async_evaluate(resource)
+
+            unsubs.append(
+                async_track_state_change_event(
+                    self.hass, keep_awake, keep_awake_changed
+                )
+            )
+        self._listeners[resource.key] = unsubs
+        self.async_evaluate(resource)
+
+        @callback
+        def untrack() -> None:
+            for unsub in self._listeners.pop(resource.key, []):
+                unsub()
+            if (timer := self._timers.pop(resource.key, None)) is not None:
+                timer()
+            self._activity.pop(resource.key, None)
+
+        return untrack
+
+    @callback
+    def _evaluate_around(self, resource: Resource) -> None:
+        """A poll changed `resource`: it and what it depends on may change."""
+        self.async_evaluate(resource)
+        for dependency in self.power.graph.dependencies(resource):
+            if dependency.key in self._listeners:
+                self.async_evaluate(dependency)
+
+    # -- the decision ------------------------------------------------------------
+    def _reasons(self, resource: Resource) -> list[str]:
+        state = resource.state
+        reasons: list[str] = []
+        for entity_id in resource.settings.get(CONF_KEEP_AWAKE, []):
+            entity_state = self.hass.states.get(entity_id)
+            if entity_state is not None and entity_state.state not in INACTIVE_STATES:
+                reasons.append(f"{entity_id} is {entity_state.state}")
+        reasons.extend(
+            f"{dependent.name} is running"
+            for dependent in self.power.running_dependents(resource)
+        )
+        settings = resource.settings
+        if state is not None:  # pragma: no branch - only evaluated with a state
+            cpu_threshold = settings.get(CONF_CPU_THRESHOLD)
+            if cpu_threshold and state.cpu is not None and state.cpu > cpu_threshold:
+                reasons.append(f"CPU {state.cpu:.0f}% > {cpu_threshold}%")
+            network_threshold = settings.get(CONF_NETWORK_THRESHOLD)
+            traffic = (state.network_in or 0) + (state.network_out or 0)
+            if (
+                network_threshold
+                and (state.network_in is not None or state.network_out is not None)
+                and traffic / 1000 > network_threshold
+            ):
+                reasons.append(
+                    f"network {traffic / 1000:.0f} kB/s > {network_threshold} kB/s"
+                )
+        return reasons
+
+    def _timeout(self, resource: Resource) -> timedelta | None:
+        minutes = resource.settings.get(CONF_IDLE_TIMEOUT, DEFAULT_IDLE_TIMEOUT)
+        return timedelta(minutes=float(minutes)) if minutes else None
+
+    @callback
+    def async_evaluate(self, resource: Resource) -> None:
+        """Recompute activity and (re)arm or cancel the auto-shutdown timer."""
+        if ResourceFeature.POWER not in resource.features:
+            return
+        state = resource.state
+        if state is None:
+            # Not polled yet, or the platform does not answer: nothing is known,
+            # so a restored idle-since time is kept rather than reset.
+            return
+        previous = self._activity.get(resource.key)
+        running = state.is_running
+        reasons = self._reasons(resource) if running else []
+        active = bool(reasons)
+        now = dt_util.utcnow()
+
+        if not running or active:
+            self._idle_since.pop(resource.key, None)
+        elif resource.key not in self._idle_since:
+            self._idle_since[resource.key] = now
+        idle_since = self._idle_since.get(resource.key)
+
+        timeout = self._timeout(resource)
+        auto_off_at = None
+        if idle_since is not None and timeout is not None and self.enabled(resource):
+            auto_off_at = idle_since + timeout
+
+        if previous and previous.auto_off_at and auto_off_at is None and active:
+            self.power.fire(resource, "auto_stop", "cancelled", "; ".join(reasons))
+
+        activity = Activity(active, tuple(reasons), idle_since, auto_off_at)
+        if activity != previous:
+            self._activity[resource.key] = activity
+            self._save()
+            self._arm(resource, auto_off_at)
+            async_dispatcher_send(self.hass, f"{SIGNAL_IDLE}_{resource.key}")
+
+    @callback
+    def _arm(self, resource: Resource, when: datetime | None) -> None:
+        if (timer := self._timers.pop(resource.key, None)) is not None:
+            timer()
+        if when is None:
+            return
+
+        @callback
+        def fire(_now: datetime) -> None:
+            self._timers.pop(resource.key, None)
+            self.hass.async_create_background_task(
+                self._async_auto_stop(resource), f"{DOMAIN} auto-stop {resource.name}"
+            )
+
+        self._timers[resource.key] = async_track_point_in_utc_time(
+            self.hass, fire, when
+        )
+
+    async def _async_auto_stop(self, resource: Resource) -> None:
+        """The timeout passed: check once more, then stop with cascade."""
+        await resource.coordinator.async_refresh()
+        self.async_evaluate(resource)
+        activity = self._activity.get(resource.key)
+        if activity is None or activity.auto_off_at is None:
+            return  # became active (logged as cancelled) or was switched off
+        if activity.auto_off_at > dt_util.utcnow():
+            return  # re-armed for later
+        timeout = self._timeout(resource)
+        minutes = round(timeout.total_seconds() / 60) if timeout else 0
+        self.power.fire(resource, "auto_stop", "decided", f"idle for {minutes} min")
+        try:
+            await self.power.async_stop(resource, reason="idle")
+        except HomeAssistantError as err:
+            _LOGGER.warning("Auto-shutdown of %s failed: %s", resource.name, err)
+
+
+@callback
+def async_get_idle_monitor(hass: HomeAssistant) -> IdleMonitor:
+    if (monitor := hass.data.get(DATA_IDLE)) is None:
+        monitor = hass.data[DATA_IDLE] = IdleMonitor(
+            hass, async_get_power_manager(hass)
+        )
+    return monitor

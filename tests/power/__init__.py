@@ -1,0 +1,1 @@
+"""Tests of dependency-aware power: cascades, protection, idle auto-shutdown."""

@@ -1,0 +1,161 @@
+"""Cascade start and stop across a machine, a Proxmox VM and Docker containers."""
+
+from __future__ import annotations
+
+import asyncio
+
+from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+import pytest
+
+from tests.power.conftest import JELLYFIN, NEXTCLOUD, NODE_SWITCH, VM_SWITCH, Lab
+
+
+async def turn(hass: HomeAssistant, service: str, entity_id: str) -> None:
+    await hass.services.async_call(
+        "switch", service, {ATTR_ENTITY_ID: entity_id}, blocking=True
+    )
+    await hass.async_block_till_done()
+
+
+def steps(events: list[Event]) -> list[tuple[str, str, str, str | None]]:
+    return [
+        (e.data["name"], e.data["action"], e.data["result"], e.data["reason"])
+        for e in events
+    ]
+
+
+async def test_everything_off_at_first(hass: HomeAssistant, lab: Lab) -> None:
+    """Servers that are off still load: their figures are unavailable, but the
+    switches of what can be woken stay usable, and off."""
+    assert hass.states.get(NODE_SWITCH).state == STATE_OFF
+    assert hass.states.get(VM_SWITCH).state == STATE_OFF
+    assert hass.states.get(JELLYFIN).state == STATE_OFF
+    assert hass.states.get("sensor.jellyfin_status").state == "unavailable"
+
+
+async def test_jellyfin_wakes_the_whole_chain(hass: HomeAssistant, lab: Lab) -> None:
+    """Magic packet → node boots → Proxmox answers → VM starts → Docker answers →
+    container starts → switch on."""
+    events: list[Event] = []
+    hass.bus.async_listen("wakehub_power", events.append)
+    waiting: list[list[str]] = []
+
+    def record(event: Event) -> None:
+        new = event.data["new_state"]
+        if event.data["entity_id"] == "sensor.jellyfin_status" and new:
+            waiting.append(new.attributes.get("waiting_for", []))
+
+    hass.bus.async_listen("state_changed", record)
+
+    await turn(hass, "turn_on", JELLYFIN)
+
+    assert lab.node.powered
+    assert lab.node.packets[0] == lab.node.expected_packet
+    assert lab.pve.guests[100].status == "running"
+    assert lab.docker.containers["jellyfin"].state == "running"
+    assert hass.states.get(JELLYFIN).state == STATE_ON
+    assert hass.states.get(VM_SWITCH).state == STATE_ON
+    assert hass.states.get(NODE_SWITCH).state == STATE_ON
+    # Nothing more was started than the chain needed.
+    assert lab.docker.containers["nextcloud"].state == "exited"
+    assert ["docker"] in waiting  # the status said what it waited for
+
+    log = steps(events)
+    order = [
+        ("jellyfin", "start", "waiting", "docker"),
+        ("docker", "start", "waiting", "Node pve1"),
+        ("Node pve1", "start", "requested", None),
+        ("Node pve1", "start", "done", None),
+        ("docker", "start", "waiting", "homelab"),
+        ("docker", "start", "requested", None),
+        ("docker", "start", "done", None),
+        ("jellyfin", "start", "waiting", "docker-vm"),
+        ("jellyfin", "start", "requested", None),
+        ("jellyfin", "start", "done", None),
+    ]
+    assert log == order
+
+
+async def test_a_failing_middle_step_stops_the_cascade(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    """The VM is locked by a backup: the user reads Proxmox's own words; the node
+    that was already woken stays on; turning on again resumes from the VM."""
+    lab.pve.set_locked(100, "backup")
+    with pytest.raises(HomeAssistantError) as err:
+        await turn(hass, "turn_on", JELLYFIN)
+    assert err.value.translation_key == "task_failed"
+    assert str(err.value) == "docker: VM is locked (backup)"
+    assert lab.node.powered
+    assert hass.states.get(NODE_SWITCH).state == STATE_ON
+    assert hass.states.get(JELLYFIN).state != STATE_ON
+
+    lab.pve.set_locked(100, None)
+    packets = len(lab.node.packets)
+    await turn(hass, "turn_on", JELLYFIN)
+    assert hass.states.get(JELLYFIN).state == STATE_ON
+    assert len(lab.node.packets) == packets  # the node was not woken twice
+
+
+async def test_concurrent_starts_are_one_cascade(hass: HomeAssistant, lab: Lab) -> None:
+    await asyncio.gather(
+        turn(hass, "turn_on", JELLYFIN),
+        turn(hass, "turn_on", JELLYFIN),
+        hass.services.async_call(
+            "wakehub", "start", {ATTR_ENTITY_ID: JELLYFIN}, blocking=True
+        ),
+    )
+    assert len(lab.node.packets) == 3  # one magic packet, sent three times
+    assert lab.pve.count("POST", "/api2/json/nodes/pve1/qemu/100/status/start") == 1
+    assert lab.docker.count("POST", "/v1.56/containers/jellyfin/start") == 1
+
+
+async def test_shared_dependency_kept_on_then_released(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    await turn(hass, "turn_on", JELLYFIN)
+    await turn(hass, "turn_on", NEXTCLOUD)
+    events: list[Event] = []
+    hass.bus.async_listen("wakehub_power", events.append)
+
+    await turn(hass, "turn_off", JELLYFIN)
+    assert hass.states.get(JELLYFIN).state == STATE_OFF
+    assert hass.states.get(VM_SWITCH).state == STATE_ON
+    assert ("docker", "stop", "kept_on", "nextcloud") in steps(events)
+
+    await turn(hass, "turn_off", NEXTCLOUD)
+    # The last user is gone: the VM, then the node, stop downwards.
+    assert lab.pve.guests[100].status == "stopped"
+    assert not lab.node.powered
+    assert "sudo systemctl poweroff" in lab.node.commands
+    log = steps(events)
+    assert ("docker", "stop", "requested", "released_by:nextcloud") in log
+    assert ("Node pve1", "stop", "requested", "released_by:docker") in log
+
+
+async def test_stop_without_cascade_keeps_dependencies(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    await turn(hass, "turn_on", JELLYFIN)
+    await hass.services.async_call(
+        "wakehub", "stop", {ATTR_ENTITY_ID: JELLYFIN, "cascade": False}, blocking=True
+    )
+    assert lab.docker.containers["jellyfin"].state == "exited"
+    assert lab.pve.guests[100].status == "running"
+    assert lab.node.powered
+
+
+async def test_stopping_the_host_stops_its_dependents_first(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    await turn(hass, "turn_on", JELLYFIN)
+    events: list[Event] = []
+    hass.bus.async_listen("wakehub_power", events.append)
+    await turn(hass, "turn_off", NODE_SWITCH)
+    assert not lab.node.powered
+    assert lab.pve.guests[100].status == "stopped"
+    assert lab.docker.containers["jellyfin"].state == "exited"
+    done = [(n, a) for n, a, r, _ in steps(events) if r == "done"]
+    assert done == [("jellyfin", "stop"), ("docker", "stop"), ("Node pve1", "stop")]
