@@ -153,7 +153,9 @@ class PowerManager:
                 # Independent branches come up in parallel; the first failure
                 # stops this start (what already started stays started).
                 await asyncio.gather(*(self.async_start(d) for d in pending))
-            await self._wait_platform(resource, "start")
+            # After waking what it runs on, the last successful poll is stale
+            # (made before the host went down): ask the platform again.
+            await self._wait_platform(resource, "start", fresh=bool(pending))
             if _is(resource.state, ResourceStatus.RUNNING):
                 self._fire(resource, "start", "done", "already_running")
                 return
@@ -163,8 +165,12 @@ class PowerManager:
                 resource, "start", ResourceStatus.RUNNING, resource.timeout
             )
 
-    async def _wait_platform(self, resource: Resource, action: str) -> None:
+    async def _wait_platform(
+        self, resource: Resource, action: str, *, fresh: bool = False
+    ) -> None:
         """Wait until the platform under `resource` answers (API up, engine up)."""
+        if fresh:
+            await resource.coordinator.async_refresh()
         if resource.coordinator.last_update_success and resource.state is not None:
             return
         self._update_transition(resource, waiting_for=(resource.entry.title,))

@@ -153,6 +153,8 @@ async def lab(hass: HomeAssistant) -> AsyncIterator[Lab]:
         await hass.config_entries.async_unload(entry.entry_id)
     stop.set()
     for gate in gates:
+        # Cancelled, not awaited to the end: under `freezer` its sleep never ends.
+        gate.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await gate
     await docker.stop()

@@ -63,19 +63,20 @@ async def test_jellyfin_wakes_the_whole_chain(hass: HomeAssistant, lab: Lab) -> 
     assert ["docker"] in waiting  # the status said what it waited for
 
     log = steps(events)
-    order = [
+    assert log[:2] == [
         ("jellyfin", "start", "waiting", "docker"),
         ("docker", "start", "waiting", "Node pve1"),
+    ]
+    # Bottom-up: each layer is requested only once the one under it is done.
+    # (Waits for a platform's API appear only when it is slower than its host.)
+    assert [step for step in log if step[2] in ("requested", "done")] == [
         ("Node pve1", "start", "requested", None),
         ("Node pve1", "start", "done", None),
-        ("docker", "start", "waiting", "homelab"),
         ("docker", "start", "requested", None),
         ("docker", "start", "done", None),
-        ("jellyfin", "start", "waiting", "docker-vm"),
         ("jellyfin", "start", "requested", None),
         ("jellyfin", "start", "done", None),
     ]
-    assert log == order
 
 
 async def test_a_failing_middle_step_stops_the_cascade(
