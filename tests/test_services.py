@@ -238,6 +238,52 @@ async def test_no_secret_in_logs_events_or_diagnostics(
         assert secret not in everything
 
 
+def test_logbook_lines_of_the_cascade() -> None:
+    assert describe({"action": "start", "result": "waiting", "reason": "pve1"}) == (
+        "Start: waiting for pve1"
+    )
+    assert (
+        describe({"action": "stop", "result": "kept_on", "reason": "qbittorrent"})
+        == "Kept on: qbittorrent is running"
+    )
+    assert (
+        describe({"action": "stop", "result": "kept_on", "reason": "sonarr, radarr"})
+        == "Kept on: sonarr, radarr running"
+    )
+    assert (
+        describe(
+            {
+                "action": "stop",
+                "result": "kept_on",
+                "reason": "not_stopped_with_dependents",
+            }
+        )
+        == "Kept on: it is not set to stop with its dependents"
+    )
+    assert (
+        describe(
+            {"action": "stop", "result": "requested", "reason": "released_by:jellyfin"}
+        )
+        == "Shutdown requested: no longer needed by jellyfin"
+    )
+    assert (
+        describe(
+            {
+                "action": "auto_stop",
+                "result": "cancelled",
+                "reason": "media_player.tv is playing",
+            }
+        )
+        == "Auto-shutdown cancelled: media_player.tv is playing"
+    )
+    assert (
+        describe(
+            {"action": "auto_stop", "result": "decided", "reason": "idle for 30 min"}
+        )
+        == "Auto-shutdown: idle for 30 min"
+    )
+
+
 def test_logbook_lines() -> None:
     assert describe({"action": "start", "result": "requested"}) == "Start requested"
     assert describe({"action": "stop", "result": "done"}) == "Shutdown done"

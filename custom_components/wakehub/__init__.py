@@ -44,10 +44,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: WakeHubConfigEntry) -> b
     for resource in entry.runtime_data.resources:
         entry.async_on_unload(power.async_register(resource))
 
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-
+    # Loaded before the platforms, so the auto-shutdown switches start right.
     idle = async_get_idle_monitor(hass)
     await idle.async_load()
+
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+
     for resource in entry.runtime_data.resources:
         if ResourceFeature.POWER in resource.features:
             entry.async_on_unload(idle.async_track(resource))

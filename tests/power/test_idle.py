@@ -1,0 +1,261 @@
+"""Idle auto-shutdown: countdown, cancellation, protection and restarts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+import time
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNKNOWN
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.wakehub.const import (
+    CONF_CPU_THRESHOLD,
+    CONF_IDLE_TIMEOUT,
+    CONF_KEEP_AWAKE,
+    CONF_NETWORK_THRESHOLD,
+    CONF_TIMEOUT,
+)
+from custom_components.wakehub.idle import DATA_IDLE
+from custom_components.wakehub.logbook import describe
+from tests.power.conftest import JELLYFIN, VM_SWITCH, Lab
+from tests.simulators.machine import MachineSimulator
+
+SWITCH = "switch.nas"
+AUTO = "switch.nas_auto_shutdown"
+AT = "sensor.nas_auto_shutdown_at"
+ACTIVE = "binary_sensor.nas_active"
+
+
+def about(delta: timedelta, expected: timedelta) -> bool:
+    return abs((delta - expected).total_seconds()) < 2
+
+
+async def setup_nas(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    sim: MachineSimulator,
+    **options: object,
+) -> None:
+    await sim.power_on()
+    hass.config_entries.async_update_entry(
+        entry, options={CONF_TIMEOUT: 5, CONF_IDLE_TIMEOUT: 30, **options}
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def switch(hass: HomeAssistant, service: str, entity_id: str) -> None:
+    await hass.services.async_call(
+        "switch", service, {ATTR_ENTITY_ID: entity_id}, blocking=True
+    )
+    await hass.async_block_till_done()
+
+
+async def tick(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: float
+) -> None:
+    """Time travel: let what is in flight finish, jump, and fire what was due."""
+    await run_clock(hass, freezer, lambda: False, seconds=0.3)
+    freezer.tick(timedelta(minutes=minutes))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+
+async def run_clock(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    until: Callable[[], bool],
+    *,
+    seconds: float = 20,
+) -> None:
+    """Let the frozen clock run at (at most) real speed until `until()` holds.
+
+    Under `freezer` the event loop's clock stands still too, so a shutdown that
+    probes every quarter second would wait forever. Advancing it no faster than
+    real time keeps the timeouts of in-flight connections meaningful.
+    """
+    for _ in range(int(seconds / 0.01)):
+        if until():
+            return
+        await hass.async_add_executor_job(time.sleep, 0.01)
+        freezer.tick(timedelta(seconds=0.01))
+        async_fire_time_changed(hass)
+    if until is not None and seconds >= 1:
+        raise AssertionError("the condition was never reached")
+
+
+async def clocked(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, coro: Coroutine[Any, Any, Any]
+) -> None:
+    """Await `coro` while the frozen clock runs."""
+    task = hass.async_create_task(coro)
+    await run_clock(hass, freezer, task.done)
+    await task
+
+
+async def test_idle_machine_is_stopped_after_its_timeout(
+    hass: HomeAssistant,
+    machine_sim: MachineSimulator,
+    machine_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await setup_nas(hass, machine_entry, machine_sim)
+    assert hass.states.get(ACTIVE).state == STATE_OFF
+    # Off by default: nothing is shut down until the user asks for it.
+    assert hass.states.get(AUTO).state == STATE_OFF
+    assert hass.states.get(AT).state == STATE_UNKNOWN
+
+    events: list[Event] = []
+    hass.bus.async_listen("wakehub_power", events.append)
+    await switch(hass, "turn_on", AUTO)
+    at = dt_util.parse_datetime(hass.states.get(AT).state)
+    assert at is not None
+    assert about(at - dt_util.utcnow(), timedelta(minutes=30))
+
+    await tick(hass, freezer, 29)
+    assert machine_sim.powered
+    await tick(hass, freezer, 1.5)
+    await run_clock(hass, freezer, lambda: hass.states.get(SWITCH).state == STATE_OFF)
+    assert not machine_sim.powered
+    assert hass.states.get(SWITCH).state == STATE_OFF
+    assert hass.states.get(AT).state == STATE_UNKNOWN
+    lines = [describe(dict(e.data)) for e in events]
+    assert lines[0] == "Auto-shutdown: idle for 30 min"
+    assert "Shutdown requested: idle" in lines
+    assert lines[-1] == "Shutdown done"
+
+
+async def test_keep_awake_entity_cancels_the_countdown(
+    hass: HomeAssistant,
+    machine_sim: MachineSimulator,
+    machine_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    hass.states.async_set("media_player.tv", "off")
+    await setup_nas(
+        hass, machine_entry, machine_sim, **{CONF_KEEP_AWAKE: ["media_player.tv"]}
+    )
+    await switch(hass, "turn_on", AUTO)
+    await tick(hass, freezer, 20)
+    events: list[Event] = []
+    hass.bus.async_listen("wakehub_power", events.append)
+
+    hass.states.async_set("media_player.tv", "playing")
+    await hass.async_block_till_done()
+    assert hass.states.get(ACTIVE).state == STATE_ON
+    assert hass.states.get(ACTIVE).attributes["reasons"] == [
+        "media_player.tv is playing"
+    ]
+    assert hass.states.get(AT).state == STATE_UNKNOWN
+    assert [describe(dict(e.data)) for e in events] == [
+        "Auto-shutdown cancelled: media_player.tv is playing"
+    ]
+    await tick(hass, freezer, 20)
+    assert machine_sim.powered
+
+    # Back to idle: a new countdown from now, not from before.
+    hass.states.async_set("media_player.tv", "idle")
+    await hass.async_block_till_done()
+    at = dt_util.parse_datetime(hass.states.get(AT).state)
+    assert about(at - dt_util.utcnow(), timedelta(minutes=30))
+
+
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [
+        ({CONF_CPU_THRESHOLD: 10}, "CPU 13% > 10%"),
+    ],
+)
+async def test_load_above_threshold_is_activity(
+    hass: HomeAssistant,
+    machine_sim: MachineSimulator,
+    machine_entry: MockConfigEntry,
+    options: dict[str, object],
+    reason: str,
+) -> None:
+    await setup_nas(hass, machine_entry, machine_sim, **options)
+    assert hass.states.get(ACTIVE).state == STATE_ON
+    assert hass.states.get(ACTIVE).attributes["reasons"] == [reason]
+
+
+async def test_network_threshold_ignored_where_not_reported(
+    hass: HomeAssistant, machine_sim: MachineSimulator, machine_entry: MockConfigEntry
+) -> None:
+    """A machine reports no traffic: the threshold cannot keep it awake."""
+    await setup_nas(hass, machine_entry, machine_sim, **{CONF_NETWORK_THRESHOLD: 1})
+    assert hass.states.get(ACTIVE).state == STATE_OFF
+
+
+async def test_timeout_zero_disables(
+    hass: HomeAssistant, machine_sim: MachineSimulator, machine_entry: MockConfigEntry
+) -> None:
+    await setup_nas(hass, machine_entry, machine_sim, **{CONF_IDLE_TIMEOUT: 0})
+    await switch(hass, "turn_on", AUTO)
+    assert hass.states.get(AT).state == STATE_UNKNOWN
+
+
+async def test_countdown_survives_a_restart(
+    hass: HomeAssistant,
+    machine_sim: MachineSimulator,
+    machine_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Restarted mid-countdown: the idle-since time is restored, not reset."""
+    await setup_nas(hass, machine_entry, machine_sim)
+    await switch(hass, "turn_on", AUTO)
+    at_before = hass.states.get(AT).state
+    await tick(hass, freezer, 20)
+
+    # A restart: the entry unloads and the in-memory monitor is gone; what was
+    # stored is all that remains.
+    assert await hass.config_entries.async_unload(machine_entry.entry_id)
+    await hass.async_block_till_done()
+    del hass.data[DATA_IDLE]
+    assert await hass.config_entries.async_setup(machine_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(AUTO).state == STATE_ON
+    assert hass.states.get(AT).state == at_before
+
+    await tick(hass, freezer, 11)
+    await run_clock(hass, freezer, lambda: hass.states.get(SWITCH).state == STATE_OFF)
+    assert not machine_sim.powered
+
+
+async def test_running_dependent_keeps_its_host_awake(
+    hass: HomeAssistant, lab: Lab, freezer: FrozenDateTimeFactory
+) -> None:
+    await clocked(hass, freezer, switch(hass, "turn_on", JELLYFIN))
+    await switch(hass, "turn_on", "switch.docker_auto_shutdown")
+    active = hass.states.get("binary_sensor.docker_active")
+    assert active.state == STATE_ON
+    assert active.attributes["reasons"] == ["jellyfin is running"]
+    assert hass.states.get("sensor.docker_auto_shutdown_at").state == STATE_UNKNOWN
+
+    # Jellyfin stops alone: the VM is idle and its countdown starts...
+    await clocked(
+        hass,
+        freezer,
+        hass.services.async_call(
+            "wakehub",
+            "stop",
+            {ATTR_ENTITY_ID: JELLYFIN, "cascade": False},
+            blocking=True,
+        ),
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.docker_active").state == STATE_OFF
+    assert hass.states.get("sensor.docker_auto_shutdown_at").state != STATE_UNKNOWN
+    # ...until Jellyfin runs again.
+    await clocked(hass, freezer, switch(hass, "turn_on", JELLYFIN))
+    assert hass.states.get("sensor.docker_auto_shutdown_at").state == STATE_UNKNOWN
+    await tick(hass, freezer, 45)
+    assert hass.states.get(VM_SWITCH).state == STATE_ON
