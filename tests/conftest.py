@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from homeassistant.const import __version__ as ha_version
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
@@ -31,10 +33,19 @@ from custom_components.wakehub.const import (
 )
 from tests.simulators.machine import MachineSimulator
 
+# Entity and device snapshots are recorded with the newest Home Assistant the tests
+# run on; older releases serialise registry entries with other fields.
+SNAPSHOT_HA_VERSION = (2026, 10)
+
 
 @pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Snapshots in Home Assistant's format (stable ids, readable states)."""
+    if tuple(int(p) for p in ha_version.split(".")[:2]) < SNAPSHOT_HA_VERSION:
+        pytest.skip(
+            f"snapshots are recorded with Home Assistant {SNAPSHOT_HA_VERSION}, "
+            f"whose registry entries have other fields than {ha_version}'s"
+        )
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
@@ -101,3 +112,17 @@ async def init_machine(
     assert await hass.config_entries.async_setup(machine_entry.entry_id)
     await hass.async_block_till_done()
     return machine_entry
+
+
+def find_device(
+    hass: HomeAssistant, identifier: tuple[str, str], entry_id: str
+) -> dr.DeviceEntry | None:
+    """A device of an entry by identifier, on every supported Home Assistant.
+
+    (2026.10 deprecates looking devices up by identifier alone, and older releases
+    lack its replacement.)
+    """
+    for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry_id):
+        if identifier in device.identifiers:
+            return device
+    return None

@@ -194,6 +194,8 @@ async def repairs_client(
 ) -> Any:
     """An HTTP client on Home Assistant's API with the repairs component loaded."""
     assert await async_setup_component(hass, "repairs", {})
+    # Repairs platforms register in the background on older releases.
+    await hass.async_block_till_done(wait_background_tasks=True)
     return await hass_client()
 
 

@@ -7,19 +7,19 @@ fingerprint and pins it only when the user confirms.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from homeassistant.components.repairs import (
-    ConfirmRepairFlow,
-    RepairsFlow,
-    RepairsFlowResult,
-)
+from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 
 from .api.errors import WakeHubError
 from .api.machine import fetch_host_key, host_key_fingerprint
 from .const import CONF_HOST_KEY, CONF_SSH_PORT
+
+if TYPE_CHECKING:
+    # Named only from Home Assistant 2026.10 on; a type, not needed at run time.
+    from homeassistant.components.repairs import RepairsFlowResult
 from .schema import vol
 
 

@@ -18,6 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.wakehub.const import DOMAIN
 from custom_components.wakehub.flows import proxmox as pve_flow
+from tests.conftest import find_device
 from tests.simulators.proxmox import (
     ALL_PRIVILEGES,
     DEFAULT_PASSWORD,
@@ -559,17 +560,10 @@ async def test_removing_a_guest_removes_its_device(
     init_pve: MockConfigEntry,
     device_registry: dr.DeviceRegistry,
 ) -> None:
-    assert device_registry.async_get_device_by_identifier(
-        (DOMAIN, "homelab_102"), ENTRY_ID
-    )
+    assert find_device(hass, (DOMAIN, "homelab_102"), ENTRY_ID)
     assert hass.config_entries.async_remove_subentry(init_pve, "SUB102")
     await hass.async_block_till_done()
-    assert (
-        device_registry.async_get_device_by_identifier(
-            (DOMAIN, "homelab_102"), ENTRY_ID
-        )
-        is None
-    )
+    assert find_device(hass, (DOMAIN, "homelab_102"), ENTRY_ID) is None
     assert hass.states.get("switch.pihole") is None
     assert [r.key for r in init_pve.runtime_data.resources] == [
         "homelab_pve1",

@@ -30,6 +30,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.wakehub.const import DOMAIN
 from custom_components.wakehub.kinds import proxmox as pve_kind
+from tests.conftest import find_device
 from tests.simulators.base import SelfSignedCertificate
 from tests.simulators.proxmox import (
     DEFAULT_PASSWORD,
@@ -41,7 +42,7 @@ from .conftest import ENTRY_ID, guest_subentries, pve_data
 
 
 def _device(hass: HomeAssistant, key: str) -> dr.DeviceEntry:
-    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, key), ENTRY_ID)
+    device = find_device(hass, (DOMAIN, key), ENTRY_ID)
     assert device is not None
     return device
 
@@ -86,7 +87,11 @@ async def test_devices(hass: HomeAssistant, init_pve: MockConfigEntry) -> None:
         "102",
     )
     assert pihole.via_device_id == pve2.id
-    assert pihole.config_subentry_id == "SUB102"
+    # The device belongs to the guest's subentry (2026.10 names it directly).
+    subentries = getattr(pihole, "config_subentry_id", None) or next(
+        iter(pihole.config_entries_subentries[ENTRY_ID])
+    )
+    assert subentries == "SUB102"
     assert (
         _device(hass, "homelab_100").via_device_id == _device(hass, "homelab_pve1").id
     )
