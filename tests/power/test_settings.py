@@ -57,10 +57,13 @@ async def test_container_settings_are_saved_by_registry_id(
         hass, subentry.subentry_id
     )
     assert result["step_id"] == "reconfigure"
+    other = entity_registry.async_get_or_create("switch", "other", "lamp")
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],
         {
-            "dependencies": [JELLYFIN],
+            # An unknown entity is dropped; another integration's switch is kept
+            # but is not a WakeHub resource, so it plays no part in the cascade.
+            "dependencies": [JELLYFIN, "switch.ghost", other.entity_id],
             "keep_awake": ["media_player.tv"],
             "network_threshold": 50,
             **{k: v for k, v in SETTINGS.items() if k != "keep_awake"},
@@ -71,7 +74,7 @@ async def test_container_settings_are_saved_by_registry_id(
     await hass.async_block_till_done()
     data = lab.docker_entry.subentries[subentry.subentry_id].data
     assert data["container"] == "nextcloud"  # what identifies it is kept
-    assert data["dependencies"] == [entity_registry.async_get(JELLYFIN).id]
+    assert data["dependencies"] == [entity_registry.async_get(JELLYFIN).id, other.id]
     assert data["keep_awake"] == ["media_player.tv"]
     assert data["network_threshold"] == 50
 
@@ -86,7 +89,7 @@ async def test_container_settings_are_saved_by_registry_id(
         for key in result["data_schema"].schema
         if getattr(key, "description", None)
     }
-    assert schema_defaults["dependencies"] == ["switch.media_server"]
+    assert schema_defaults["dependencies"] == ["switch.media_server", other.entity_id]
 
 
 async def test_vm_cannot_depend_on_its_own_container(

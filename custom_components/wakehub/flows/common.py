@@ -46,10 +46,6 @@ def timing_fields(
     }
 
 
-def timing_schema(options: Mapping[str, Any]) -> Any:
-    return vol.Schema(timing_fields(options))
-
-
 def timing_options(user_input: Mapping[str, Any]) -> dict[str, Any]:
     """Number selectors give floats; options store whole seconds."""
     return {
