@@ -152,7 +152,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         act: Callable[[Resource, ServiceCall], Awaitable[Any]],
         fields: dict[Any, Any] | None = None,
         *,
-        response: bool = False,
+        response: SupportsResponse = SupportsResponse.NONE,
         check: Callable[[ServiceCall], None] | None = None,
     ) -> None:
         async def handle(call: ServiceCall) -> ServiceResponse:
@@ -161,7 +161,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
             resources = await async_resolve_resources(call)
             _require(resources, feature, name)
             results = await _each(resources, lambda r: act(r, call))
-            if response:
+            if response is SupportsResponse.ONLY or call.return_response:
                 return _response(hass, results, resources)
             # Refresh at once so entities show the outcome of the action.
             await asyncio.gather(
@@ -177,9 +177,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
             name,
             handle,
             schema=_schema(fields),
-            supports_response=SupportsResponse.ONLY
-            if response
-            else SupportsResponse.NONE,
+            supports_response=response,
         )
 
     cascade = {vol.Optional(ATTR_CASCADE, default=True): cv.boolean}
@@ -203,7 +201,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         ResourceFeature.RESCUE,
         lambda r, call: r.async_rescue(call.data[ATTR_ENABLED]),
         {vol.Optional(ATTR_ENABLED, default=True): cv.boolean},
-        response=True,
+        response=SupportsResponse.OPTIONAL,
     )
     register(
         "create_snapshot",
@@ -237,18 +235,28 @@ def async_setup_services(hass: HomeAssistant) -> None:
             "snapshots": [s.as_dict() for s in await resource.async_list_snapshots()]
         }
 
-    register("list_snapshots", ResourceFeature.SNAPSHOTS, list_snapshots, response=True)
+    register(
+        "list_snapshots",
+        ResourceFeature.SNAPSHOTS,
+        list_snapshots,
+        response=SupportsResponse.ONLY,
+    )
     register(
         "console_url",
         ResourceFeature.CONSOLE,
         lambda r, call: r.async_console_url(),
-        response=True,
+        response=SupportsResponse.ONLY,
     )
 
     async def list_images(resource: Resource, call: ServiceCall) -> dict[str, Any]:
         return {"images": await resource.async_list_images()}
 
-    register("list_images", ResourceFeature.REBUILD, list_images, response=True)
+    register(
+        "list_images",
+        ResourceFeature.REBUILD,
+        list_images,
+        response=SupportsResponse.ONLY,
+    )
 
     def confirmed(call: ServiceCall) -> None:
         # Rebuilding erases every disk of the server: never on a default.
@@ -273,12 +281,12 @@ def async_setup_services(hass: HomeAssistant) -> None:
             vol.Optional(ATTR_DO_NOT_SEND_PASSWORD, default=False): cv.boolean,
             vol.Optional(ATTR_CONFIRM, default=False): cv.boolean,
         },
-        response=True,
+        response=SupportsResponse.OPTIONAL,
         check=confirmed,
     )
     register(
         "reset_password",
         ResourceFeature.RESET_PASSWORD,
         lambda r, call: r.async_reset_password(),
-        response=True,
+        response=SupportsResponse.OPTIONAL,
     )

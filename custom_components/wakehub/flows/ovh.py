@@ -320,13 +320,15 @@ class OvhFlowMixin(ConfigFlow):
             except InvalidAuth:
                 status = "pendingValidation"  # OVH may answer 403 while pending
             except WakeHubError as err:
-                status = error_key(err)
+                status = None
+                errors["base"] = error_key(err)
             if status == "validated":
                 self._ovh[CONF_CONSUMER_KEY] = self._ovh_pending
                 return await self._ovh_check()
-            errors["base"] = (
-                "ovh_not_validated_yet" if status == "pendingValidation" else status
-            )
+            if status is not None:
+                # Pending, or any state OVH may add: not usable yet either way
+                # (refused and expired keys raised CredentialRejected above).
+                errors["base"] = "ovh_not_validated_yet"
         return self.async_show_form(
             step_id="ovh_validate",
             data_schema=vol.Schema({}),
