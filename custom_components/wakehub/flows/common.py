@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from homeassistant.helpers.selector import (
     NumberSelector,
@@ -11,6 +12,8 @@ from homeassistant.helpers.selector import (
     NumberSelectorMode,
 )
 
+from ..api.errors import CertificateError, WakeHubError
+from ..api.tls import fetch_fingerprint
 from ..const import (
     CONF_SCAN_INTERVAL,
     CONF_TIMEOUT,
@@ -18,6 +21,9 @@ from ..const import (
     DEFAULT_TIMEOUT,
 )
 from ..schema import vol
+
+# How long the wizard waits for a server to show its certificate.
+CERTIFICATE_TIMEOUT = 10.0
 
 
 def seconds_selector(minimum: int, maximum: int) -> NumberSelector:
@@ -52,3 +58,18 @@ def timing_options(user_input: Mapping[str, Any]) -> dict[str, Any]:
         key: int(value) if isinstance(value, float) else value
         for key, value in user_input.items()
     }
+
+
+async def presented_fingerprint(err: WakeHubError, url: str, default_port: int) -> str:
+    """The fingerprint to show the user before pinning a server's certificate.
+
+    A pinned certificate that changed comes with the new one's fingerprint; an
+    untrusted one is read now, over a connection that sends nothing. Raises
+    WakeHubError when the server no longer answers.
+    """
+    if isinstance(err, CertificateError) and err.fingerprint:
+        return err.fingerprint
+    parts = urlsplit(url.strip())
+    return await fetch_fingerprint(
+        str(parts.hostname), parts.port or default_port, timeout=CERTIFICATE_TIMEOUT
+    )

@@ -55,7 +55,6 @@ from ..api.errors import (
     NotThatKind,
     WakeHubError,
 )
-from ..api.tls import fetch_fingerprint
 from ..const import CONF_HOST_LINK, CONF_KIND, KIND_DOCKER
 from ..kinds.docker import (
     CONF_CA_CERT,
@@ -70,7 +69,7 @@ from ..kinds.docker import (
     make_client,
 )
 from ..schema import vol
-from .common import timing_fields, timing_options
+from .common import presented_fingerprint, timing_fields, timing_options
 from .power_settings import PowerSettingsSubentryFlow
 
 # The connection test may wait a little longer than polling: a busy engine on a
@@ -232,13 +231,10 @@ class DockerFlowMixin(ConfigFlow):
         return await self.async_step_resources()
 
     async def _async_offer_pin(self, err: WakeHubError) -> ConfigFlowResult:
-        presented = err.fingerprint if isinstance(err, CertificateError) else None
-        if presented is None:
-            host, port = _host_port(self._data[CONF_URL])
-            try:
-                presented = await fetch_fingerprint(host, port, timeout=FLOW_TIMEOUT)
-            except WakeHubError as fetch_err:  # pragma: no cover - gone meanwhile
-                return self._show_docker_form({"base": _error_key(fetch_err)})
+        try:
+            presented = await presented_fingerprint(err, self._data[CONF_URL], 2376)
+        except WakeHubError as fetch_err:  # pragma: no cover - gone meanwhile
+            return self._show_docker_form({"base": _error_key(fetch_err)})
         self._docker_fingerprint = presented
         return await self.async_step_docker_certificate()
 
@@ -294,11 +290,6 @@ def _container_subentry(name: str) -> ConfigSubentryData:
         title=name,
         unique_id=name,
     )
-
-
-def _host_port(url: str) -> tuple[str, int]:
-    parts = urlsplit(url.strip())
-    return str(parts.hostname), parts.port or 2376
 
 
 def _same_server(url: str, stored: str) -> bool:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
@@ -65,7 +64,6 @@ from ..api.ovh import (
     VpsInfo,
     resolve_endpoint,
 )
-from ..api.tls import fetch_fingerprint
 from ..const import CONF_KIND, KIND_OVH
 from ..kinds.ovh import (
     CONF_APPLICATION_KEY,
@@ -80,7 +78,7 @@ from ..kinds.ovh import (
     ovh_client,
 )
 from ..schema import vol
-from .common import timing_fields, timing_options
+from .common import presented_fingerprint, timing_fields, timing_options
 from .power_settings import PowerSettingsSubentryFlow
 
 CONF_RESOURCES = "resources"
@@ -274,16 +272,13 @@ class OvhFlowMixin(ConfigFlow):
         return await self.async_step_ovh_validate()
 
     async def _ovh_certificate(self, err: CertificateError) -> ConfigFlowResult:
-        presented = err.fingerprint
-        if presented is None:
-            parts = urlsplit(resolve_endpoint(self._ovh[CONF_ENDPOINT]))
-            try:
-                presented = await fetch_fingerprint(
-                    parts.hostname or "", parts.port or 443
-                )
-            # The server answered a moment ago; failing now is a race.
-            except WakeHubError as err2:  # pragma: no cover
-                return self._ovh_back(error_key(err2))
+        try:
+            presented = await presented_fingerprint(
+                err, resolve_endpoint(self._ovh[CONF_ENDPOINT]), 443
+            )
+        # The server answered a moment ago; failing now is a race.
+        except WakeHubError as err2:  # pragma: no cover
+            return self._ovh_back(error_key(err2))
         self._ovh_presented = presented
         return await self.async_step_ovh_certificate()
 

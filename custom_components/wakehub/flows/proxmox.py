@@ -54,7 +54,6 @@ from ..api.errors import (
     WakeHubError,
 )
 from ..api.proxmox import ProxmoxClient, ProxmoxGuest, ProxmoxIdentity, normalize_url
-from ..api.tls import fetch_fingerprint
 from ..const import (
     CONF_HOST_LINKS,
     CONF_KIND,
@@ -78,7 +77,7 @@ from ..kinds.proxmox import (
     build_client,
 )
 from ..schema import vol
-from .common import timing_fields, timing_options
+from .common import presented_fingerprint, timing_fields, timing_options
 from .power_settings import PowerSettingsSubentryFlow
 
 # The connection test may wait longer than a poll: a busy node answers slowly.
@@ -354,13 +353,10 @@ class ProxmoxFlowMixin(ConfigFlow):
 
     async def _pve_untrusted(self, err: CertificateError) -> ConfigFlowResult:
         """Show the certificate's fingerprint so the user can pin it."""
-        presented = err.fingerprint  # set when a pinned certificate changed
-        if presented is None:
-            host, port = _host_port(self._data[CONF_URL])
-            try:
-                presented = await fetch_fingerprint(host, port, timeout=FLOW_TIMEOUT)
-            except WakeHubError as fetch_err:
-                return self._pve_form({"base": _error_key(fetch_err)})
+        try:
+            presented = await presented_fingerprint(err, self._data[CONF_URL], 8006)
+        except WakeHubError as fetch_err:
+            return self._pve_form({"base": _error_key(fetch_err)})
         self._pve_presented = presented
         return await self.async_step_proxmox_certificate()
 
