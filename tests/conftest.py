@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from homeassistant.const import __version__ as ha_version
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -126,3 +126,19 @@ def find_device(
         if identifier in device.identifiers:
             return device
     return None
+
+
+def record_events(hass: HomeAssistant, event_type: str) -> list[Event]:
+    """Collect events in the order they are fired.
+
+    The listener is a callback, run in the event loop as the event fires; a plain
+    function would be run later in a worker thread, out of order.
+    """
+    events: list[Event] = []
+
+    @callback
+    def record(event: Event) -> None:
+        events.append(event)
+
+    hass.bus.async_listen(event_type, record)
+    return events

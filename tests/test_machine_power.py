@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from tests.conftest import record_events
 from tests.simulators.machine import MachineSimulator
 
 SWITCH = "switch.nas"
@@ -20,8 +21,7 @@ async def test_switch_on_wakes_the_machine(
     """From off: the magic packet goes out, the switch turns on once SSH answers."""
     assert hass.states.get(SWITCH).state == STATE_OFF
     assert hass.states.get(STATUS).state == "stopped"
-    events: list[Event] = []
-    hass.bus.async_listen("wakehub_power", events.append)
+    events = record_events(hass, "wakehub_power")
 
     await hass.services.async_call(
         "switch", "turn_on", {ATTR_ENTITY_ID: SWITCH}, blocking=True
@@ -47,6 +47,7 @@ async def test_status_shows_starting_while_waking(
 ) -> None:
     seen: list[str] = []
 
+    @callback
     def record(event: Event) -> None:
         if event.data["entity_id"] == STATUS and event.data["new_state"]:
             seen.append(event.data["new_state"].state)

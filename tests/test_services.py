@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from homeassistant.const import ATTR_ENTITY_ID
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
@@ -18,6 +18,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.wakehub.const import DOMAIN
 from custom_components.wakehub.logbook import async_describe_events, describe
+from tests.conftest import record_events
 from tests.simulators.machine import MachineSimulator
 
 SECRETS = ("correct horse",)
@@ -74,8 +75,7 @@ async def test_concurrent_starts_are_one_start(
     hass: HomeAssistant, machine_sim: MachineSimulator, init_machine: MockConfigEntry
 ) -> None:
     """Two automations and a tap at once: one wake-up, everyone told the outcome."""
-    events: list[Event] = []
-    hass.bus.async_listen("wakehub_power", events.append)
+    events = record_events(hass, "wakehub_power")
     calls = [
         hass.services.async_call(
             "switch", "turn_on", {ATTR_ENTITY_ID: "switch.nas"}, blocking=True
@@ -215,8 +215,7 @@ async def test_no_secret_in_logs_events_or_diagnostics(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    events: list[Event] = []
-    hass.bus.async_listen("wakehub_power", events.append)
+    events = record_events(hass, "wakehub_power")
     await hass.services.async_call(
         "switch", "turn_on", {ATTR_ENTITY_ID: "switch.nas"}, blocking=True
     )
@@ -303,8 +302,7 @@ async def test_logbook_describes_power_events(
     hass: HomeAssistant, machine_sim: MachineSimulator, init_machine: MockConfigEntry
 ) -> None:
     """Each wakehub_power event becomes a readable logbook line."""
-    events: list[Event] = []
-    hass.bus.async_listen("wakehub_power", events.append)
+    events = record_events(hass, "wakehub_power")
     registered: dict[str, object] = {}
     async_describe_events(
         hass,

@@ -8,13 +8,14 @@ from homeassistant.const import (
     STATE_ON,
     STATE_UNAVAILABLE,
 )
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.wakehub.const import DOMAIN
+from tests.conftest import record_events
 from tests.simulators.docker import DockerSimulator
 
 from .conftest import ENTRY_ID
@@ -35,8 +36,7 @@ async def _press(hass: HomeAssistant, entity_id: str) -> None:
 
 
 async def test_start_and_stop(hass: HomeAssistant, docker_sim: DockerSimulator) -> None:
-    events: list[Event] = []
-    hass.bus.async_listen("wakehub_power", events.append)
+    events = record_events(hass, "wakehub_power")
     await _switch(hass, "turn_on", "switch.nextcloud")
     assert docker_sim.containers["nextcloud"].state == "running"
     assert hass.states.get("switch.nextcloud").state == STATE_ON
@@ -86,6 +86,7 @@ async def test_reboot_button_restarts(
     before = docker_sim.containers["jellyfin"].started_at
     seen: list[str] = []
 
+    @callback
     def record(event: Event) -> None:
         if event.data["entity_id"] == "sensor.jellyfin_status":
             seen.append(event.data["new_state"].state)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 import pytest
 
+from tests.conftest import record_events
 from tests.power.conftest import JELLYFIN, NEXTCLOUD, NODE_SWITCH, VM_SWITCH, Lab
 
 
@@ -38,10 +39,10 @@ async def test_everything_off_at_first(hass: HomeAssistant, lab: Lab) -> None:
 async def test_jellyfin_wakes_the_whole_chain(hass: HomeAssistant, lab: Lab) -> None:
     """Magic packet → node boots → Proxmox answers → VM starts → Docker answers →
     container starts → switch on."""
-    events: list[Event] = []
-    hass.bus.async_listen("wakehub_power", events.append)
+    events = record_events(hass, "wakehub_power")
     waiting: list[list[str]] = []
 
+    @callback
     def record(event: Event) -> None:
         new = event.data["new_state"]
         if event.data["entity_id"] == "sensor.jellyfin_status" and new:
@@ -118,8 +119,7 @@ async def test_shared_dependency_kept_on_then_released(
 ) -> None:
     await turn(hass, "turn_on", JELLYFIN)
     await turn(hass, "turn_on", NEXTCLOUD)
-    events: list[Event] = []
-    hass.bus.async_listen("wakehub_power", events.append)
+    events = record_events(hass, "wakehub_power")
 
     await turn(hass, "turn_off", JELLYFIN)
     assert hass.states.get(JELLYFIN).state == STATE_OFF
@@ -152,8 +152,7 @@ async def test_stopping_the_host_stops_its_dependents_first(
     hass: HomeAssistant, lab: Lab
 ) -> None:
     await turn(hass, "turn_on", JELLYFIN)
-    events: list[Event] = []
-    hass.bus.async_listen("wakehub_power", events.append)
+    events = record_events(hass, "wakehub_power")
     await turn(hass, "turn_off", NODE_SWITCH)
     assert not lab.node.powered
     assert lab.pve.guests[100].status == "stopped"

@@ -9,7 +9,7 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNKNOWN
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -26,6 +26,7 @@ from custom_components.wakehub.const import (
 )
 from custom_components.wakehub.idle import DATA_IDLE
 from custom_components.wakehub.logbook import describe
+from tests.conftest import record_events
 from tests.power.conftest import JELLYFIN, VM_SWITCH, Lab
 from tests.simulators.machine import MachineSimulator
 
@@ -114,8 +115,7 @@ async def test_idle_machine_is_stopped_after_its_timeout(
     assert hass.states.get(AUTO).state == STATE_OFF
     assert hass.states.get(AT).state == STATE_UNKNOWN
 
-    events: list[Event] = []
-    hass.bus.async_listen("wakehub_power", events.append)
+    events = record_events(hass, "wakehub_power")
     await switch(hass, "turn_on", AUTO)
     at = dt_util.parse_datetime(hass.states.get(AT).state)
     assert at is not None
@@ -146,8 +146,7 @@ async def test_keep_awake_entity_cancels_the_countdown(
     )
     await switch(hass, "turn_on", AUTO)
     await tick(hass, freezer, 20)
-    events: list[Event] = []
-    hass.bus.async_listen("wakehub_power", events.append)
+    events = record_events(hass, "wakehub_power")
 
     hass.states.async_set("media_player.tv", "playing")
     await hass.async_block_till_done()
