@@ -8,6 +8,7 @@ server, where the client would only see a 500) and tests assert the list is empt
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 import datetime as dt
 import ipaddress
@@ -96,7 +97,10 @@ class HttpSimulator:
     certificate: SelfSignedCertificate | None = None
     requests: list[RecordedRequest] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    #: TLS handshakes a client refused (see `quiet_refused_handshakes`).
+    tls_failures: list[str] = field(default_factory=list)
     _runner: web.AppRunner | None = None
+    _previous_handler: Any = None
 
     # -- to override -----------------------------------------------------------
     def setup_routes(self, app: web.Application) -> None:
@@ -135,6 +139,36 @@ class HttpSimulator:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    def quiet_refused_handshakes(self) -> None:
+        """Record handshakes a client refuses instead of letting asyncio report them.
+
+        A client refusing a self-signed certificate aborts the handshake; a real
+        server logs that quietly, while asyncio reports it as an unhandled error
+        (which fails Home Assistant's tests).
+        """
+        loop = asyncio.get_running_loop()
+        self._previous_handler = loop.get_exception_handler()
+        loop.set_exception_handler(self._loop_exception)
+
+    def restore_loop_handler(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.get_exception_handler() == self._loop_exception:
+            loop.set_exception_handler(self._previous_handler)
+
+    def _loop_exception(
+        self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]
+    ) -> None:
+        error = context.get("exception")
+        if context.get("message", "").startswith(
+            "Error on transport creation for incoming connection"
+        ) and isinstance(error, ssl.SSLError | ConnectionResetError):
+            self.tls_failures.append(repr(error))
+            return
+        if self._previous_handler is not None:
+            self._previous_handler(loop, context)
+        else:
+            loop.default_exception_handler(context)
 
     def count(self, method: str | None = None, path_prefix: str = "") -> int:
         """How many requests matched (exact counts are what tests assert)."""

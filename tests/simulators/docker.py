@@ -286,8 +286,6 @@ class DockerSimulator(HttpSimulator):
     _stats_in_flight: int = 0
     _failures: list[tuple[str, int, str]] = field(default_factory=list)
     _timers: list[asyncio.TimerHandle] = field(default_factory=list)
-    tls_failures: list[str] = field(default_factory=list)
-    _previous_handler: Any = None
     _boot: float = 0.0
 
     def __post_init__(self) -> None:
@@ -358,11 +356,7 @@ class DockerSimulator(HttpSimulator):
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._boot = loop.time()
-        # A refused TLS handshake is the client's problem: a real engine logs it
-        # at debug level. Record it instead of letting asyncio report it as an
-        # unhandled error (which fails Home Assistant's tests).
-        self._previous_handler = loop.get_exception_handler()
-        loop.set_exception_handler(self._loop_exception)
+        self.quiet_refused_handshakes()
         app = web.Application(middlewares=[self._record, self._engine])
         app.on_response_prepare.append(self._headers)
         self.setup_routes(app)
@@ -388,23 +382,7 @@ class DockerSimulator(HttpSimulator):
             timer.cancel()
         self._timers.clear()
         await super().stop()
-        loop = asyncio.get_running_loop()
-        if loop.get_exception_handler() == self._loop_exception:
-            loop.set_exception_handler(self._previous_handler)
-
-    def _loop_exception(
-        self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]
-    ) -> None:
-        error = context.get("exception")
-        if context.get("message", "").startswith(
-            "Error on transport creation for incoming connection"
-        ) and isinstance(error, ssl.SSLError | ConnectionResetError):
-            self.tls_failures.append(repr(error))
-            return
-        if self._previous_handler is not None:
-            self._previous_handler(loop, context)
-        else:
-            loop.default_exception_handler(context)
+        self.restore_loop_handler()
 
     def _self_signed_context(self) -> ssl.SSLContext:
         from tests.simulators.base import SelfSignedCertificate

@@ -43,7 +43,6 @@ import json
 import random
 import re
 import secrets
-import ssl
 import string
 import time
 from typing import Any, ClassVar
@@ -228,8 +227,6 @@ class OvhSimulator(HttpSimulator):
         self._retry_after = 1.0
         self._injected: list[dict[str, Any]] = []
         self._timers: list[asyncio.TimerHandle] = []
-        self._previous_handler: Any = None
-        self.tls_failures: list[str] = []
         rng = random.Random(seed)
         for index in range(vps_count):
             name = f"vps-{rng.getrandbits(32):08x}.vps.ovh.net"
@@ -331,35 +328,14 @@ class OvhSimulator(HttpSimulator):
         app.router.add_route("*", API + "/{tail:.*}", self._dispatch)
 
     async def start(self) -> None:
-        # A client refusing our self-signed certificate aborts the handshake; a
-        # real server logs that quietly. Record it instead of letting asyncio
-        # report an unhandled error (which fails Home Assistant's tests).
-        loop = asyncio.get_running_loop()
-        self._previous_handler = loop.get_exception_handler()
-        loop.set_exception_handler(self._loop_exception)
+        self.quiet_refused_handshakes()
         await super().start()
 
     async def stop(self) -> None:
         for timer in self._timers:
             timer.cancel()
         await super().stop()
-        loop = asyncio.get_running_loop()
-        if loop.get_exception_handler() == self._loop_exception:
-            loop.set_exception_handler(self._previous_handler)
-
-    def _loop_exception(
-        self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]
-    ) -> None:
-        error = context.get("exception")
-        if context.get("message", "").startswith(
-            "Error on transport creation for incoming connection"
-        ) and isinstance(error, ssl.SSLError | ConnectionResetError):
-            self.tls_failures.append(repr(error))
-            return
-        if self._previous_handler is not None:
-            self._previous_handler(loop, context)
-        else:
-            loop.default_exception_handler(context)
+        self.restore_loop_handler()
 
     async def _dispatch(self, request: web.Request) -> web.Response:  # noqa: PLR0911 - OVH checks in order
         if self.response_delay:
