@@ -80,6 +80,16 @@ class WakeHubConfigFlow(
         )(user_input)
         return result
 
+    async def async_step_resources(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The discovery selection (`resources` in DESIGN.md) of the kind being added."""
+        kind = str(self._data.get(CONF_KIND))
+        result: ConfigFlowResult = await getattr(self, f"async_step_resources_{kind}")(
+            user_input
+        )
+        return result
+
     async def async_step_reauth(
         self, entry_data: Mapping[str, Any]
     ) -> ConfigFlowResult:

@@ -228,7 +228,7 @@ class DockerFlowMixin(ConfigFlow):
         self._abort_if_unique_id_configured()
         self._docker_title = name or self._data[CONF_URL]
         self._docker_containers = containers
-        return await self.async_step_resources()
+        return await self.async_step_resources_docker()
 
     async def _async_offer_pin(self, err: WakeHubError) -> ConfigFlowResult:
         try:
@@ -255,15 +255,10 @@ class DockerFlowMixin(ConfigFlow):
             },
         )
 
-    async def async_step_resources(
+    async def async_step_resources_docker(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """The containers to follow; each becomes a subentry."""
-        if self._data.get(CONF_KIND) != KIND_DOCKER:  # pragma: no cover - other kinds
-            # Another kind's selection step, further along the mixins.
-            step = super().async_step_resources  # type: ignore[misc]
-            result: ConfigFlowResult = await step(user_input)
-            return result
+        """The containers to follow; each becomes a subentry (form step `resources`)."""
         containers = self._docker_containers or []
         if user_input is not None:
             return self.async_create_entry(

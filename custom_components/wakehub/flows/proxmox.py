@@ -349,7 +349,7 @@ class ProxmoxFlowMixin(ConfigFlow):
             self._pve_guests = await client.discover()
         except WakeHubError as err:
             return self._pve_form({"base": _error_key(err)})
-        return await self.async_step_resources()
+        return await self.async_step_resources_proxmox()
 
     async def _pve_untrusted(self, err: CertificateError) -> ConfigFlowResult:
         """Show the certificate's fingerprint so the user can pin it."""
@@ -380,14 +380,10 @@ class ProxmoxFlowMixin(ConfigFlow):
 
     # -- selection ----------------------------------------------------------------------
 
-    async def async_step_resources(
+    async def async_step_resources_proxmox(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """The guests to control; each becomes a subentry."""
-        if self._data.get(CONF_KIND) != KIND_PROXMOX:  # pragma: no cover - other kinds
-            step = super().async_step_resources  # type: ignore[misc]
-            result: ConfigFlowResult = await step(user_input)
-            return result
+        """The guests to control; each becomes a subentry (form step `resources`)."""
         guests = self._pve_guests or []
         if user_input is not None:
             chosen = set(user_input.get(CONF_RESOURCES, []))
