@@ -247,7 +247,53 @@ def test_logbook_lines_of_the_cascade() -> None:
     )
     assert (
         describe({"action": "stop", "result": "kept_on", "reason": "sonarr, radarr"})
-        == "Kept on: sonarr, radarr running"
+        == "Kept on: sonarr, radarr are running"
+    )
+    # Events carry who kept a host on, managed by WakeHub or not.
+    assert (
+        describe(
+            {
+                "action": "stop",
+                "result": "kept_on",
+                "reason": "nextcloud, sonarr, radarr",
+                "managed": ["nextcloud"],
+                "unmanaged": ["sonarr", "radarr"],
+            }
+        )
+        == "Kept on: nextcloud is running; sonarr, radarr are running (not in WakeHub)"
+    )
+    assert (
+        describe(
+            {
+                "action": "stop",
+                "result": "kept_on",
+                "reason": "sonarr",
+                "unmanaged": ["sonarr"],
+            }
+        )
+        == "Kept on: sonarr is running (not in WakeHub)"
+    )
+    assert (
+        describe(
+            {
+                "action": "stop",
+                "result": "kept_on",
+                "reason": "platform_unreachable",
+                "platforms": ["docker-vm"],
+            }
+        )
+        == "Kept on: docker-vm cannot be asked what runs there"
+    )
+    assert (
+        describe(
+            {
+                "action": "stop",
+                "result": "requested",
+                "reason": None,
+                "unmanaged": ["sonarr", "radarr"],
+            }
+        )
+        == "Shutdown requested; also takes down sonarr, radarr (not in WakeHub)"
     )
     assert (
         describe(

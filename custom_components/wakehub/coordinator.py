@@ -6,6 +6,7 @@ resource of its entry, so the entities of every kind read the same shape.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 import logging
 
@@ -16,6 +17,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .const import CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN
 from .resource import ResourceState
+from .workloads import Workload
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -41,6 +43,15 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
                 seconds=entry.options.get(CONF_SCAN_INTERVAL, default_interval)
             ),
         )
+
+    def hosted_workloads(self) -> Mapping[str, Sequence[Workload]]:
+        """What runs, at the last poll, on each resource this server runs on.
+
+        Keyed by host link (registry id of the host's power switch); a linked
+        host with nothing running maps to an empty list. Kinds whose servers run
+        on a WakeHub resource override this; the others run on nothing.
+        """
+        return {}
 
 
 async def async_first_refresh(

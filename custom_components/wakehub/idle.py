@@ -2,7 +2,9 @@
 
 A running resource is *active* while any of these holds, and *idle* otherwise:
 - one of its keep-awake entities is in an active state (on, playing, home, open...);
-- a resource that depends on it is running (a NAS serving a running Jellyfin);
+- a resource that depends on it is running (a NAS serving a running Jellyfin), or
+  a platform on it reports any workload running there, managed by WakeHub or not
+  (a VM whose engine runs a container nobody added), or cannot be asked;
 - its CPU use is above its CPU threshold, or its network traffic above its network
   threshold (where the platform reports them and a threshold is set).
 
@@ -192,10 +194,12 @@ class IdleMonitor:
             entity_state = self.hass.states.get(entity_id)
             if entity_state is not None and entity_state.state not in INACTIVE_STATES:
                 reasons.append(f"{entity_id} is {entity_state.state}")
+        hosted = self.power.workloads_on(resource)
+        reasons.extend(f"{name} is running" for name in hosted.managed)
         reasons.extend(
-            f"{dependent.name} is running"
-            for dependent in self.power.running_dependents(resource)
+            f"{name} is running (not in WakeHub)" for name in hosted.unmanaged
         )
+        reasons.extend(f"{title} cannot be asked" for title in hosted.unreachable)
         settings = resource.settings
         if state is not None:  # pragma: no branch - only evaluated with a state
             cpu_threshold = settings.get(CONF_CPU_THRESHOLD)
@@ -275,6 +279,9 @@ class IdleMonitor:
     async def _async_auto_stop(self, resource: Resource) -> None:
         """The timeout passed: check once more, then stop with cascade."""
         await resource.coordinator.async_refresh()
+        # Ask the servers running on it too: a workload started since their
+        # last poll keeps it awake.
+        await self.power.async_workloads_on(resource)
         self.async_evaluate(resource)
         activity = self._activity.get(resource.key)
         if activity is None or activity.auto_off_at is None:

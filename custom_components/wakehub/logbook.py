@@ -46,19 +46,43 @@ def describe(data: dict[str, Any]) -> str:
     if result == "waiting":
         return f"{action.capitalize()}: waiting for {reason}"
     if result == "kept_on":
-        if data.get("reason") == "not_stopped_with_dependents":
-            return f"Kept on: {reason}"
-        return (
-            f"Kept on: {reason} running"
-            if "," in reason
-            else f"Kept on: {reason} is running"
-        )
+        return f"Kept on: {_kept_on(data, reason)}"
     if result == "cancelled":
         return f"Auto-shutdown cancelled: {reason}"
     if result == "decided":
         return f"Auto-shutdown: {reason}"
     message = f"{action} {result}".capitalize()
-    return f"{message}: {reason}" if reason else message
+    message = f"{message}: {reason}" if reason else message
+    if taken_down := data.get("unmanaged"):
+        message += f"; also takes down {', '.join(taken_down)} (not in WakeHub)"
+    return message
+
+
+def _kept_on(data: dict[str, Any], reason: str) -> str:
+    """Why a dependency stayed on, from the event's fields."""
+    if data.get("reason") == "not_stopped_with_dependents":
+        return reason
+    if data.get("reason") == "platform_unreachable":
+        platforms = ", ".join(data.get("platforms") or ())
+        return f"{platforms or 'its server'} cannot be asked what runs there"
+    if "managed" in data or "unmanaged" in data:
+        return _in_use(data.get("managed"), data.get("unmanaged"))
+    # Events recorded before the fields existed: the reason lists the names.
+    return f"{reason} are running" if "," in reason else f"{reason} is running"
+
+
+def _running(names: list[str]) -> str:
+    return f"{', '.join(names)} {'are' if len(names) > 1 else 'is'} running"
+
+
+def _in_use(managed: list[str] | None, unmanaged: list[str] | None) -> str:
+    """ "nextcloud is running; sonarr, radarr are running (not in WakeHub)"."""
+    parts = []
+    if managed:
+        parts.append(_running(managed))
+    if unmanaged:
+        parts.append(f"{_running(unmanaged)} (not in WakeHub)")
+    return "; ".join(parts)
 
 
 @callback

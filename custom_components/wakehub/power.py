@@ -8,6 +8,9 @@ It owns what no single platform can:
   really answers; a stop first stops running dependents, then stops the
   dependencies nothing else needs (and that are set to stop with them), and says
   why a dependency was kept on;
+- protection: a dependency is released only when every platform running on it
+  reports nothing else running there, managed by WakeHub or not (workloads.py),
+  and never while one of them cannot be asked;
 - the transitional status (starting, and waiting for what) shown while a change is
   under way, and following the real state until the platform confirms it;
 - the `wakehub_power` events that explain each step in the logbook.
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 import logging
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
@@ -36,8 +40,11 @@ from .const import (
     EVENT_POWER,
     PROBE_INTERVAL,
 )
+from .coordinator import WakeHubCoordinator
 from .graph import PowerGraph
 from .resource import Resource, ResourceState
+from .runtime import WakeHubConfigEntry
+from .workloads import HostReport, entry_host_links
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -91,6 +98,67 @@ class PowerManager:
             if _is(other.state, ResourceStatus.RUNNING)
             or (self._transitions.get(other.key) or _NO_TRANSITION).action == "start"
         ]
+
+    def workloads_on(self, host: Resource) -> HostReport:
+        """What runs on `host` now, as the last polls of its servers saw it."""
+        return self._report(host)
+
+    async def async_workloads_on(self, host: Resource) -> HostReport:
+        """What runs on `host`, asking every server on it again first."""
+        for coordinator in self._hosted_coordinators(host):
+            await coordinator.async_refresh()
+        return self._report(host)
+
+    def _hosted_coordinators(self, host: Resource) -> list[WakeHubCoordinator]:
+        return [
+            entry.runtime_data.coordinator
+            for entry in self._entries_on(host)
+            if entry.state is ConfigEntryState.LOADED
+        ]
+
+    def _entries_on(self, host: Resource) -> list[WakeHubConfigEntry]:
+        """The server entries whose host links name `host`."""
+        entries: list[WakeHubConfigEntry] = self.hass.config_entries.async_entries(
+            DOMAIN
+        )
+        return [
+            entry
+            for entry in entries
+            if any(
+                self.graph.resource_for_switch(link) is host
+                for link in entry_host_links(entry)
+            )
+        ]
+
+    def _report(self, host: Resource) -> HostReport:
+        managed = {d.key: d.name for d in self.running_dependents(host)}
+        unmanaged: list[str] = []
+        unreachable: list[str] = []
+        for entry in self._entries_on(host):
+            coordinator = (
+                entry.runtime_data.coordinator
+                if entry.state is ConfigEntryState.LOADED
+                else None
+            )
+            if coordinator is None or not coordinator.last_update_success:
+                # Not loaded, or its API does not answer: nobody can say that
+                # nothing runs there.
+                unreachable.append(entry.title)
+                continue
+            for link, workloads in coordinator.hosted_workloads().items():
+                if self.graph.resource_for_switch(link) is not host:
+                    continue
+                for workload in workloads:
+                    key = workload.resource_key
+                    if key is None or key not in self.resources:
+                        unmanaged.append(workload.name)
+                    else:
+                        managed.setdefault(key, self.resources[key].name)
+        return HostReport(
+            managed=tuple(managed.values()),
+            unmanaged=tuple(dict.fromkeys(unmanaged)),
+            unreachable=tuple(unreachable),
+        )
 
     # -- actions --------------------------------------------------------------
     async def async_start(self, resource: Resource, *, cascade: bool = True) -> None:
@@ -216,8 +284,17 @@ class PowerManager:
         if _is(resource.state, ResourceStatus.STOPPED):
             self._fire(resource, "stop", "done", "already_stopped")
         else:
+            # Asked for directly, a host stops even with workloads WakeHub does
+            # not manage; the event says what went down with it.
+            taken_down = self.workloads_on(resource).unmanaged
             async with self._transitioning(resource, ResourceStatus.STOPPING, "stop"):
-                await self._call(resource, "stop", resource.async_stop, reason)
+                await self._call(
+                    resource,
+                    "stop",
+                    resource.async_stop,
+                    reason,
+                    unmanaged=list(taken_down),
+                )
                 await self._follow(
                     resource, "stop", ResourceStatus.STOPPED, resource.timeout
                 )
@@ -235,13 +312,26 @@ class PowerManager:
             ):
                 self._fire(dependency, "stop", "kept_on", "not_stopped_with_dependents")
                 continue
-            if users := self.running_dependents(dependency):
+            report = await self.async_workloads_on(dependency)
+            if report.managed or report.unmanaged:
                 self._fire(
                     dependency,
                     "stop",
                     "kept_on",
-                    ", ".join(u.name for u in users),
+                    ", ".join((*report.managed, *report.unmanaged)),
                     step="dependencies",
+                    managed=list(report.managed),
+                    unmanaged=list(report.unmanaged),
+                )
+                continue
+            if report.unreachable:
+                self._fire(
+                    dependency,
+                    "stop",
+                    "kept_on",
+                    "platform_unreachable",
+                    step="dependencies",
+                    platforms=list(report.unreachable),
                 )
                 continue
             releasable.append(dependency)
@@ -278,9 +368,10 @@ class PowerManager:
         action: str,
         command: Callable[[], Awaitable[None]],
         reason: str | None = None,
+        **details: Any,
     ) -> None:
         """Send the platform command; a client error becomes a translated error."""
-        self._fire(resource, action, "requested", reason, step="command")
+        self._fire(resource, action, "requested", reason, step="command", **details)
         try:
             await command()
         except WakeHubError as err:
@@ -355,6 +446,7 @@ class PowerManager:
         reason: str | None,
         *,
         step: str | None = None,
+        **details: Any,
     ) -> None:
         data: dict[str, Any] = {
             "resource": resource.key,
@@ -363,6 +455,9 @@ class PowerManager:
             "step": step,
             "result": result,
             "reason": reason,
+            # Structured detail for the logbook and automations: names of what
+            # kept a host on (managed / unmanaged), servers that did not answer.
+            **{key: value for key, value in details.items() if value},
         }
         _LOGGER.debug("%s %s: %s %s (%s)", resource.name, action, step, result, reason)
         self.hass.bus.async_fire(EVENT_POWER, data)

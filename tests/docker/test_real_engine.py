@@ -18,9 +18,11 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.wakehub.const import DOMAIN
+from custom_components.wakehub.const import CONF_HOST_LINK, CONF_TIMEOUT, DOMAIN
 from tests.api.test_docker_real_engine import (
     SCRIPT,
     SECOND,
@@ -31,6 +33,8 @@ from tests.api.test_docker_real_engine import (
     create,  # noqa: F401 - fixture
     raw,  # noqa: F401 - fixture
 )
+from tests.conftest import machine_data, record_events
+from tests.simulators.machine import MachineSimulator
 
 pytestmark = pytest.mark.skipif(
     not _answers(SOCKET),
@@ -200,3 +204,63 @@ async def test_daemon_stops_and_comes_back(
     finally:
         await script("start")
     await _wait(hass, f"switch.{web}", lambda s: s == STATE_OFF)
+
+
+async def test_a_container_wakehub_does_not_manage_keeps_the_docker_host_on(
+    hass: HomeAssistant,
+    engine_entry: dict[str, Any],
+    create: Create,  # noqa: F811
+    raw: aiohttp.ClientSession,  # noqa: F811
+) -> None:
+    """The real engine runs on a (simulated) machine WakeHub powers. A container
+    started outside WakeHub keeps that machine on when the last followed one
+    is turned off; once it stops, the same turn-off releases the machine."""
+    host = MachineSimulator(mac="52:54:00:00:d0:c1", shutdown_delay=0.05)
+    await host.start(powered=True)
+    try:
+        machine = MockConfigEntry(
+            domain=DOMAIN,
+            title="Docker host",
+            unique_id=host.mac,
+            data=machine_data(host),
+            options={CONF_TIMEOUT: 10},
+        )
+        machine.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(machine.entry_id)
+        await hass.async_block_till_done()
+        entry = engine_entry["entry"]
+        link = er.async_get(hass).async_get("switch.docker_host")
+        hass.config_entries.async_update_entry(
+            entry, options={**entry.options, CONF_HOST_LINK: link.id}
+        )
+        await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+
+        other = _unique("unmanaged")
+        await create(other, ["sleep", "3600"])
+        async with raw.post(f"http://docker/v1.41/containers/{other}/start") as reply:
+            assert reply.status == 204, await reply.text()
+        events = record_events(hass, "wakehub_power")
+        web = f"switch.{_slug(engine_entry['web'])}"
+        await hass.services.async_call(
+            "switch", "turn_on", {ATTR_ENTITY_ID: web}, blocking=True
+        )
+        await hass.services.async_call(
+            "switch", "turn_off", {ATTR_ENTITY_ID: web}, blocking=True
+        )
+        assert host.powered
+        kept = [e.data for e in events if e.data["result"] == "kept_on"]
+        assert kept[0]["name"] == "Docker host"
+        assert other in kept[0]["unmanaged"]
+
+        async with raw.post(
+            f"http://docker/v1.41/containers/{other}/stop", params={"t": "0"}
+        ) as reply:
+            assert reply.status in (204, 304), await reply.text()
+        await hass.services.async_call(
+            "switch", "turn_off", {ATTR_ENTITY_ID: web}, blocking=True
+        )
+        assert not host.powered
+        await hass.config_entries.async_unload(machine.entry_id)
+    finally:
+        await host.stop()

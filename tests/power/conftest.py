@@ -52,6 +52,8 @@ class Lab:
     machine_entry: MockConfigEntry
     pve_entry: MockConfigEntry
     docker_entry: MockConfigEntry
+    #: Platforms whose API is out ("pve", "docker") although their host runs.
+    down: set[str]
 
 
 async def follow(
@@ -89,10 +91,17 @@ async def lab(hass: HomeAssistant) -> AsyncIterator[Lab]:
     await docker.stop()
 
     stop = asyncio.Event()
+    down: set[str] = set()
     gates = [
-        asyncio.create_task(follow(lambda: node.powered, pve, stop)),
         asyncio.create_task(
-            follow(lambda: pve.guests[100].status == "running", docker, stop)
+            follow(lambda: node.powered and "pve" not in down, pve, stop)
+        ),
+        asyncio.create_task(
+            follow(
+                lambda: pve.guests[100].status == "running" and "docker" not in down,
+                docker,
+                stop,
+            )
         ),
     ]
 
@@ -147,7 +156,7 @@ async def lab(hass: HomeAssistant) -> AsyncIterator[Lab]:
     assert await hass.config_entries.async_setup(docker_entry.entry_id)
     await hass.async_block_till_done()
 
-    yield Lab(node, pve, docker, machine_entry, pve_entry, docker_entry)
+    yield Lab(node, pve, docker, machine_entry, pve_entry, docker_entry, down)
 
     for entry in (docker_entry, pve_entry, machine_entry):
         await hass.config_entries.async_unload(entry.entry_id)

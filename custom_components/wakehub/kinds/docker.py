@@ -12,7 +12,7 @@ concurrency), plus an inspect only when a container (re)started (its boot time).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 import datetime as dt
 import logging
 import time
@@ -39,6 +39,7 @@ from ..const import CONF_HOST_LINK, DOMAIN
 from ..coordinator import WakeHubCoordinator, async_first_refresh
 from ..resource import Resource, ResourceFeature, ResourceState
 from ..runtime import WakeHubRuntimeData
+from ..workloads import Workload
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -256,6 +257,24 @@ class DockerCoordinator(WakeHubCoordinator):
                 container, stats.get(name), started.get(name), now
             )
         return data
+
+    def hosted_workloads(self) -> Mapping[str, Sequence[Workload]]:
+        """Every container of the engine that is not stopped, followed or not."""
+        link = self.config_entry.options.get(CONF_HOST_LINK)
+        if not link:
+            return {}
+        return {
+            str(link): [
+                Workload(
+                    name,
+                    container_key(self.engine_id, name)
+                    if name in self.followed
+                    else None,
+                )
+                for name, container in self.containers.items()
+                if container.status is not ResourceStatus.STOPPED
+            ]
+        }
 
     async def _started_at(self, container: Container) -> tuple[str, dt.datetime | None]:
         async with self._inspect_limit:

@@ -11,7 +11,7 @@ Resource keys: guests `{cluster}_{vmid}`, nodes `{cluster}_{node}`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import logging
@@ -63,6 +63,7 @@ from ..const import CONF_HOST_LINKS, DOMAIN
 from ..coordinator import WakeHubCoordinator, async_first_refresh
 from ..resource import Resource, ResourceFeature, ResourceState, Snapshot
 from ..runtime import WakeHubRuntimeData
+from ..workloads import Workload
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -281,6 +282,30 @@ class ProxmoxCoordinator(WakeHubCoordinator):
             self._guest_found(resource, guest)
             data[resource.key] = self._guest_state(guest, now)
         return data
+
+    def hosted_workloads(self) -> Mapping[str, Sequence[Workload]]:
+        """Every guest that is not stopped, per node linked to a machine.
+
+        Templates never run. A guest whose node is offline reports "unknown":
+        it counts, since nobody can say it is stopped.
+        """
+        links: Mapping[str, Any] = self.config_entry.options.get(CONF_HOST_LINKS) or {}
+        guests = self.cluster_state.guests.values() if self.cluster_state else ()
+        hosted: dict[str, list[Workload]] = {}
+        for node, link in links.items():
+            if not link:
+                continue
+            hosted.setdefault(str(link), []).extend(
+                Workload(
+                    guest.name or f"{guest.type} {guest.vmid}",
+                    self.guests[guest.vmid].key if guest.vmid in self.guests else None,
+                )
+                for guest in guests
+                if guest.node == node
+                and not guest.template
+                and guest.status != "stopped"
+            )
+        return hosted
 
     # -- mapping -------------------------------------------------------------------
 

@@ -1,0 +1,243 @@
+"""Protection: a cascade stop never releases a host that still runs a workload,
+whether WakeHub manages that workload or not (and never while it cannot ask)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import ATTR_ENTITY_ID, STATE_ON, STATE_UNKNOWN
+from homeassistant.core import Event, HomeAssistant
+
+from custom_components.wakehub.logbook import describe
+from tests.conftest import record_events
+from tests.power.conftest import JELLYFIN, NODE_SWITCH, VM_SWITCH, Lab
+from tests.power.test_idle import clocked, run_clock, tick
+
+
+async def turn(hass: HomeAssistant, service: str, entity_id: str) -> None:
+    await hass.services.async_call(
+        "switch", service, {ATTR_ENTITY_ID: entity_id}, blocking=True
+    )
+    await hass.async_block_till_done()
+
+
+def kept_on(events: list[Event]) -> list[dict[str, Any]]:
+    return [dict(e.data) for e in events if e.data["result"] == "kept_on"]
+
+
+async def until_down(server: Any) -> None:
+    """The lab's gate takes a platform's API down within a few ms."""
+    async with asyncio.timeout(5):
+        while server._runner is not None:  # noqa: ASYNC110 - no event for it
+            await asyncio.sleep(0.01)
+
+
+async def test_an_unmanaged_container_keeps_its_vm_and_node_on(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    """sonarr runs on the engine but was never added to WakeHub: turning off the
+    last managed container must not take the VM (and sonarr) down."""
+    await turn(hass, "turn_on", JELLYFIN)
+    lab.docker.add_container("sonarr", image="linuxserver/sonarr", state="running")
+    lab.docker.add_container("radarr", image="linuxserver/radarr", state="running")
+    events = record_events(hass, "wakehub_power")
+
+    await turn(hass, "turn_off", JELLYFIN)
+
+    assert lab.docker.containers["jellyfin"].state == "exited"
+    assert lab.docker.containers["sonarr"].state == "running"
+    assert lab.pve.guests[100].status == "running"
+    assert lab.node.powered
+    assert hass.states.get(VM_SWITCH).state == STATE_ON
+    [kept] = kept_on(events)
+    assert kept["name"] == "docker"
+    assert kept["unmanaged"] == ["sonarr", "radarr"]
+    assert "managed" not in kept
+    assert describe(kept) == "Kept on: sonarr, radarr are running (not in WakeHub)"
+
+    # Once nothing else runs there, the same stop releases the VM and the node.
+    lab.docker.containers["sonarr"].state = "exited"
+    lab.docker.containers["radarr"].state = "exited"
+    events.clear()
+    await turn(hass, "turn_off", JELLYFIN)
+    assert lab.pve.guests[100].status == "stopped"
+    assert not lab.node.powered
+    assert kept_on(events) == []
+
+
+async def test_a_paused_container_counts_as_running(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    await turn(hass, "turn_on", JELLYFIN)
+    lab.docker.add_container("backup", image="restic/restic", state="paused")
+    await turn(hass, "turn_off", JELLYFIN)
+    assert lab.pve.guests[100].status == "running"
+
+
+async def test_an_unmanaged_guest_keeps_its_node_machine_on(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    """windows11 runs on pve1 and is not in WakeHub: the VM under jellyfin is
+    released, the node's machine is not."""
+    await turn(hass, "turn_on", JELLYFIN)
+    lab.pve.set_status(101, "running")
+    events = record_events(hass, "wakehub_power")
+
+    await turn(hass, "turn_off", JELLYFIN)
+
+    assert lab.pve.guests[100].status == "stopped"
+    assert lab.pve.guests[101].status == "running"
+    assert lab.node.powered
+    [kept] = kept_on(events)
+    assert kept["name"] == "Node pve1"
+    assert kept["unmanaged"] == ["windows11"]
+    assert describe(kept) == "Kept on: windows11 is running (not in WakeHub)"
+
+    lab.pve.set_status(101, "stopped")
+    await turn(hass, "turn_off", VM_SWITCH)  # already off: releases the node now
+    assert not lab.node.powered
+
+
+async def test_a_managed_user_and_an_unmanaged_one_are_both_named(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    await turn(hass, "turn_on", JELLYFIN)
+    await turn(hass, "turn_on", "switch.nextcloud")
+    lab.docker.add_container("sonarr", image="linuxserver/sonarr", state="running")
+    events = record_events(hass, "wakehub_power")
+    await turn(hass, "turn_off", JELLYFIN)
+    [kept] = kept_on(events)
+    assert kept["managed"] == ["nextcloud"]
+    assert kept["unmanaged"] == ["sonarr"]
+    assert describe(kept) == (
+        "Kept on: nextcloud is running; sonarr is running (not in WakeHub)"
+    )
+
+
+async def test_nothing_is_released_while_the_engine_cannot_be_asked(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    """The VM runs but its Docker API does not answer: nobody can say that
+    nothing runs there, so it stays on, and the logbook says why."""
+    await turn(hass, "turn_on", JELLYFIN)
+    await hass.services.async_call(
+        "wakehub", "stop", {ATTR_ENTITY_ID: JELLYFIN, "cascade": False}, blocking=True
+    )
+    lab.down.add("docker")
+    await until_down(lab.docker)
+    events = record_events(hass, "wakehub_power")
+
+    await turn(hass, "turn_off", JELLYFIN)
+
+    assert lab.pve.guests[100].status == "running"
+    assert lab.node.powered
+    [kept] = kept_on(events)
+    assert kept["name"] == "docker"
+    assert kept["reason"] == "platform_unreachable"
+    assert kept["platforms"] == ["docker-vm"]
+    assert describe(kept) == "Kept on: docker-vm cannot be asked what runs there"
+
+
+async def test_nothing_is_released_while_proxmox_cannot_be_asked(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    await turn(hass, "turn_on", JELLYFIN)
+    await hass.services.async_call(
+        "wakehub", "stop", {ATTR_ENTITY_ID: VM_SWITCH, "cascade": False}, blocking=True
+    )
+    lab.down.add("pve")
+    await until_down(lab.pve)
+    events = record_events(hass, "wakehub_power")
+
+    await turn(hass, "turn_off", VM_SWITCH)
+
+    assert lab.node.powered
+    [kept] = kept_on(events)
+    assert kept["name"] == "Node pve1"
+    assert kept["platforms"] == ["homelab"]
+
+
+async def test_turning_off_a_host_directly_names_what_it_takes_down(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    """The user asked for the VM itself: it stops, and the event says that the
+    containers WakeHub does not manage went down with it."""
+    await turn(hass, "turn_on", JELLYFIN)
+    lab.docker.add_container("sonarr", image="linuxserver/sonarr", state="running")
+    events = record_events(hass, "wakehub_power")
+
+    await turn(hass, "turn_off", VM_SWITCH)
+
+    assert lab.pve.guests[100].status == "stopped"
+    requested = [
+        dict(e.data)
+        for e in events
+        if e.data["name"] == "docker" and e.data["result"] == "requested"
+    ]
+    assert requested[0]["unmanaged"] == ["sonarr"]
+    assert describe(requested[0]) == (
+        "Shutdown requested; also takes down sonarr (not in WakeHub)"
+    )
+    # The managed container was stopped cleanly first.
+    assert ("jellyfin", "done") in [(e.data["name"], e.data["result"]) for e in events]
+
+
+async def test_an_unmanaged_workload_keeps_a_host_active_for_auto_shutdown(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    await turn(hass, "turn_on", JELLYFIN)
+    await hass.services.async_call(
+        "wakehub", "stop", {ATTR_ENTITY_ID: JELLYFIN, "cascade": False}, blocking=True
+    )
+    lab.docker.add_container("sonarr", image="linuxserver/sonarr", state="running")
+    await lab.docker_entry.runtime_data.coordinator.async_refresh()
+    await lab.pve_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    active = hass.states.get("binary_sensor.docker_active")
+    assert active.state == STATE_ON
+    assert "sonarr is running (not in WakeHub)" in active.attributes["reasons"]
+    node_active = hass.states.get(NODE_SWITCH.replace("switch.", "binary_sensor."))
+    assert node_active is None or node_active.state == STATE_ON
+
+
+async def test_auto_shutdown_asks_the_engine_again_before_stopping_a_vm(
+    hass: HomeAssistant, lab: Lab, freezer: FrozenDateTimeFactory
+) -> None:
+    """The VM's countdown ran out, but a container was started on its engine
+    outside WakeHub since the last poll: the VM stays on."""
+    # The engine is not polled on a schedule (Home Assistant's "polling" system
+    # option off), so only the check at the deadline can see the new container.
+    hass.config_entries.async_update_entry(lab.docker_entry, pref_disable_polling=True)
+    await hass.config_entries.async_reload(lab.docker_entry.entry_id)
+    await hass.async_block_till_done()
+    await clocked(hass, freezer, turn(hass, "turn_on", JELLYFIN))
+    await turn(hass, "turn_on", "switch.docker_auto_shutdown")
+    await clocked(
+        hass,
+        freezer,
+        hass.services.async_call(
+            "wakehub",
+            "stop",
+            {ATTR_ENTITY_ID: JELLYFIN, "cascade": False},
+            blocking=True,
+        ),
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.docker_auto_shutdown_at").state != STATE_UNKNOWN
+
+    lab.docker.add_container("sonarr", image="linuxserver/sonarr", state="running")
+    events = record_events(hass, "wakehub_power")
+    await tick(hass, freezer, 45)
+    await run_clock(hass, freezer, lambda: False, seconds=0.5)
+
+    assert lab.pve.guests[100].status == "running"
+    assert hass.states.get(VM_SWITCH).state == STATE_ON
+    assert ("auto_stop", "cancelled") in [
+        (e.data["action"], e.data["result"]) for e in events
+    ]
+    assert (
+        "sonarr is running (not in WakeHub)"
+        in (hass.states.get("binary_sensor.docker_active").attributes["reasons"])
+    )
