@@ -12,7 +12,8 @@ It owns what no single platform can:
   reports nothing else running there, managed by WakeHub or not (workloads.py),
   and never while one of them cannot be asked;
 - the transitional status (starting, and waiting for what) shown while a change is
-  under way, and following the real state until the platform confirms it;
+  under way, with its phase for the progress sensor (progress.py), and following
+  the real state until the platform confirms it;
 - the `wakehub_power` events that explain each step in the logbook.
 """
 
@@ -20,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
 import logging
 from typing import Any
 
@@ -28,6 +31,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from .action_errors import translate_error
@@ -55,6 +59,15 @@ SIGNAL_TRANSITION = f"{DOMAIN}_transition"
 REBOOT_DOWN_GRACE = 60.0
 
 
+class Phase(StrEnum):
+    """What a change under way is doing right now."""
+
+    DEPENDENCIES = "dependencies"  # waiting for what it needs to come up
+    PLATFORM = "platform"  # waiting for its server's API to answer
+    COMMAND = "command"  # its own start, stop or reboot is under way
+    DEPENDENTS = "dependents"  # stopping what runs on it first
+
+
 @dataclass(frozen=True)
 class Transition:
     """A change under way, shown by the status sensor instead of the polled state."""
@@ -63,6 +76,18 @@ class Transition:
     action: str
     #: What the change is waiting for (names of dependencies, or the platform).
     waiting_for: tuple[str, ...] = ()
+    phase: Phase = Phase.COMMAND
+    #: Keys of the resources named in `waiting_for`, when they are resources.
+    waiting_keys: tuple[str, ...] = ()
+    #: When this phase began.
+    since: datetime = field(default_factory=dt_util.utcnow)
+
+    @property
+    def shown_status(self) -> ResourceStatus:
+        """`waiting` while something else must happen first, else the change."""
+        if self.phase in (Phase.DEPENDENCIES, Phase.PLATFORM):
+            return ResourceStatus.WAITING
+        return self.status
 
 
 class PowerManager:
@@ -211,10 +236,16 @@ class PowerManager:
         if not pending and _is(resource.state, ResourceStatus.RUNNING):
             self._fire(resource, "start", "done", "already_running")
             return
-        async with self._transitioning(resource, ResourceStatus.STARTING, "start"):
+        first = Transition(
+            ResourceStatus.STARTING,
+            "start",
+            tuple(d.name for d in pending),
+            Phase.DEPENDENCIES if pending else Phase.COMMAND,
+            tuple(d.key for d in pending),
+        )
+        async with _TransitionContext(self, resource, first):
             if pending:
-                names = tuple(d.name for d in pending)
-                self._update_transition(resource, waiting_for=names)
+                names = first.waiting_for
                 self._fire(
                     resource, "start", "waiting", ", ".join(names), step="dependencies"
                 )
@@ -227,7 +258,7 @@ class PowerManager:
             if _is(resource.state, ResourceStatus.RUNNING):
                 self._fire(resource, "start", "done", "already_running")
                 return
-            self._update_transition(resource, waiting_for=())
+            self._update_transition(resource, Phase.COMMAND)
             await self._call(resource, "start", resource.async_start)
             await self._follow(
                 resource, "start", ResourceStatus.RUNNING, resource.timeout
@@ -241,7 +272,9 @@ class PowerManager:
             await resource.coordinator.async_refresh()
         if resource.coordinator.last_update_success and resource.state is not None:
             return
-        self._update_transition(resource, waiting_for=(resource.entry.title,))
+        self._update_transition(
+            resource, Phase.PLATFORM, waiting_for=(resource.entry.title,)
+        )
         self._fire(resource, action, "waiting", resource.entry.title, step="platform")
         try:
             async with asyncio.timeout(resource.timeout):
@@ -271,35 +304,49 @@ class PowerManager:
             for d in self.graph.dependents(resource)
             if _is(d.state, ResourceStatus.RUNNING)
         ]
-        if dependents:
-            # A host going down takes its guests with it: stop them cleanly first.
-            names = ", ".join(d.name for d in dependents)
-            self._fire(resource, "stop", "waiting", names, step="dependents")
-            await asyncio.gather(
-                *(
-                    self.async_stop(d, cascade=False, reason="host_stopping")
-                    for d in dependents
-                )
-            )
-        if _is(resource.state, ResourceStatus.STOPPED):
+        if not dependents and _is(resource.state, ResourceStatus.STOPPED):
             self._fire(resource, "stop", "done", "already_stopped")
         else:
-            # Asked for directly, a host stops even with workloads WakeHub does
-            # not manage; the event says what went down with it.
-            taken_down = self.workloads_on(resource).unmanaged
-            async with self._transitioning(resource, ResourceStatus.STOPPING, "stop"):
-                await self._call(
-                    resource,
-                    "stop",
-                    resource.async_stop,
-                    reason,
-                    unmanaged=list(taken_down),
-                )
-                await self._follow(
-                    resource, "stop", ResourceStatus.STOPPED, resource.timeout
-                )
+            first = Transition(
+                ResourceStatus.STOPPING,
+                "stop",
+                tuple(d.name for d in dependents),
+                Phase.DEPENDENTS if dependents else Phase.COMMAND,
+                tuple(d.key for d in dependents),
+            )
+            async with _TransitionContext(self, resource, first):
+                if dependents:
+                    await self._stop_dependents(resource, dependents)
+                await self._stop_itself(resource, reason)
         if cascade:
             await self._release_dependencies(resource)
+
+    async def _stop_dependents(
+        self, resource: Resource, dependents: list[Resource]
+    ) -> None:
+        """A host going down takes its guests with it: stop them cleanly first."""
+        names = tuple(d.name for d in dependents)
+        self._fire(resource, "stop", "waiting", ", ".join(names), step="dependents")
+        await asyncio.gather(
+            *(
+                self.async_stop(d, cascade=False, reason="host_stopping")
+                for d in dependents
+            )
+        )
+
+    async def _stop_itself(self, resource: Resource, reason: str | None) -> None:
+        if _is(resource.state, ResourceStatus.STOPPED):
+            self._fire(resource, "stop", "done", "already_stopped")
+            return
+        if self._transitions[resource.key].phase is not Phase.COMMAND:
+            self._update_transition(resource, Phase.COMMAND)
+        # Asked for directly, a host stops even with workloads WakeHub does not
+        # manage; the event says what went down with it.
+        taken_down = self.workloads_on(resource).unmanaged
+        await self._call(
+            resource, "stop", resource.async_stop, reason, unmanaged=list(taken_down)
+        )
+        await self._follow(resource, "stop", ResourceStatus.STOPPED, resource.timeout)
 
     async def _release_dependencies(self, resource: Resource) -> None:
         """Stop what `resource` needed, unless something else still needs it."""
@@ -344,7 +391,9 @@ class PowerManager:
 
     # -- reboot -----------------------------------------------------------------------
     async def _reboot(self, resource: Resource) -> None:
-        async with self._transitioning(resource, ResourceStatus.REBOOTING, "reboot"):
+        async with _TransitionContext(
+            self, resource, Transition(ResourceStatus.REBOOTING, "reboot")
+        ):
             await self._call(resource, "reboot", resource.async_reboot)
             if not resource.reboot_completes_task:
                 # A machine's reboot command returns at once: watch it go down
@@ -416,25 +465,30 @@ class PowerManager:
             await asyncio.sleep(PROBE_INTERVAL.total_seconds())
 
     # -- transitions and events ------------------------------------------------------
-    def _transitioning(
-        self, resource: Resource, status: ResourceStatus, action: str
-    ) -> _TransitionContext:
-        return _TransitionContext(self, resource, Transition(status, action))
-
     def set_transition(self, key: str, transition: Transition | None) -> None:
         if transition is None:
             self._transitions.pop(key, None)
         else:
             self._transitions[key] = transition
         async_dispatcher_send(self.hass, f"{SIGNAL_TRANSITION}_{key}")
+        # Progress texts name what lies underneath ("waiting for pve1: ..."):
+        # every one of them may change with this resource's transition.
+        async_dispatcher_send(self.hass, SIGNAL_TRANSITION)
 
     def _update_transition(
-        self, resource: Resource, *, waiting_for: tuple[str, ...]
+        self,
+        resource: Resource,
+        phase: Phase,
+        *,
+        waiting_for: tuple[str, ...] = (),
+        waiting_keys: tuple[str, ...] = (),
     ) -> None:
         if (current := self._transitions.get(resource.key)) is not None:
             self.set_transition(
                 resource.key,
-                Transition(current.status, current.action, waiting_for),
+                Transition(
+                    current.status, current.action, waiting_for, phase, waiting_keys
+                ),
             )
 
     @callback

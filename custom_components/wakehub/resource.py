@@ -97,6 +97,8 @@ class Resource(ABC):
     #: The sensors this resource fills (keys of the sensor descriptions).
     sensors: frozenset[str] = frozenset({"status"})
     features: ResourceFeature = ResourceFeature.POWER
+    #: Progress text (translations: "progress") while its own start runs.
+    starting_text: str = "starting"
     #: `async_reboot` returns only once the platform's reboot finished (a Proxmox
     #: or OVH task, a Docker restart): nobody needs to watch the resource go down.
     reboot_completes_task: bool = False

@@ -14,7 +14,7 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfDataRate
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
@@ -22,7 +22,8 @@ from homeassistant.helpers.typing import StateType
 from .api.models import ResourceStatus
 from .entity import WakeHubEntity, async_add_resource_entities
 from .idle import SIGNAL_IDLE, async_get_idle_monitor
-from .power import async_get_power_manager
+from .power import SIGNAL_TRANSITION, async_get_power_manager
+from .progress import async_load_texts, progress, render
 from .resource import ResourceFeature, ResourceState
 from .runtime import WakeHubConfigEntry
 
@@ -178,7 +179,10 @@ async def async_setup_entry(
                 if description.key in resource.sensors
             ),
             *(
-                [WakeHubAutoOffSensor(resource, power, AUTO_OFF_AT)]
+                [
+                    WakeHubProgressSensor(resource, power, PROGRESS),
+                    WakeHubAutoOffSensor(resource, power, AUTO_OFF_AT),
+                ]
                 if ResourceFeature.POWER in resource.features
                 else []
             ),
@@ -226,7 +230,7 @@ class WakeHubSensor(WakeHubEntity, SensorEntity):
         if self.entity_description.key == "status" and (
             transition := self.power.transition(self.resource.key)
         ):
-            return transition.status.value
+            return transition.shown_status.value
         return self.entity_description.value_fn(self.state_data)
 
 
@@ -258,3 +262,45 @@ class WakeHubAutoOffSensor(WakeHubEntity, SensorEntity):
                 self.async_write_ha_state,
             )
         )
+
+
+PROGRESS = SensorEntityDescription(key="progress", translation_key="progress")
+
+
+class WakeHubProgressSensor(WakeHubEntity, SensorEntity):
+    """What a start or stop under way waits for, in words (progress.py)."""
+
+    @property
+    def available(self) -> bool:
+        # Most useful while the server under it sleeps: always shown.
+        return True
+
+    @property
+    def native_value(self) -> str:
+        return render(self.hass, progress(self.power, self.resource))
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        if (transition := self.power.transition(self.resource.key)) is None:
+            return None
+        return {
+            "phase": transition.phase.value,
+            "waiting_for": list(transition.waiting_for),
+            "since": transition.since.isoformat(),
+        }
+
+    async def async_added_to_hass(self) -> None:
+        await async_load_texts(self.hass)
+        await super().async_added_to_hass()
+        # The text names the layers underneath: any transition may change it.
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass, SIGNAL_TRANSITION, self._transition_changed
+            )
+        )
+
+    @callback
+    def _transition_changed(self) -> None:
+        shown = self.hass.states.get(self.entity_id)
+        if shown is None or shown.state != self.native_value:
+            self.async_write_ha_state()

@@ -22,5 +22,7 @@ class ResourceStatus(StrEnum):
     RESCUED = "rescued"
     MAINTENANCE = "maintenance"
     BACKUPING = "backuping"
+    #: A start that waits for something else first (its host, its server's API).
+    WAITING = "waiting"
     UPGRADING = "upgrading"
     UNKNOWN = "unknown"

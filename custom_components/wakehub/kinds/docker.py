@@ -426,6 +426,7 @@ class ContainerResource(Resource):
     features = (
         ResourceFeature.POWER | ResourceFeature.REBOOT | ResourceFeature.FORCE_STOP
     )
+    starting_text = "starting_container"
     # The engine answers a restart once the container runs again.
     reboot_completes_task = True
     coordinator: DockerCoordinator

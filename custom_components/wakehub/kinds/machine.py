@@ -178,6 +178,7 @@ class MachineResource(Resource):
 
     sensors = frozenset({"status", "cpu", "memory", "uptime"})
     features = ResourceFeature.POWER | ResourceFeature.REBOOT
+    starting_text = "waking"
 
     @property
     def device_info(self) -> DeviceInfo:

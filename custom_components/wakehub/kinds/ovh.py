@@ -437,6 +437,7 @@ class OvhVpsResource(Resource):
         | ResourceFeature.REBUILD
         | ResourceFeature.RESET_PASSWORD
     )
+    starting_text = "starting_vps"
     #: async_reboot returns once OVH's reboot task ended (see the report on power.py).
     reboot_completes_task = True
     coordinator: OvhCoordinator

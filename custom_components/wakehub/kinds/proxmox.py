@@ -526,6 +526,9 @@ class ProxmoxGuestResource(Resource):
         )
         if self.guest_type == "qemu":
             self.features |= ResourceFeature.RESET
+        self.starting_text = (
+            "starting_vm" if self.guest_type == "qemu" else "starting_lxc"
+        )
 
     @property
     def client(self) -> ProxmoxClient:
