@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import __version__ as ha_version
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
@@ -88,10 +89,14 @@ def machine_data(sim: MachineSimulator, **overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def machine_entry(
+async def machine_entry(
     hass: HomeAssistant, machine_sim: MachineSimulator
-) -> MockConfigEntry:
-    """A machine entry for `machine_sim`, with a short start/stop timeout."""
+) -> AsyncIterator[MockConfigEntry]:
+    """A machine entry for `machine_sim`, with a short start/stop timeout.
+
+    Unloaded before the simulator stops: a poll still logging in over SSH would
+    otherwise outlive the simulator and linger past the test.
+    """
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="NAS",
@@ -101,7 +106,9 @@ def machine_entry(
         entry_id="01NASMACHINE0000000000000",
     )
     entry.add_to_hass(hass)
-    return entry
+    yield entry
+    if entry.state is ConfigEntryState.LOADED:
+        await hass.config_entries.async_unload(entry.entry_id)
 
 
 @pytest.fixture

@@ -46,9 +46,9 @@ from .const import (
 )
 from .coordinator import WakeHubCoordinator
 from .graph import PowerGraph
+from .hosting import HostReport, entry_host_links
 from .resource import Resource, ResourceState
 from .runtime import WakeHubConfigEntry
-from .workloads import HostReport, entry_host_links
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -217,13 +217,15 @@ class PowerManager:
 
         Concurrent callers of the same action share one execution (and its
         result); the task is shielded so one caller giving up does not cancel the
-        others' start.
+        others' start. It belongs to the resource's entry: unloading the entry
+        (a reload, a removal) cancels it rather than leaving it polling a
+        coordinator nobody uses any more.
         """
         key = (resource.key, action)
         task = self._running.get(key)
         if task is None:
-            task = self.hass.async_create_background_task(
-                run(resource), f"{DOMAIN} {action} {resource.name}"
+            task = resource.entry.async_create_background_task(
+                self.hass, run(resource), f"{DOMAIN} {action} {resource.name}"
             )
             self._running[key] = task
             task.add_done_callback(lambda _: self._running.pop(key, None))
