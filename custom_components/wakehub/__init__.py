@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_KIND, DOMAIN, KIND_MACHINE
 from .idle import async_get_idle_monitor
 from .kinds import kind_setup
+from .links import async_update_issues as async_update_link_proposals
 from .power import async_get_power_manager
 from .resource import ResourceFeature
 from .runtime import WakeHubConfigEntry, WakeHubRuntimeData
@@ -53,6 +54,22 @@ async def async_setup_entry(hass: HomeAssistant, entry: WakeHubConfigEntry) -> b
     for resource in entry.runtime_data.resources:
         if ResourceFeature.POWER in resource.features:
             entry.async_on_unload(idle.async_track(resource))
+
+    # Propose host links now (a new machine may be a known node), and whenever
+    # what this server knows of its hosts changes (the engine's name, once it
+    # answers).
+    coordinator = entry.runtime_data.coordinator
+    known = tuple(coordinator.link_targets())
+
+    @callback
+    def hosts_may_have_changed() -> None:
+        nonlocal known
+        if (targets := tuple(coordinator.link_targets())) != known:
+            known = targets
+            async_update_link_proposals(hass)
+
+    entry.async_on_unload(coordinator.async_add_listener(hosts_may_have_changed))
+    async_update_link_proposals(hass)
     return True
 
 
@@ -62,3 +79,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: WakeHubConfigEntry) -> 
         for close in entry.runtime_data.on_unload:
             await close()
     return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: WakeHubConfigEntry) -> None:
+    """A removed server takes its proposed links with it."""
+    async_update_link_proposals(hass)

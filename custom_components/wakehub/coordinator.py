@@ -16,8 +16,8 @@ from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .const import CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN
+from .hosting import LinkTarget, Workload
 from .resource import ResourceState
-from .workloads import Workload
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,6 +52,10 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
         on a WakeHub resource override this; the others run on nothing.
         """
         return {}
+
+    def link_targets(self) -> Sequence[LinkTarget]:
+        """The parts of this server that run on a host, to propose links for."""
+        return ()
 
 
 async def async_first_refresh(

@@ -1,8 +1,10 @@
-"""Repairs: a machine whose SSH host key changed since it was pinned.
+"""Repairs with a fix: a changed SSH host key, and a proposed host link.
 
 A changed key is never accepted silently: it may be a reinstalled OS, or someone
 impersonating the machine to collect its password. The fix flow shows the new
 fingerprint and pins it only when the user confirms.
+
+A proposed link (links.py) is created only when the user confirms it.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 
 from .api.errors import WakeHubError
 from .api.machine import fetch_host_key, host_key_fingerprint
-from .const import CONF_HOST_KEY, CONF_SSH_PORT
+from .const import CONF_HOST_KEY, CONF_SSH_PORT, DOMAIN
+from .hosting import options_with_link
+from .links import ISSUE_PREFIX as LINK_ISSUE_PREFIX
 
 if TYPE_CHECKING:
     # Named only from Home Assistant 2026.10 on; a type, not needed at run time.
@@ -59,10 +64,50 @@ class HostKeyChangedRepairFlow(RepairsFlow):
         )
 
 
+class LinkProposalRepairFlow(RepairsFlow):
+    """Confirm a host link WakeHub proposes ("pve1 looks like the node pve1")."""
+
+    def __init__(self, issue_id: str, data: dict[str, Any]) -> None:
+        self._issue_id = issue_id
+        self._entry_id = str(data["entry_id"])
+        self._slot = str(data["slot"]) or None
+        self._link = str(data["link"])
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        # The repairs manager passes the issue here: the question comes next.
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        if entry is None:
+            return self.async_abort(reason="entry_removed")
+        if user_input is not None:
+            self.hass.config_entries.async_update_entry(
+                entry, options=options_with_link(entry, self._slot, self._link)
+            )
+            # The links shape the graph and the devices: set the entry up again.
+            self.hass.config_entries.async_schedule_reload(entry.entry_id)
+            return self.async_create_entry(data={})
+        issue = ir.async_get(self.hass).async_get_issue(DOMAIN, self._issue_id)
+        return self.async_show_form(
+            step_id="confirm",
+            data_schema=vol.Schema({}),
+            description_placeholders=dict(
+                (issue.translation_placeholders or {}) if issue else {}
+            ),
+        )
+
+
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
 ) -> RepairsFlow:
     """Create the fix flow of a fixable WakeHub repair issue."""
     if issue_id.startswith("host_key_changed_"):
         return HostKeyChangedRepairFlow(str((data or {})["entry_id"]))
+    if issue_id.startswith(LINK_ISSUE_PREFIX):
+        return LinkProposalRepairFlow(issue_id, data or {})
     return ConfirmRepairFlow()

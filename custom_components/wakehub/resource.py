@@ -23,6 +23,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 
 from .api.models import ResourceStatus
 from .const import CONF_DEPENDENCIES, CONF_TIMEOUT, DEFAULT_TIMEOUT
+from .hosting import HostKind, KnownAs
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -97,6 +98,8 @@ class Resource(ABC):
     #: The sensors this resource fills (keys of the sensor descriptions).
     sensors: frozenset[str] = frozenset({"status"})
     features: ResourceFeature = ResourceFeature.POWER
+    #: What a server can run on this resource as (None: nothing runs on it).
+    host_kind: HostKind | None = None
     #: Progress text (translations: "progress") while its own start runs.
     starting_text: str = "starting"
     #: `async_reboot` returns only once the platform's reboot finished (a Proxmox
@@ -148,6 +151,10 @@ class Resource(ABC):
         if (link := self.host_link_id) is not None and link not in ids:
             ids.insert(0, link)
         return ids
+
+    def known_as(self) -> KnownAs:
+        """The names and addresses this resource is known by, to propose links."""
+        return KnownAs.of(names=[self.name])
 
     @property
     def timeout(self) -> float:

@@ -100,6 +100,7 @@ class Principal:
 class SimNode:
     name: str
     online: bool = True
+    ip: str | None = None  # as /cluster/status reports it; None: 192.168.1.x
     maxcpu: int = 8
     maxmem: int = 32 * GIB
     boot_time: float = field(default_factory=lambda: time.time() - 3 * 86400)
@@ -478,7 +479,7 @@ class ProxmoxSimulator(HttpSimulator):
                     "type": "node",
                     "id": f"node/{node.name}",
                     "name": node.name,
-                    "ip": f"192.168.1.{11 + index}",
+                    "ip": node.ip or f"192.168.1.{11 + index}",
                     "local": int(index == 0),
                     "nodeid": index + 1 if self.cluster_name else 0,
                     "online": int(node.online),

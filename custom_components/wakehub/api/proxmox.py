@@ -457,6 +457,21 @@ class ProxmoxClient:
             return str(cluster["name"]), True, nodes
         return (nodes[0] if nodes else self.where), False, nodes
 
+    async def node_addresses(self) -> dict[str, str]:
+        """Each node's address as the cluster knows it ({} without Sys.Audit)."""
+        try:
+            status = await self._request("GET", "/cluster/status")
+        except PermissionDenied:
+            return {}
+        return {
+            str(item["name"]): str(item["ip"])
+            for item in (status if isinstance(status, list) else [])
+            if isinstance(item, Mapping)
+            and item.get("type") == "node"
+            and item.get("name")
+            and item.get("ip")
+        }
+
     async def fetch_state(self) -> ClusterState:
         """Every node and guest of the cluster from ONE GET /cluster/resources."""
         items = await self._request("GET", "/cluster/resources")

@@ -30,6 +30,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.update_coordinator import UpdateFailed
+from yarl import URL
 
 from ..action_errors import translate_error
 from ..api.docker import Container, ContainerStats, DockerClient, EngineInfo
@@ -37,9 +38,9 @@ from ..api.errors import CertificateError, WakeHubError
 from ..api.models import ResourceStatus
 from ..const import CONF_HOST_LINK, DOMAIN
 from ..coordinator import WakeHubCoordinator, async_first_refresh
+from ..hosting import KnownAs, LinkTarget, Workload
 from ..resource import Resource, ResourceFeature, ResourceState
 from ..runtime import WakeHubRuntimeData
-from ..workloads import Workload
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -275,6 +276,21 @@ class DockerCoordinator(WakeHubCoordinator):
                 if container.status is not ResourceStatus.STOPPED
             ]
         }
+
+    def link_targets(self) -> Sequence[LinkTarget]:
+        """The engine: known by its URL's host and by its own host name."""
+        url = URL(str(self.config_entry.data.get(CONF_URL, "")))
+        remote = url.scheme in ("tcp", "http", "https")
+        return [
+            LinkTarget(
+                slot=None,
+                name=self.config_entry.title,
+                known_as=KnownAs.of(
+                    addresses=[url.host if remote else None],
+                    names=[self.engine.name if self.engine else None],
+                ),
+            )
+        ]
 
     async def _started_at(self, container: Container) -> tuple[str, dt.datetime | None]:
         async with self._inspect_limit:

@@ -40,6 +40,7 @@ from ..const import (
     DOMAIN,
 )
 from ..coordinator import WakeHubCoordinator
+from ..hosting import HostKind, KnownAs
 from ..resource import Resource, ResourceFeature, ResourceState
 from ..runtime import WakeHubRuntimeData
 
@@ -179,6 +180,11 @@ class MachineResource(Resource):
     sensors = frozenset({"status", "cpu", "memory", "uptime"})
     features = ResourceFeature.POWER | ResourceFeature.REBOOT
     starting_text = "waking"
+    host_kind = HostKind.MACHINE
+
+    def known_as(self) -> KnownAs:
+        host = str(self.entry.data.get(CONF_HOST, ""))
+        return KnownAs.of(addresses=[host], names=[self.name, host])
 
     @property
     def device_info(self) -> DeviceInfo:

@@ -61,9 +61,9 @@ from ..api.proxmox import (
 )
 from ..const import CONF_HOST_LINKS, DOMAIN
 from ..coordinator import WakeHubCoordinator, async_first_refresh
+from ..hosting import HostKind, KnownAs, LinkTarget, Workload
 from ..resource import Resource, ResourceFeature, ResourceState, Snapshot
 from ..runtime import WakeHubRuntimeData
-from ..workloads import Workload
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -219,6 +219,9 @@ class ProxmoxCoordinator(WakeHubCoordinator):
         self.client = client
         self.cluster = cluster_name(entry)
         self.cluster_state: ClusterState | None = None
+        #: Each node's address in the cluster's status (for proposing links);
+        #: None until asked successfully (then {} without Sys.Audit).
+        self.node_addresses: dict[str, str] | None = None
         self.guests: dict[int, ProxmoxGuestResource] = {}
         subentries = entry.subentries.values()
         for subentry in (s for s in subentries if s.subentry_type == SUBENTRY_GUEST):
@@ -266,7 +269,16 @@ class ProxmoxCoordinator(WakeHubCoordinator):
             self.hass, DOMAIN, certificate_issue_id(self.config_entry)
         )
         self.cluster_state = state
+        if self.node_addresses is None:
+            await self._learn_node_addresses()
         return self.states(state, time.monotonic())
+
+    async def _learn_node_addresses(self) -> None:
+        """Once: where each node is, to propose linking it to its machine."""
+        try:
+            self.node_addresses = await self.client.node_addresses()
+        except WakeHubError as err:
+            _LOGGER.debug("Node addresses of %s unknown: %s", self.cluster, err)
 
     def states(self, state: ClusterState, now: float) -> dict[str, ResourceState]:
         """Resource states of one poll (pure mapping; also used by the benchmark)."""
@@ -306,6 +318,21 @@ class ProxmoxCoordinator(WakeHubCoordinator):
                 and guest.status != "stopped"
             )
         return hosted
+
+    def link_targets(self) -> Sequence[LinkTarget]:
+        """Each node: a physical machine, known by its name and cluster address."""
+        nodes = self.cluster_state.nodes if self.cluster_state else {}
+        return [
+            LinkTarget(
+                slot=node,
+                name=node,
+                known_as=KnownAs.of(
+                    addresses=[(self.node_addresses or {}).get(node)], names=[node]
+                ),
+                accepts=frozenset({HostKind.MACHINE}),
+            )
+            for node in sorted(nodes)
+        ]
 
     # -- mapping -------------------------------------------------------------------
 
@@ -529,6 +556,7 @@ class ProxmoxGuestResource(Resource):
         self.starting_text = (
             "starting_vm" if self.guest_type == "qemu" else "starting_lxc"
         )
+        self.host_kind = HostKind.GUEST
 
     @property
     def client(self) -> ProxmoxClient:

@@ -1,0 +1,221 @@
+"""Host links proposed from what the platforms report, confirmed by the user."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from hypothesis import given, strategies as st
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+import pytest_socket
+
+from custom_components.wakehub.const import (
+    CONF_HOST_LINK,
+    CONF_HOST_LINKS,
+    CONF_KIND,
+    DOMAIN,
+    KIND_DOCKER,
+)
+from custom_components.wakehub.hosting import KnownAs
+from tests.conftest import machine_data
+from tests.proxmox.conftest import guest_subentries, pve_data
+from tests.simulators.docker import DockerSimulator
+from tests.simulators.machine import MachineSimulator
+from tests.simulators.proxmox import ProxmoxSimulator
+from tests.test_machine_entities import repairs_client, start_fix_flow
+
+NODE_ADDRESS = "127.0.0.11"  # pve1's address in the cluster, and its machine's host
+
+
+@dataclass
+class Unlinked:
+    machine: MockConfigEntry
+    pve: MockConfigEntry
+    docker: MockConfigEntry
+    pve_sim: ProxmoxSimulator
+
+
+async def add(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+@pytest.fixture(autouse=True)
+def second_loopback_address() -> None:
+    """The machine listens on another loopback address than 127.0.0.1 (which
+    names every host): allow connecting there too, and nowhere else."""
+    pytest_socket.socket_allow_hosts(["127.0.0.1", NODE_ADDRESS])
+
+
+@pytest.fixture
+async def unlinked(hass: HomeAssistant) -> AsyncIterator[Unlinked]:
+    """A lab added server by server, with no link set: a machine whose host is
+    pve1's address, the cluster, and an engine whose host name is the VM
+    "docker" it runs in (its URL, on loopback, says nothing)."""
+    machine_sim = MachineSimulator(mac="52:54:00:00:00:11", host=NODE_ADDRESS)
+    await machine_sim.start(powered=True)
+    pve_sim = ProxmoxSimulator()
+    pve_sim.nodes["pve1"].ip = NODE_ADDRESS
+    await pve_sim.start()
+    docker_sim = DockerSimulator(engine_name="docker")
+    await docker_sim.start()
+
+    machine = await add(
+        hass,
+        MockConfigEntry(
+            domain=DOMAIN,
+            title="Rack server",
+            unique_id=machine_sim.mac,
+            data=machine_data(machine_sim, broadcast_address=NODE_ADDRESS),
+        ),
+    )
+    pve = await add(
+        hass,
+        MockConfigEntry(
+            domain=DOMAIN,
+            title="homelab",
+            unique_id="homelab",
+            data=pve_data(pve_sim),
+            subentries_data=guest_subentries([100]),
+        ),
+    )
+    docker = await add(
+        hass,
+        MockConfigEntry(
+            domain=DOMAIN,
+            title="docker-vm",
+            unique_id=docker_sim.engine_id,
+            data={CONF_KIND: KIND_DOCKER, "url": docker_sim.docker_url},
+        ),
+    )
+    yield Unlinked(machine, pve, docker, pve_sim)
+    for entry in (docker, pve, machine):
+        if hass.config_entries.async_get_entry(entry.entry_id):
+            await hass.config_entries.async_unload(entry.entry_id)
+    await docker_sim.stop()
+    await pve_sim.stop()
+    await machine_sim.stop()
+
+
+def link_issues(hass: HomeAssistant) -> dict[str, ir.IssueEntry]:
+    return {
+        issue_id: issue
+        for (domain, issue_id), issue in ir.async_get(hass).issues.items()
+        if domain == DOMAIN and issue_id.startswith("link_proposal_")
+    }
+
+
+def switch_id(hass: HomeAssistant, entity_id: str) -> str:
+    entry = er.async_get(hass).async_get(entity_id)
+    assert entry is not None
+    return entry.id
+
+
+async def test_matching_servers_are_proposed_as_repairs(
+    hass: HomeAssistant, unlinked: Unlinked
+) -> None:
+    issues = link_issues(hass)
+    node = issues[f"link_proposal_{unlinked.pve.entry_id}_pve1"]
+    assert node.is_fixable
+    assert node.translation_key == "link_proposal_node"
+    assert node.translation_placeholders == {"host": "Rack server", "target": "pve1"}
+    engine = issues[f"link_proposal_{unlinked.docker.entry_id}_"]
+    assert engine.translation_key == "link_proposal_engine"
+    assert engine.translation_placeholders == {"host": "docker", "target": "docker-vm"}
+    # pve2 has an address no WakeHub machine has: nothing is proposed for it.
+    assert set(issues) == {
+        f"link_proposal_{unlinked.pve.entry_id}_pve1",
+        f"link_proposal_{unlinked.docker.entry_id}_",
+    }
+
+
+async def test_accepting_the_repair_creates_the_link(
+    hass: HomeAssistant, unlinked: Unlinked, hass_client: ClientSessionGenerator
+) -> None:
+    client = await repairs_client(hass, hass_client)
+    flow = await start_fix_flow(client, f"link_proposal_{unlinked.pve.entry_id}_pve1")
+    assert flow["step_id"] == "confirm", flow
+    assert flow["description_placeholders"] == {
+        "host": "Rack server",
+        "target": "pve1",
+    }
+    resp = await client.post(f"/api/repairs/issues/fix/{flow['flow_id']}", json={})
+    assert (await resp.json())["type"] == "create_entry"
+    await hass.async_block_till_done()
+
+    assert unlinked.pve.options[CONF_HOST_LINKS] == {
+        "pve1": switch_id(hass, "switch.rack_server")
+    }
+    # The proposal is gone; the engine's is still there.
+    assert set(link_issues(hass)) == {f"link_proposal_{unlinked.docker.entry_id}_"}
+
+    flow = await start_fix_flow(client, f"link_proposal_{unlinked.docker.entry_id}_")
+    await client.post(f"/api/repairs/issues/fix/{flow['flow_id']}", json={})
+    await hass.async_block_till_done()
+    assert unlinked.docker.options[CONF_HOST_LINK] == switch_id(hass, "switch.docker")
+    assert link_issues(hass) == {}
+
+
+async def test_a_link_the_user_set_is_never_second_guessed(
+    hass: HomeAssistant, unlinked: Unlinked
+) -> None:
+    """Linked elsewhere by the user (here: the engine on the machine): no
+    proposal, even though the platforms suggest the VM."""
+    hass.config_entries.async_update_entry(
+        unlinked.docker,
+        options={CONF_HOST_LINK: switch_id(hass, "switch.rack_server")},
+    )
+    await hass.config_entries.async_reload(unlinked.docker.entry_id)
+    await hass.async_block_till_done()
+    assert f"link_proposal_{unlinked.docker.entry_id}_" not in link_issues(hass)
+
+
+async def test_a_removed_server_withdraws_its_proposals(
+    hass: HomeAssistant, unlinked: Unlinked
+) -> None:
+    await hass.config_entries.async_remove(unlinked.pve.entry_id)
+    await hass.async_block_till_done()
+    # The engine's proposal was the VM of the removed cluster: gone too.
+    assert link_issues(hass) == {}
+
+
+async def test_fixing_a_proposal_of_a_removed_entry_aborts(
+    hass: HomeAssistant, unlinked: Unlinked, hass_client: ClientSessionGenerator
+) -> None:
+    client = await repairs_client(hass, hass_client)
+    issue_id = f"link_proposal_{unlinked.pve.entry_id}_pve1"
+    flow = await start_fix_flow(client, issue_id)
+    await hass.config_entries.async_remove(unlinked.pve.entry_id)
+    await hass.async_block_till_done()
+    resp = await client.post(f"/api/repairs/issues/fix/{flow['flow_id']}", json={})
+    answer = await resp.json()
+    assert answer["reason"] == "entry_removed", answer
+
+
+@given(
+    value=st.one_of(
+        st.text(max_size=80),
+        st.ip_addresses().map(str),
+        st.sampled_from(["127.0.0.1", "::1", "[::1]", "localhost", "0.0.0.0", ""]),  # noqa: S104
+    )
+)
+def test_known_as_never_fails_and_self_addresses_identify_nothing(value: str) -> None:
+    known = KnownAs.of(addresses=[value, None], names=[value, None])
+    assert "127.0.0.1" not in known.addresses
+    assert "::1" not in known.addresses
+    assert "localhost" not in known.addresses
+    assert all(name == name.lower() and "." not in name for name in known.names)
+
+
+def test_names_compare_by_first_label_and_addresses_by_value() -> None:
+    known = KnownAs.of(addresses=["PVE1.lan", "192.168.001.010"], names=["PVE1.lan"])
+    assert "pve1" in known.names
+    assert "pve1.lan" in known.addresses
+    # An address is never a name.
+    assert KnownAs.of(names=["192.168.1.10"]).names == frozenset()
