@@ -53,9 +53,8 @@ class WakeHubEntity(CoordinatorEntity[WakeHubCoordinator]):
         else:
             # Home Assistant's way to put an entity on another entry's device.
             self.device_entry = device
-            if key := description.translation_key:
-                prefix = resource.shown_on_translation_prefix
-                self._attr_translation_key = f"{prefix}{key}"
+        if resource.translation_prefix and (key := description.translation_key):
+            self._attr_translation_key = f"{resource.translation_prefix}{key}"
 
     @property
     def available(self) -> bool:

@@ -103,9 +103,10 @@ class Resource(ABC):
     #: Set at setup when the resource is shown on another server's device
     #: instead of its own `device_info` (a Proxmox node on its machine's).
     shown_on: DeviceEntry | None = None
-    #: Prefix of its entities' translation keys when `shown_on`, so they read
-    #: apart from that device's own entities ("Proxmox CPU" beside "CPU").
-    shown_on_translation_prefix: str = ""
+    #: Prefix of its entities' translation keys, for a resource whose figures
+    #: would read like another's on the same computer ("Proxmox CPU" beside the
+    #: machine's "CPU"), so names and new entity ids never clash.
+    translation_prefix: str = ""
 
     def __init__(
         self,

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.wakehub.const import (
@@ -22,6 +24,7 @@ from custom_components.wakehub.const import (
     DOMAIN,
 )
 from custom_components.wakehub.devices import entry_device
+from tests.proxmox.conftest import pve_data
 
 from .conftest import NODE_SWITCH, VM_SWITCH, Lab
 
@@ -123,9 +126,11 @@ async def test_linked_lab_names(hass: HomeAssistant, lab: Lab) -> None:
     assert machine_cpu.attributes["friendly_name"] == "Node pve1 CPU"
 
 
-async def _set_pve_links(hass: HomeAssistant, lab: Lab, switch: str | None) -> None:
+async def _set_pve_links(
+    hass: HomeAssistant, entry: ConfigEntry, switch: str | None
+) -> None:
     """What a user does: the options flow, which reloads the entry."""
-    flow = await hass.config_entries.options.async_init(lab.pve_entry.entry_id)
+    flow = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(
         flow["flow_id"],
         {CONF_TIMEOUT: 10, CONF_SCAN_INTERVAL: 30}
@@ -162,7 +167,7 @@ async def test_links_changed_at_run_time(hass: HomeAssistant, lab: Lab) -> None:
         "sensor.node_pve1_proxmox_memory", disabled_by=er.RegistryEntryDisabler.USER
     )
 
-    await _set_pve_links(hass, lab, None)
+    await _set_pve_links(hass, lab.pve_entry, None)
     tree = device_tree(hass)
     # Unlinked, the node is a device of its own again, its guest under it.
     assert tree["pve1"]["server"] == "homelab"
@@ -175,7 +180,7 @@ async def test_links_changed_at_run_time(hass: HomeAssistant, lab: Lab) -> None:
         er.RegistryEntryDisabler.USER
     )
 
-    await _set_pve_links(hass, lab, NODE_SWITCH)
+    await _set_pve_links(hass, lab.pve_entry, NODE_SWITCH)
     _assert_linked_tree(hass, lab, "node_pve1_proxmox")
     # The same entities, with the same ids, all along (and pve2's, now known).
     assert {
@@ -276,3 +281,44 @@ async def _migrate_previous_version(hass: HomeAssistant, lab: Lab) -> None:
         for entity in er.async_entries_for_config_entry(ent_reg, entry.entry_id)
     }
     assert after == before
+
+
+async def test_node_added_before_its_link(hass: HomeAssistant, lab: Lab) -> None:
+    """The demo's path: machine "pve1", then a Proxmox entry, then the link.
+
+    The node's entities are first made on its own device, named like the
+    machine: they must not clash ("_2"), and keep their ids once linked.
+    """
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": VM_SWITCH}, blocking=True
+    )
+    await hass.async_block_till_done()
+    ent_reg = er.async_get(hass)
+    # The machine's own figures, as a machine named "pve1" has them.
+    for sensor in NODE_SENSORS:
+        ent_reg.async_update_entity(
+            f"sensor.node_pve1_{sensor}", new_entity_id=f"sensor.pve1_{sensor}"
+        )
+    # A Proxmox entry as the wizard creates it: no link, nodes never seen.
+    assert await hass.config_entries.async_unload(lab.pve_entry.entry_id)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="lab2",
+        unique_id="lab2",
+        data=pve_data(lab.pve, cluster="lab2"),
+        options={CONF_TIMEOUT: 10},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    node_ids = [f"sensor.pve1_proxmox_{sensor}" for sensor in NODE_SENSORS]
+    for entity_id in node_ids:
+        assert _device_of(hass, entity_id) == "pve1"
+    everything = [entity.entity_id for entity in ent_reg.entities.values()]
+    assert [entity_id for entity_id in everything if entity_id.endswith("_2")] == []
+
+    await _set_pve_links(hass, entry, NODE_SWITCH)
+    for entity_id in node_ids:
+        assert _device_of(hass, entity_id) == "Node pve1"
+    assert entry_device(hass, entry.entry_id, "lab2_pve1") is None
+    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -459,8 +459,9 @@ class ProxmoxNodeResource(Resource):
 
     sensors = frozenset({"status", "cpu", "memory", "uptime"})
     features = ResourceFeature(0)
-    # On its machine's device, "Proxmox CPU" beside the machine's own "CPU".
-    shown_on_translation_prefix = "node_"
+    # "Proxmox CPU": on its machine's device it sits beside the machine's "CPU",
+    # and a node named like its machine gets no "_2" entity ids before linking.
+    translation_prefix = "node_"
 
     @staticmethod
     def node_device_info(cluster: str, node: str) -> DeviceInfo:
