@@ -32,6 +32,7 @@ from custom_components.wakehub.const import (
     DOMAIN,
     KIND_MACHINE,
 )
+from custom_components.wakehub.devices import entry_device
 from tests.simulators.machine import MachineSimulator
 
 # Entity and device snapshots are recorded with the newest Home Assistant the tests
@@ -124,15 +125,10 @@ async def init_machine(
 def find_device(
     hass: HomeAssistant, identifier: tuple[str, str], entry_id: str
 ) -> dr.DeviceEntry | None:
-    """A device of an entry by identifier, on every supported Home Assistant.
-
-    (2026.10 deprecates looking devices up by identifier alone, and older releases
-    lack its replacement.)
-    """
-    for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry_id):
-        if identifier in device.identifiers:
-            return device
-    return None
+    """A device of an entry by identifier, on every supported Home Assistant."""
+    domain, key = identifier
+    assert domain == DOMAIN
+    return entry_device(hass, entry_id, key)
 
 
 def record_events(hass: HomeAssistant, event_type: str) -> list[Event]:

@@ -1,4 +1,4 @@
-"""Base entity: one device per resource, availability from its coordinator."""
+"""Base entity: the device showing its resource, availability from its coordinator."""
 
 from __future__ import annotations
 
@@ -48,7 +48,13 @@ class WakeHubEntity(CoordinatorEntity[WakeHubCoordinator]):
         self.power = power
         self.entity_description = description
         self._attr_unique_id = f"{resource.key}_{description.key}"
-        self._attr_device_info = resource.device_info
+        if (device := resource.shown_on) is None:
+            self._attr_device_info = resource.device_info
+        else:
+            # Home Assistant's way to put an entity on another entry's device.
+            self.device_entry = device
+        if resource.translation_prefix and (key := description.translation_key):
+            self._attr_translation_key = f"{resource.translation_prefix}{key}"
 
     @property
     def available(self) -> bool:

@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import IntFlag
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.device_registry import DeviceEntry, DeviceInfo
 
 from .api.models import ResourceStatus
 from .const import CONF_DEPENDENCIES, CONF_TIMEOUT, DEFAULT_TIMEOUT
@@ -105,6 +105,13 @@ class Resource(ABC):
     #: `async_reboot` returns only once the platform's reboot finished (a Proxmox
     #: or OVH task, a Docker restart): nobody needs to watch the resource go down.
     reboot_completes_task: bool = False
+    #: Set at setup when the resource is shown on another server's device
+    #: instead of its own `device_info` (a Proxmox node on its machine's).
+    shown_on: DeviceEntry | None = None
+    #: Prefix of its entities' translation keys, for a resource whose figures
+    #: would read like another's on the same computer ("Proxmox CPU" beside the
+    #: machine's "CPU"), so names and new entity ids never clash.
+    translation_prefix: str = ""
 
     def __init__(
         self,

@@ -149,9 +149,11 @@ async def test_recreated_container_keeps_its_entities(
     status = hass.states.get("sensor.jellyfin_status")
     assert status.state == "running"
     assert status.attributes["id"] != old_id[:12]
-    from custom_components.wakehub.kinds.docker import entry_device
+    from custom_components.wakehub.devices import entry_device
 
-    device = entry_device(hass, init_docker, f"{docker_sim.engine_id}_jellyfin")
+    device = entry_device(
+        hass, init_docker.entry_id, f"{docker_sim.engine_id}_jellyfin"
+    )
     assert device is not None
     assert device.model == "jellyfin/jellyfin:10.11"
     await _switch(hass, "turn_off", "switch.jellyfin")

@@ -21,7 +21,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.wakehub.kinds.docker import entry_device
+from custom_components.wakehub.devices import entry_device
 from tests.simulators.docker import DockerSimulator
 
 from .conftest import STARTED, SimFactory, docker_entry_for, populate
@@ -80,10 +80,12 @@ async def test_states_and_devices(
     # Not followed: no entities.
     assert hass.states.get("switch.homepage") is None
 
-    engine = entry_device(hass, docker_entry, docker_sim.engine_id)
+    engine = entry_device(hass, docker_entry.entry_id, docker_sim.engine_id)
     assert engine is not None
     assert engine.sw_version == "29.0.0"
-    jellyfin = entry_device(hass, docker_entry, f"{docker_sim.engine_id}_jellyfin")
+    jellyfin = entry_device(
+        hass, docker_entry.entry_id, f"{docker_sim.engine_id}_jellyfin"
+    )
     assert jellyfin is not None
     assert jellyfin.model == "jellyfin/jellyfin:10.10"
     assert jellyfin.via_device_id == engine.id

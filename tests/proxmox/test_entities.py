@@ -186,11 +186,11 @@ async def test_guest_moved_while_home_assistant_was_off(
 async def test_node_offline_and_back(
     hass: HomeAssistant, pve_sim: ProxmoxSimulator, init_pve: MockConfigEntry
 ) -> None:
-    assert hass.states.get("sensor.pve2_cpu").state != STATE_UNAVAILABLE
+    assert hass.states.get("sensor.pve2_proxmox_cpu").state != STATE_UNAVAILABLE
     pve_sim.set_node_online("pve2", False)
     await _refresh(init_pve)
-    assert hass.states.get("sensor.pve2_status").state == "stopped"
-    assert hass.states.get("sensor.pve2_cpu").state == STATE_UNAVAILABLE
+    assert hass.states.get("sensor.pve2_proxmox_status").state == "stopped"
+    assert hass.states.get("sensor.pve2_proxmox_cpu").state == STATE_UNAVAILABLE
     assert hass.states.get("sensor.pihole_status").state == "unknown"
     for sensor in ("cpu", "memory", "disk", "booted"):
         assert hass.states.get(f"sensor.pihole_{sensor}").state == STATE_UNAVAILABLE
@@ -199,8 +199,8 @@ async def test_node_offline_and_back(
 
     pve_sim.set_node_online("pve2", True)
     await _refresh(init_pve)
-    assert hass.states.get("sensor.pve2_status").state == "running"
-    assert hass.states.get("sensor.pve2_cpu").state != STATE_UNAVAILABLE
+    assert hass.states.get("sensor.pve2_proxmox_status").state == "running"
+    assert hass.states.get("sensor.pve2_proxmox_cpu").state != STATE_UNAVAILABLE
     assert hass.states.get("sensor.pihole_status").state == "running"
     assert hass.states.get("sensor.pihole_cpu").state != STATE_UNAVAILABLE
 
@@ -211,7 +211,7 @@ async def test_cluster_unreachable_and_back(
     await pve_sim.stop()
     await _refresh(init_pve)
     assert hass.states.get("switch.docker").state == STATE_UNAVAILABLE
-    assert hass.states.get("sensor.pve1_status").state == STATE_UNAVAILABLE
+    assert hass.states.get("sensor.pve1_proxmox_status").state == STATE_UNAVAILABLE
     await pve_sim.start()  # same port
     await _refresh(init_pve)
     assert hass.states.get("switch.docker").state == "on"

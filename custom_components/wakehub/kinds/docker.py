@@ -38,6 +38,7 @@ from ..api.errors import CertificateError, WakeHubError
 from ..api.models import ResourceStatus
 from ..const import CONF_HOST_LINK, DOMAIN
 from ..coordinator import WakeHubCoordinator, async_first_refresh
+from ..devices import async_place_resource, entry_device, linked_device, via
 from ..hosting import KnownAs, LinkTarget, Workload
 from ..resource import Resource, ResourceFeature, ResourceState
 from ..runtime import WakeHubRuntimeData
@@ -88,33 +89,6 @@ def followed_containers(entry: ConfigEntry) -> dict[str, str]:
     }
 
 
-# Home Assistant 2026.8 links devices by device id (`via_device_id`); older
-# releases only know the parent's identifiers (`via_device`).
-_VIA_DEVICE_ID = "via_device_id" in DeviceInfo.__annotations__
-
-
-def entry_device(
-    hass: HomeAssistant, entry: ConfigEntry, key: str
-) -> dr.DeviceEntry | None:
-    """The device of `entry` identified by `key` (a resource key)."""
-    registry = dr.async_get(hass)
-    if hasattr(registry, "async_get_device_by_identifier"):
-        return registry.async_get_device_by_identifier((DOMAIN, key), entry.entry_id)
-    return registry.async_get_device(  # pragma: no cover - before 2026.8
-        identifiers={(DOMAIN, key)}
-    )
-
-
-def via_engine(
-    hass: HomeAssistant, entry: ConfigEntry, engine_id: str
-) -> dict[str, Any]:
-    """The DeviceInfo fields putting a container's device under its engine's."""
-    if not _VIA_DEVICE_ID:  # pragma: no cover - Home Assistant before 2026.8
-        return {"via_device": (DOMAIN, engine_id)}
-    engine = entry_device(hass, entry, engine_id)
-    return {"via_device_id": engine.id} if engine else {}
-
-
 def container_key(engine_id: str, name: str) -> str:
     return f"{engine_id}_{name}"
 
@@ -145,9 +119,9 @@ async def async_setup_kind(
         coordinator=coordinator,
         entry=entry,
     )
-    # Registered first, so the containers' devices can name it as their parent.
-    dr.async_get(hass).async_get_or_create(
-        config_entry_id=entry.entry_id, **engine.device_info
+    # Under the VM or machine the engine runs on; its containers go under it.
+    async_place_resource(
+        hass, engine, parent=linked_device(hass, entry.options.get(CONF_HOST_LINK))
     )
     resources: list[Resource] = [engine]
     for name, subentry_id in coordinator.followed.items():
@@ -385,7 +359,7 @@ class DockerCoordinator(WakeHubCoordinator):
             return
         self._images[name] = image
         device = entry_device(
-            self.hass, self.config_entry, container_key(self.engine_id, name)
+            self.hass, self.config_entry.entry_id, container_key(self.engine_id, name)
         )
         if device is not None and device.model != image:
             dr.async_get(self.hass).async_update_device(device.id, model=image)
@@ -458,7 +432,13 @@ class ContainerResource(Resource):
             "name": self.name,
             "manufacturer": "Docker",
             "model": self.image,
-            **via_engine(self.coordinator.hass, self.entry, self.coordinator.engine_id),
+            **via(
+                entry_device(
+                    self.coordinator.hass,
+                    self.entry.entry_id,
+                    self.coordinator.engine_id,
+                )
+            ),
         }
         return cast("DeviceInfo", info)
 

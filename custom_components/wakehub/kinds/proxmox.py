@@ -61,6 +61,7 @@ from ..api.proxmox import (
 )
 from ..const import CONF_HOST_LINKS, DOMAIN
 from ..coordinator import WakeHubCoordinator, async_first_refresh
+from ..devices import async_place_resource, entry_device, linked_device, via
 from ..hosting import HostKind, KnownAs, LinkTarget, Workload
 from ..resource import Resource, ResourceFeature, ResourceState, Snapshot
 from ..runtime import WakeHubRuntimeData
@@ -143,14 +144,14 @@ async def async_setup_kind(
         node_names = {str(n) for n in links} | {
             g.node for g in coordinator.guests.values() if g.node
         }
-    dev_reg = dr.async_get(hass)
     resources: list[Resource] = []
     for name in sorted(node_names):
         node = ProxmoxNodeResource(
             key=node_key(cluster, name), name=name, coordinator=coordinator, entry=entry
         )
-        # Created before the platforms so every guest device can point at it.
-        dev_reg.async_get_or_create(config_entry_id=entry.entry_id, **node.device_info)
+        # A node linked to a machine is that machine: shown on its device.
+        node.shown_on = coordinator.machine_device(name)
+        async_place_resource(hass, node)
         resources.append(node)
     resources.extend(coordinator.guests.values())
 
@@ -407,16 +408,26 @@ class ProxmoxCoordinator(WakeHubCoordinator):
 
     def _move_device(self, resource: ProxmoxGuestResource) -> None:
         """Keep the guest's device under the node it now runs on."""
-        dev_reg = dr.async_get(self.hass)
-        entry_id = self.config_entry.entry_id
-        device = find_device(self.hass, (DOMAIN, resource.key), entry_id)
+        device = entry_device(self.hass, self.config_entry.entry_id, resource.key)
         if device is None:
             return
-        node = dev_reg.async_get_or_create(
-            config_entry_id=entry_id,
-            **ProxmoxNodeResource.node_device_info(self.cluster, resource.node),
+        dr.async_get(self.hass).async_update_device(
+            device.id, via_device_id=self.node_device(resource.node).id
         )
-        dev_reg.async_update_device(device.id, via_device_id=node.id)
+
+    def machine_device(self, node: str) -> dr.DeviceEntry | None:
+        """The device of the machine the user linked this node to, if any."""
+        links: Mapping[str, Any] = self.config_entry.options.get(CONF_HOST_LINKS) or {}
+        return linked_device(self.hass, links.get(node))
+
+    def node_device(self, node: str) -> dr.DeviceEntry:
+        """The device showing a node: its machine's, else its own (made if new)."""
+        if (machine := self.machine_device(node)) is not None:
+            return machine
+        return dr.async_get(self.hass).async_get_or_create(
+            config_entry_id=self.config_entry.entry_id,
+            **ProxmoxNodeResource.node_device_info(self.cluster, node),
+        )
 
     def _guest_missing(self, resource: ProxmoxGuestResource) -> None:
         """Deleted in Proxmox (or hidden from the token): a repair issue, not a
@@ -456,35 +467,6 @@ class ProxmoxCoordinator(WakeHubCoordinator):
         )
 
 
-# Home Assistant 2026.10 links devices by the parent's id; before, by identifiers.
-_HAS_VIA_DEVICE_ID: Final = "via_device_id" in DeviceInfo.__annotations__
-
-
-def _via_node(
-    hass: HomeAssistant, entry_id: str, cluster: str, node: str
-) -> DeviceInfo:
-    """The link from a guest's device to its node's device."""
-    identifier = (DOMAIN, node_key(cluster, node))
-    if not _HAS_VIA_DEVICE_ID:  # pragma: no cover - Home Assistant before 2026.10
-        return DeviceInfo(via_device=identifier)  # type: ignore[typeddict-unknown-key]
-    device = find_device(hass, identifier, entry_id)
-    if device is None:  # pragma: no cover - node devices are created at setup
-        return DeviceInfo()
-    return DeviceInfo(via_device_id=device.id)
-
-
-def find_device(
-    hass: HomeAssistant, identifier: tuple[str, str], entry_id: str
-) -> dr.DeviceEntry | None:
-    """The entry's device with this identifier, on old and new Home Assistant."""
-    registry = dr.async_get(hass)
-    if hasattr(registry, "async_get_device_by_identifier"):
-        return registry.async_get_device_by_identifier(identifier, entry_id)
-    return registry.async_get_device(  # pragma: no cover - before 2026.10
-        identifiers={identifier}
-    )
-
-
 def _percent(value: float | None, total: float | None) -> float | None:
     if value is None or not total:
         return None
@@ -504,6 +486,9 @@ class ProxmoxNodeResource(Resource):
 
     sensors = frozenset({"status", "cpu", "memory", "uptime"})
     features = ResourceFeature(0)
+    # "Proxmox CPU": on its machine's device it sits beside the machine's "CPU",
+    # and a node named like its machine gets no "_2" entity ids before linking.
+    translation_prefix = "node_"
 
     @staticmethod
     def node_device_info(cluster: str, node: str) -> DeviceInfo:
@@ -578,7 +563,6 @@ class ProxmoxGuestResource(Resource):
     @property
     def device_info(self) -> DeviceInfo:
         assert isinstance(self.coordinator, ProxmoxCoordinator)
-        cluster = self.coordinator.cluster
         return DeviceInfo(
             identifiers={(DOMAIN, self.key)},
             name=self.name,
@@ -587,7 +571,7 @@ class ProxmoxGuestResource(Resource):
             if self.guest_type == "qemu"
             else "LXC container",
             serial_number=str(self.vmid),
-            **_via_node(self.coordinator.hass, self.entry.entry_id, cluster, self.node),
+            **via(self.coordinator.node_device(self.node)),
         )
 
     # -- power -----------------------------------------------------------------------
