@@ -8,6 +8,7 @@ import pytest
 
 from custom_components.wakehub.const import CONF_DEPENDENCIES
 from custom_components.wakehub.graph import PowerGraph
+from custom_components.wakehub.idle import DATA_IDLE
 from custom_components.wakehub.power import async_get_power_manager
 from custom_components.wakehub.resource import Resource
 from tests.power.conftest import JELLYFIN, NODE_SWITCH, VM_SWITCH, Lab
@@ -152,3 +153,23 @@ async def test_unloaded_entries_leave_the_graph(hass: HomeAssistant, lab: Lab) -
     assert names(g.dependents(vm)) == ["jellyfin", "nextcloud"]
     assert names(g.dependencies(vm)) == ["Node pve1"]
     assert hass.states.get(NODE_SWITCH) is not None
+
+
+async def test_a_poll_evaluates_a_shared_dependency_once(
+    hass: HomeAssistant, lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two containers on one VM: a poll of the engine evaluates the VM once."""
+    monitor = hass.data[DATA_IDLE]
+    evaluated: list[str] = []
+    evaluate = monitor.async_evaluate
+
+    def counting(resource: Resource) -> None:  # counts, then does the real work
+        evaluated.append(resource.name)
+        evaluate(resource)
+
+    await lab.node.power_on()
+    lab.pve.guests[100].status = "running"  # the engine answers from now on
+    await _refresh_until_up(named(hass, "jellyfin"))
+    monkeypatch.setattr(monitor, "async_evaluate", counting)
+    await named(hass, "jellyfin").coordinator.async_refresh()
+    assert sorted(evaluated) == ["docker", "jellyfin", "nextcloud"]
