@@ -73,7 +73,7 @@ class PowerGraph:
         self._hass = hass
         self._resources = resources
         self._index: _Index | None = None
-        self._watches: dict[int, _Watch] = {}
+        self._watches: dict[WakeHubCoordinator, _Watch] = {}
         self._unsubscribe: list[CALLBACK_TYPE] = []
 
     # -- keeping the index right -----------------------------------------------------
@@ -94,9 +94,9 @@ class PowerGraph:
                 ),
             ]
         coordinator = resource.coordinator
-        watch = self._watches.get(id(coordinator))
+        watch = self._watches.get(coordinator)
         if watch is None:
-            watch = self._watches[id(coordinator)] = self._watch(coordinator)
+            watch = self._watches[coordinator] = self._watch(coordinator)
         watch.resources[resource.key] = resource
 
         @callback
@@ -104,8 +104,8 @@ class PowerGraph:
             self._index = None
             if watch.resources.get(resource.key) is resource:
                 del watch.resources[resource.key]
-            if not watch.resources and self._watches.get(id(coordinator)) is watch:
-                del self._watches[id(coordinator)]
+            if not watch.resources and self._watches.get(coordinator) is watch:
+                del self._watches[coordinator]
                 watch.unsubscribe()
             if not self._watches:
                 for unsubscribe in self._unsubscribe:

@@ -118,7 +118,7 @@ class IdleMonitor:
         self._timers: dict[str, CALLBACK_TYPE] = {}
         self._tracked: dict[str, Resource] = {}
         self._keep_awake: dict[str, CALLBACK_TYPE] = {}
-        self._groups: dict[int, _Group] = {}
+        self._groups: dict[WakeHubCoordinator, _Group] = {}
         self._loaded = False
 
     async def async_load(self) -> None:
@@ -166,9 +166,9 @@ class IdleMonitor:
     def async_track(self, resource: Resource) -> Callable[[], None]:
         """Follow `resource`: its polls, its keep-awake entities, its dependents."""
         coordinator = resource.coordinator
-        group = self._groups.get(id(coordinator))
+        group = self._groups.get(coordinator)
         if group is None:
-            group = self._groups[id(coordinator)] = self._group(coordinator)
+            group = self._groups[coordinator] = self._group(coordinator)
         group.resources[resource.key] = resource
         self._tracked[resource.key] = resource
         keep_awake = list(resource.settings.get(CONF_KEEP_AWAKE, []))
@@ -189,8 +189,8 @@ class IdleMonitor:
                 del self._tracked[resource.key]
             if group.resources.get(resource.key) is resource:
                 del group.resources[resource.key]
-            if not group.resources and self._groups.get(id(coordinator)) is group:
-                del self._groups[id(coordinator)]
+            if not group.resources and self._groups.get(coordinator) is group:
+                del self._groups[coordinator]
                 group.unsubscribe()
             if (unsub := self._keep_awake.pop(resource.key, None)) is not None:
                 unsub()
