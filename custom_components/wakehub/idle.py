@@ -13,15 +13,19 @@ it is stopped with cascade and protection, and the decision is recorded as a
 `wakehub_power` event; so is a countdown cancelled because something became
 active. The idle-since times and the auto-shutdown switches are stored, so a
 restart of Home Assistant resumes the countdown instead of resetting it.
+
+A poll of a coordinator re-evaluates each of its resources, and what they depend
+on, once: a node under a thousand guests is evaluated once per poll, not once
+per guest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import (
@@ -52,12 +56,17 @@ from .const import (
 from .power import PowerManager, async_get_power_manager
 from .resource import Resource, ResourceFeature
 
+if TYPE_CHECKING:
+    from .coordinator import WakeHubCoordinator
+
 _LOGGER = logging.getLogger(__name__)
 
 DATA_IDLE: HassKey[IdleMonitor] = HassKey(f"{DOMAIN}_idle")
 SIGNAL_IDLE = f"{DOMAIN}_idle"
 STORAGE_KEY = f"{DOMAIN}.idle"
 STORAGE_VERSION = 1
+# Seconds the store waits to write after a change (a stop writes what is pending).
+SAVE_DELAY = 10
 
 # States of a keep-awake entity that do NOT keep the resource awake. Anything
 # else (on, playing, home, open, heat, a number...) counts as activity.
@@ -90,6 +99,14 @@ class Activity:
     auto_off_at: datetime | None
 
 
+@dataclass
+class _Group:
+    """The tracked resources of one coordinator, evaluated together after a poll."""
+
+    unsubscribe: CALLBACK_TYPE
+    resources: dict[str, Resource] = field(default_factory=dict)
+
+
 class IdleMonitor:
     """Watches every powered resource and stops those idle for too long."""
 
@@ -101,9 +118,10 @@ class IdleMonitor:
         self._enabled: dict[str, bool] = {}
         self._activity: dict[str, Activity] = {}
         self._timers: dict[str, CALLBACK_TYPE] = {}
-        self._listeners: dict[str, list[CALLBACK_TYPE]] = {}
+        self._tracked: dict[str, Resource] = {}
+        self._keep_awake: dict[str, CALLBACK_TYPE] = {}
+        self._groups: dict[WakeHubCoordinator, _Group] = {}
         self._loaded = False
-        self._saved: dict[str, Any] = {}
 
     async def async_load(self) -> None:
         if self._loaded:
@@ -117,19 +135,19 @@ class IdleMonitor:
 
     @callback
     def _save(self) -> None:
-        """Persist idle-since times and switches, only when they changed.
+        """Persist idle-since times and switches (called when one changed).
 
-        They change a few times a day (a resource going idle), so each change is
-        written at once rather than batched: a restart loses nothing.
+        Changes of one poll are written together, a few seconds later; stopping
+        Home Assistant writes what is pending, so a restart loses nothing.
         """
-        data = {
+        self._store.async_delay_save(self._data_to_store, SAVE_DELAY)
+
+    @callback
+    def _data_to_store(self) -> dict[str, Any]:
+        return {
             "idle_since": {k: v.isoformat() for k, v in self._idle_since.items()},
             "enabled": dict(self._enabled),
         }
-        if data == self._saved:
-            return
-        self._saved = data
-        self.hass.async_create_task(self._store.async_save(data), eager_start=False)
 
     # -- per resource --------------------------------------------------------------
     def enabled(self, resource: Resource) -> bool:
@@ -138,8 +156,9 @@ class IdleMonitor:
 
     @callback
     def async_set_enabled(self, resource: Resource, enabled: bool) -> None:
-        self._enabled[resource.key] = enabled
-        self._save()
+        if self._enabled.get(resource.key) != enabled:
+            self._enabled[resource.key] = enabled
+            self._save()
         self.async_evaluate(resource)
 
     def activity(self, resource: Resource) -> Activity | None:
@@ -148,11 +167,12 @@ class IdleMonitor:
     @callback
     def async_track(self, resource: Resource) -> Callable[[], None]:
         """Follow `resource`: its polls, its keep-awake entities, its dependents."""
-        unsubs: list[CALLBACK_TYPE] = [
-            resource.coordinator.async_add_listener(
-                lambda: self._evaluate_around(resource)
-            )
-        ]
+        coordinator = resource.coordinator
+        group = self._groups.get(coordinator)
+        if group is None:
+            group = self._groups[coordinator] = self._group(coordinator)
+        group.resources[resource.key] = resource
+        self._tracked[resource.key] = resource
         keep_awake = list(resource.settings.get(CONF_KEEP_AWAKE, []))
         if keep_awake:
 
@@ -160,17 +180,21 @@ class IdleMonitor:
             def keep_awake_changed(event: Event[EventStateChangedData]) -> None:
                 self.async_evaluate(resource)
 
-            unsubs.append(
-                async_track_state_change_event(
-                    self.hass, keep_awake, keep_awake_changed
-                )
+            self._keep_awake[resource.key] = async_track_state_change_event(
+                self.hass, keep_awake, keep_awake_changed
             )
-        self._listeners[resource.key] = unsubs
         self.async_evaluate(resource)
 
         @callback
         def untrack() -> None:
-            for unsub in self._listeners.pop(resource.key, []):
+            if self._tracked.get(resource.key) is resource:
+                del self._tracked[resource.key]
+            if group.resources.get(resource.key) is resource:
+                del group.resources[resource.key]
+            if not group.resources and self._groups.get(coordinator) is group:
+                del self._groups[coordinator]
+                group.unsubscribe()
+            if (unsub := self._keep_awake.pop(resource.key, None)) is not None:
                 unsub()
             if (timer := self._timers.pop(resource.key, None)) is not None:
                 timer()
@@ -178,13 +202,27 @@ class IdleMonitor:
 
         return untrack
 
+    def _group(self, coordinator: WakeHubCoordinator) -> _Group:
+        resources: dict[str, Resource] = {}
+        unsubscribe = coordinator.async_add_listener(
+            lambda: self._evaluate_polled(list(resources.values()))
+        )
+        return _Group(unsubscribe, resources)
+
     @callback
-    def _evaluate_around(self, resource: Resource) -> None:
-        """A poll changed `resource`: it and what it depends on may change."""
-        self.async_evaluate(resource)
-        for dependency in self.power.graph.dependencies(resource):
-            if dependency.key in self._listeners:
-                self.async_evaluate(dependency)
+    def _evaluate_polled(self, polled: list[Resource]) -> None:
+        """A poll updated `polled`: they and what they depend on may change.
+
+        Each is evaluated once, after every state of the poll is known; a shared
+        dependency is not evaluated again for each of its dependents.
+        """
+        touched = {resource.key: resource for resource in polled}
+        for resource in polled:
+            for dependency in self.power.graph.dependencies(resource):
+                if dependency.key in self._tracked:
+                    touched.setdefault(dependency.key, dependency)
+        for resource in touched.values():
+            self.async_evaluate(resource)
 
     # -- the decision ------------------------------------------------------------
     def _reasons(self, resource: Resource) -> list[str]:
@@ -235,12 +273,13 @@ class IdleMonitor:
         running = state.is_running
         reasons = self._reasons(resource) if running else []
         active = bool(reasons)
-        now = dt_util.utcnow()
 
         if not running or active:
-            self._idle_since.pop(resource.key, None)
+            if self._idle_since.pop(resource.key, None) is not None:
+                self._save()
         elif resource.key not in self._idle_since:
-            self._idle_since[resource.key] = now
+            self._idle_since[resource.key] = dt_util.utcnow()
+            self._save()
         idle_since = self._idle_since.get(resource.key)
 
         timeout = self._timeout(resource)
@@ -254,7 +293,6 @@ class IdleMonitor:
         activity = Activity(active, tuple(reasons), idle_since, auto_off_at)
         if activity != previous:
             self._activity[resource.key] = activity
-            self._save()
             self._arm(resource, auto_off_at)
             async_dispatcher_send(self.hass, f"{SIGNAL_IDLE}_{resource.key}")
 

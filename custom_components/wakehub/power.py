@@ -104,11 +104,13 @@ class PowerManager:
     @callback
     def async_register(self, resource: Resource) -> Callable[[], None]:
         self.resources[resource.key] = resource
+        untrack = self.graph.async_track(resource)
 
         @callback
         def unregister() -> None:
             if self.resources.get(resource.key) is resource:
                 del self.resources[resource.key]
+            untrack()
 
         return unregister
 

@@ -8,7 +8,13 @@ import time
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNKNOWN
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    EVENT_HOMEASSISTANT_FINAL_WRITE,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNKNOWN,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
@@ -24,7 +30,7 @@ from custom_components.wakehub.const import (
     CONF_NETWORK_THRESHOLD,
     CONF_TIMEOUT,
 )
-from custom_components.wakehub.idle import DATA_IDLE
+from custom_components.wakehub.idle import DATA_IDLE, SAVE_DELAY, STORAGE_KEY
 from custom_components.wakehub.logbook import describe
 from tests.conftest import record_events
 from tests.power.conftest import JELLYFIN, VM_SWITCH, Lab
@@ -227,6 +233,35 @@ async def test_countdown_survives_a_restart(
     await tick(hass, freezer, 11)
     await run_clock(hass, freezer, lambda: hass.states.get(SWITCH).state == STATE_OFF)
     assert not machine_sim.powered
+
+
+async def test_idle_state_is_stored_in_one_delayed_write(
+    hass: HomeAssistant,
+    machine_sim: MachineSimulator,
+    machine_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Changes are written together a little later, and when Home Assistant stops."""
+    await setup_nas(hass, machine_entry, machine_sim)
+    await hass.async_block_till_done()
+    assert STORAGE_KEY not in hass_storage  # the NAS went idle: not written yet
+    await switch(hass, "turn_on", AUTO)
+    assert STORAGE_KEY not in hass_storage
+    freezer.tick(timedelta(seconds=SAVE_DELAY))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    stored = hass_storage[STORAGE_KEY]["data"]
+    key = next(iter(stored["enabled"]))
+    assert stored["enabled"] == {key: True}
+    assert set(stored["idle_since"]) == {key}
+
+    # Stopping writes what is still pending.
+    await switch(hass, "turn_off", AUTO)
+    assert hass_storage[STORAGE_KEY]["data"]["enabled"] == {key: True}
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await hass.async_block_till_done()
+    assert hass_storage[STORAGE_KEY]["data"]["enabled"] == {key: False}
 
 
 async def test_running_dependent_keeps_its_host_awake(

@@ -9,6 +9,7 @@ server, where the client would only see a 500) and tests assert the list is empt
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 import datetime as dt
 import ipaddress
@@ -99,6 +100,11 @@ class HttpSimulator:
     violations: list[str] = field(default_factory=list)
     #: TLS handshakes a client refused (see `quiet_refused_handshakes`).
     tls_failures: list[str] = field(default_factory=list)
+    #: The clock tasks run by. None: the event loop's timers. A test that patches
+    #: the client's clock (to follow a long task without waiting) gives the same
+    #: clock here; tasks then move on when a request finds their time has come.
+    task_clock: Callable[[], float] | None = None
+    _due: list[tuple[float, Callable[[], None]]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     _previous_handler: Any = None
 
@@ -170,6 +176,24 @@ class HttpSimulator:
         else:
             loop.default_exception_handler(context)
 
+    def later(
+        self, delay: float, callback: Callable[[], None]
+    ) -> asyncio.TimerHandle | None:
+        """Run `callback` after `delay` seconds of the task clock (a task's step)."""
+        if self.task_clock is None:
+            return asyncio.get_running_loop().call_later(delay, callback)
+        self._due.append((self.task_clock() + delay, callback))
+        return None
+
+    def _run_due(self) -> None:
+        if self.task_clock is None or not self._due:
+            return
+        now = self.task_clock()
+        due = sorted((d for d in self._due if d[0] <= now), key=lambda d: d[0])
+        self._due = [d for d in self._due if d[0] > now]
+        for _, callback in due:
+            callback()
+
     def count(self, method: str | None = None, path_prefix: str = "") -> int:
         """How many requests matched (exact counts are what tests assert)."""
         return sum(
@@ -183,6 +207,7 @@ class HttpSimulator:
         body = await request.read()
         recorded = RecordedRequest(request.method, request.path, dict(request.query))
         self.requests.append(recorded)
+        self._run_due()
         try:
             response: web.StreamResponse = await handler(request)
         except web.HTTPException as exc:

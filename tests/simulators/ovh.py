@@ -573,7 +573,6 @@ class OvhSimulator(HttpSimulator):
         }
         vps.tasks[task_id] = task
         fail, vps.fail_next = vps.fail_next, False
-        loop = asyncio.get_running_loop()
 
         def begin() -> None:
             task["state"] = "doing"
@@ -591,10 +590,12 @@ class OvhSimulator(HttpSimulator):
             if on_done is not None:
                 on_done()
 
-        self._timers.append(
-            loop.call_later(min(self.task_start_delay, self.task_duration / 2), begin)
-        )
-        self._timers.append(loop.call_later(self.task_duration, finish))
+        for delay, step in (
+            (min(self.task_start_delay, self.task_duration / 2), begin),
+            (self.task_duration, finish),
+        ):
+            if (handle := self.later(delay, step)) is not None:
+                self._timers.append(handle)
         return web.json_response(dict(task))
 
     def _booted_state(self, vps: SimVps) -> str:

@@ -832,8 +832,8 @@ class ProxmoxSimulator(HttpSimulator):
             effect()
             task.exitstatus = "OK"
 
-        loop = asyncio.get_running_loop()
-        self._handles.append(loop.call_later(delay, finish))
+        if (handle := self.later(delay, finish)) is not None:
+            self._handles.append(handle)
         return self._data(upid)
 
     async def _power(

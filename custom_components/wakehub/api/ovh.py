@@ -34,7 +34,7 @@ Public API (what the Home Assistant layer uses):
     snapshot_download -> SnapshotDownload, console_url -> str, list_images ->
     list[Image], rebuild(service, image_id, ssh_key=, public_ssh_key=,
     do_not_send_password=), reset_password(service)
-    await client.wait_for_task(service, task_id, timeout=900, interval=5) -> Task
+    await client.wait_for_task(service, task_id, timeout=900, interval=0.25) -> Task
 
 Errors (errors.py): 400 ApiError (INVALID_SIGNATURE, i.e. a wrong application
 secret, is InvalidSignature, an InvalidAuth); 401 InvalidAuth; 403 NOT_GRANTED_CALL and FORBIDDEN
@@ -64,6 +64,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import aiohttp
 from yarl import URL
 
+from .backoff import FIRST_DELAY, TaskPace
 from .errors import (
     ApiError,
     Conflict,
@@ -822,14 +823,20 @@ class OvhClient:
         return task
 
     async def wait_for_task(
-        self, service: str, task_id: int, *, timeout: float = 900, interval: float = 5
+        self,
+        service: str,
+        task_id: int,
+        *,
+        timeout: float = 900,
+        interval: float = FIRST_DELAY,
     ) -> Task:
         """Poll a task until it is done; TaskFailed if it ends in error or cancelled.
 
+        Read every `interval` seconds at first, then less often (backoff.py).
         OVH forgets finished tasks after a while: a task that vanished (404) while
         we followed it is taken as done.
         """
-        deadline = time.monotonic() + timeout
+        pace = TaskPace(timeout, interval)
         seen = False
         while True:
             try:
@@ -845,12 +852,11 @@ class OvhClient:
                 raise TaskFailed(
                     f"OVH task {task.type or task_id} on {service} ended in state {task.state}"
                 )
-            if time.monotonic() + interval > deadline:
+            if not await pace.wait():
                 raise TaskFailed(
                     f"OVH task {task.type or task_id} on {service} still {task.state} "
                     f"after {timeout:g} s"
                 )
-            await asyncio.sleep(interval)
 
     def _remember(self, service: str, task: Task) -> Task:
         if len(self._tasks) > 1000:  # bounded: tasks are only interesting while running

@@ -16,7 +16,7 @@ Public API (what the Home Assistant layer uses):
     await client.discover() -> list[ProxmoxGuest]  guests without templates, by vmid
     await client.locate(vmid) -> ProxmoxGuest      where a guest is now (it may migrate)
     await client.start|shutdown|stop|reboot|reset|suspend|resume(guest) -> upid
-    await client.wait_for_task(node, upid, timeout=300, interval=2) -> ProxmoxTask
+    await client.wait_for_task(node, upid, timeout=300, interval=0.25) -> ProxmoxTask
     await client.task_status(node, upid) -> ProxmoxTask
     await client.list_snapshots(guest) -> list[ProxmoxSnapshot]
     await client.create_snapshot(guest, name, description="", include_ram=False) -> upid
@@ -51,6 +51,7 @@ from urllib.parse import quote, urlsplit
 
 import aiohttp
 
+from .backoff import FIRST_DELAY, TaskPace
 from .errors import (
     ApiError,
     CannotConnect,
@@ -594,22 +595,22 @@ class ProxmoxClient:
         )
 
     async def wait_for_task(
-        self, node: str, upid: str, timeout: float = 300, interval: float = 2
+        self, node: str, upid: str, timeout: float = 300, interval: float = FIRST_DELAY
     ) -> ProxmoxTask:
         """Poll the task until it stops; TaskFailed carries Proxmox's exit status.
 
+        Read every `interval` seconds at first, then less often (backoff.py).
         Raises TaskTimeout if still running after `timeout` seconds.
         """
-        deadline = time.monotonic() + timeout
+        pace = TaskPace(timeout, interval)
         while True:
             task = await self.task_status(node, upid)
             if not task.running:
                 if task.exitstatus != "OK":
                     raise TaskFailed(task.exitstatus or "task failed")
                 return task
-            if time.monotonic() + interval > deadline:
+            if not await pace.wait():
                 raise TaskTimeout(f"task {upid} still running after {timeout:g} s")
-            await asyncio.sleep(interval)
 
     # -- plumbing -------------------------------------------------------------------
 

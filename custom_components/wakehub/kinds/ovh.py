@@ -37,6 +37,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from ..api.backoff import FIRST_DELAY
 from ..api.errors import (
     ApiError,
     InvalidAuth,
@@ -73,8 +74,9 @@ DEFAULT_SCAN_INTERVAL: Final = 60
 SLOW_INTERVAL: Final = dt.timedelta(hours=1)
 # Once OVH stops serving the deprecated `/use` call, ask again once a day only.
 USAGE_RETRY: Final = dt.timedelta(hours=24)
-# How often a running task is read while an action waits for it, and how long.
-TASK_POLL_INTERVAL = 2.0
+# How often a running task is read at first while an action waits for it (then
+# less often, by the rule every platform shares: api/backoff.py), and how long.
+TASK_POLL_INTERVAL = FIRST_DELAY
 TASK_TIMEOUT = 3600.0
 # First back-off after a 429 (doubled on each retry, at least OVH's Retry-After).
 RETRY_BACKOFF = 1.0

@@ -37,6 +37,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from ..api.backoff import FIRST_DELAY
 from ..api.errors import (
     CannotConnect,
     CertificateError,
@@ -83,8 +84,9 @@ SUBENTRY_GUEST: Final = "guest"
 
 # Seconds a poll's request may take before the cluster is reported unreachable.
 REQUEST_TIMEOUT = 10.0
-# How often a Proxmox task (UPID) is polled while an action waits for it.
-TASK_POLL_INTERVAL = 0.25
+# How often a Proxmox task (UPID) is read at first while an action waits for
+# it; reads then slow down, by the rule every platform shares (api/backoff.py).
+TASK_POLL_INTERVAL = FIRST_DELAY
 # The boot time is recomputed from the uptime each poll; drift below this is noise.
 BOOT_TIME_TOLERANCE = 60
 
