@@ -610,8 +610,8 @@ class DockerClient:
         )
         if status not in ok:
             raise _api_error(status, body)
-        if not body:
-            return None
+        if not body and method != "GET":
+            return None  # an action's answer (204, 304) has no body
         if not is_json(headers.get("Content-Type", "")):
             raise InvalidResponse(
                 f"{self.where} answered {path} with something not JSON"
