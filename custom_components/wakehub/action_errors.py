@@ -71,12 +71,13 @@ def update_failed(
     """What a coordinator raises when polling server `name` failed with `err`.
 
     UpdateFailed makes the entities unavailable until a poll succeeds again (a
-    rate limit delays the next poll as the server asked). Refused credentials
-    start reauthentication instead, on kinds that have a reauth flow
-    (`can_reauth`).
+    rate limit delays the next poll as the server asked). On kinds that have a
+    reauth flow (`can_reauth`), refused credentials, or credentials that lost a
+    permission (a revoked token, a consumer key without the rights), start
+    reauthentication instead: new credentials are the only fix.
     """
     key, placeholders = _key_and_placeholders(err, name)
-    if can_reauth and isinstance(err, InvalidAuth):
+    if can_reauth and isinstance(err, InvalidAuth | PermissionDenied):
         return ConfigEntryAuthFailed(
             translation_domain=DOMAIN,
             translation_key=key,

@@ -217,9 +217,10 @@ class OvhCoordinator(WakeHubCoordinator):
                 self._expired_issue(sn, result)
             _LOGGER.debug("%s: VPS %s not polled: %s", self.name, sn, result)
         title = self.config_entry.title
-        if auth := next(
-            (e for e in errors.values() if isinstance(e, InvalidAuth)), None
-        ):
+        # The consumer key covers every VPS: refused or short of rights on one,
+        # it needs replacing for all.
+        refused = (InvalidAuth, PermissionDenied)
+        if auth := next((e for e in errors.values() if isinstance(e, refused)), None):
             raise update_failed(auth, title, can_reauth=True) from auth
         if errors and len(errors) == len(fast):
             first = next(iter(errors.values()))
