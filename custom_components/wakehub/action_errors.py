@@ -65,6 +65,11 @@ def translate_error(err: WakeHubError, name: str) -> HomeAssistantError:
     )
 
 
+def needs_reauth(err: WakeHubError) -> bool:
+    """Credentials refused, or short of a permission: new ones are the only fix."""
+    return isinstance(err, InvalidAuth | PermissionDenied)
+
+
 def update_failed(
     err: WakeHubError, name: str, *, can_reauth: bool = False
 ) -> UpdateFailed | ConfigEntryAuthFailed:
@@ -77,7 +82,7 @@ def update_failed(
     reauthentication instead: new credentials are the only fix.
     """
     key, placeholders = _key_and_placeholders(err, name)
-    if can_reauth and isinstance(err, InvalidAuth | PermissionDenied):
+    if can_reauth and needs_reauth(err):
         return ConfigEntryAuthFailed(
             translation_domain=DOMAIN,
             translation_key=key,

@@ -35,10 +35,9 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.util import dt as dt_util
 
-from ..action_errors import update_failed
+from ..action_errors import needs_reauth, update_failed
 from ..api.errors import (
     ApiError,
-    InvalidAuth,
     NotFound,
     PermissionDenied,
     WakeHubError,
@@ -219,8 +218,7 @@ class OvhCoordinator(WakeHubCoordinator):
         title = self.config_entry.title
         # The consumer key covers every VPS: refused or short of rights on one,
         # it needs replacing for all.
-        refused = (InvalidAuth, PermissionDenied)
-        if auth := next((e for e in errors.values() if isinstance(e, refused)), None):
+        if auth := next((e for e in errors.values() if needs_reauth(e)), None):
             raise update_failed(auth, title, can_reauth=True) from auth
         if errors and len(errors) == len(fast):
             first = next(iter(errors.values()))
