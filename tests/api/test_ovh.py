@@ -612,12 +612,13 @@ async def test_backup_disabled_and_no_image(
 def test_defensive_parsing() -> None:
     from custom_components.wakehub.api import ovh
 
-    assert ovh._error_payload("<html>Bad gateway</html>") == (
+    assert ovh._error_payload(b"<html>Bad gateway</html>") == (
         "<html>Bad gateway</html>",
         None,
     )
-    assert ovh._error_payload("") == ("no message", None)
-    assert ovh._error_payload('["odd"]') == ("['odd']", None)
+    assert ovh._error_payload(b"") == ("no message", None)
+    assert ovh._error_payload(b'["odd"]') == ("no message", None)
+    assert ovh._error_payload(b'"quota exceeded"') == ("quota exceeded", None)
     assert ovh._retry_after("soon") is None
     assert ovh._retry_after(None) is None
     assert ovh._date("31/12/2026") is None

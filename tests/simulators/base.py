@@ -4,6 +4,21 @@ A simulator subclasses `HttpSimulator`, adds its routes in `setup_routes`, and m
 override `check_contract` to validate each request it receives and each response it
 gives against the vendor's schema. Violations are collected (not raised inside the
 server, where the client would only see a 500) and tests assert the list is empty.
+
+Fault injection, for every HTTP simulator (the hostile real world, on real sockets):
+
+    sim.inject("/cluster/resources", body=b'{"data": [', count=2)  # raw answers
+    sim.inject("/vps", status=500, body=b"<html>", content_type="text/html")
+    sim.inject_reset("/containers", count=None)   # TCP reset instead of an answer
+    sim.inject_hang("", count=None)               # never answer (client timeout)
+    sim.inject_cut("/info", body=b"{...}")        # announce a length, send half
+    sim.clear_faults()                            # back to normal, hung ones freed
+
+A fault matches requests whose path contains `path` ("" matches every request;
+a final "$" matches only paths that end with it: "/vps/vps-1$");
+`count` answers are spoiled, then the fault is spent (`None`: until cleared).
+Spoiled exchanges are recorded (status 0 for resets, hangs and cuts) but not
+checked against the vendor's contract: breaking it is their point.
 """
 
 from __future__ import annotations
@@ -14,9 +29,11 @@ from dataclasses import dataclass, field
 import datetime as dt
 import ipaddress
 from pathlib import Path
+import socket
 import ssl
+import struct
 import tempfile
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from cryptography import x509
@@ -33,6 +50,21 @@ class RecordedRequest:
     path: str
     query: dict[str, str]
     status: int = 0
+
+
+type FaultMode = Literal["answer", "reset", "hang", "cut"]
+
+
+@dataclass
+class Fault:
+    """What the simulator does instead of answering (see the module docstring)."""
+
+    path: str
+    count: int | None
+    mode: FaultMode
+    status: int = 200
+    body: bytes = b""
+    content_type: str | None = "application/json"
 
 
 @dataclass
@@ -105,6 +137,10 @@ class HttpSimulator:
     #: clock here; tasks then move on when a request finds their time has come.
     task_clock: Callable[[], float] | None = None
     _due: list[tuple[float, Callable[[], None]]] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    #: Requests answered by a fault rather than by the simulator.
+    spoiled: int = 0
+    _released: asyncio.Event | None = None
     _runner: web.AppRunner | None = None
     _previous_handler: Any = None
 
@@ -142,9 +178,82 @@ class HttpSimulator:
         self.port = sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        self._release_hung()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    # -- fault injection ----------------------------------------------------------
+    def inject(
+        self,
+        path: str = "",
+        *,
+        body: bytes | str = b"",
+        status: int = 200,
+        content_type: str | None = "application/json",
+        count: int | None = 1,
+    ) -> None:
+        """Answer exactly this status and raw body (no content type with None)."""
+        raw = body.encode() if isinstance(body, str) else body
+        self.faults.append(Fault(path, count, "answer", status, raw, content_type))
+
+    def inject_reset(self, path: str = "", *, count: int | None = 1) -> None:
+        """Reset the TCP connection (RST) instead of answering."""
+        self.faults.append(Fault(path, count, "reset"))
+
+    def inject_hang(self, path: str = "", *, count: int | None = 1) -> None:
+        """Never answer (until `clear_faults` or `stop`): the client times out."""
+        self.faults.append(Fault(path, count, "hang"))
+
+    def inject_cut(
+        self, path: str = "", *, body: bytes | str, count: int | None = 1
+    ) -> None:
+        """Announce `body`'s length, send its first half, then reset."""
+        raw = body.encode() if isinstance(body, str) else body
+        self.faults.append(Fault(path, count, "cut", body=raw))
+
+    def clear_faults(self) -> None:
+        """Answer normally again; requests left hanging are let go."""
+        self.faults.clear()
+        self._release_hung()
+
+    def _release_hung(self) -> None:
+        if self._released is not None:
+            self._released.set()
+            self._released = None
+
+    def _take_fault(self, path: str) -> Fault | None:
+        for fault in self.faults:
+            anchored = fault.path.endswith("$")
+            if (anchored and path.endswith(fault.path[:-1])) or (
+                not anchored and fault.path in path
+            ):
+                if fault.count is not None:
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self.faults.remove(fault)
+                return fault
+        return None
+
+    async def _spoil(self, request: web.Request, fault: Fault) -> web.StreamResponse:
+        if fault.mode == "answer":
+            response = web.Response(status=fault.status, body=fault.body)
+            if fault.content_type is not None:
+                response.content_type = fault.content_type
+            return response
+        if fault.mode == "hang":
+            if self._released is None:
+                self._released = asyncio.Event()
+            await self._released.wait()
+            return web.Response(status=503)
+        if fault.mode == "cut":
+            response = web.StreamResponse(status=200)
+            response.content_type = "application/json"
+            response.content_length = len(fault.body)
+            await response.prepare(request)
+            await response.write(fault.body[: len(fault.body) // 2])
+        _reset(request)
+        return web.Response(status=204)  # never sent: the connection is gone
 
     def quiet_refused_handshakes(self) -> None:
         """Record handshakes a client refuses instead of letting asyncio report them.
@@ -208,6 +317,11 @@ class HttpSimulator:
         recorded = RecordedRequest(request.method, request.path, dict(request.query))
         self.requests.append(recorded)
         self._run_due()
+        if (fault := self._take_fault(request.path)) is not None:
+            self.spoiled += 1
+            spoiled = await self._spoil(request, fault)
+            recorded.status = spoiled.status if fault.mode == "answer" else 0
+            return spoiled
         try:
             response: web.StreamResponse = await handler(request)
         except web.HTTPException as exc:
@@ -215,3 +329,15 @@ class HttpSimulator:
         recorded.status = response.status
         self.violations.extend(self.check_contract(request, body, response))
         return response
+
+
+def _reset(request: web.Request) -> None:
+    """Close the connection with a TCP reset, as a crashed server or proxy does."""
+    transport = request.transport
+    if transport is None:  # pragma: no cover - already gone
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        # SO_LINGER 0: close() sends RST rather than FIN.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()

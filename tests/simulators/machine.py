@@ -61,6 +61,8 @@ class MachineSimulator:
     sudo_password_required: bool = False
     ignore_packets: bool = False
     auth_delay: float = 0.0  # > 0: logins hang that long (a stalled sshd)
+    reset_connections: bool = False  # SSH connections dropped as they open
+    logins: int = 0  # password logins attempted (a stalled one counts at once)
 
     powered: bool = False
     packets: list[bytes] = field(default_factory=list)
@@ -217,6 +219,9 @@ class _SshServer(asyncssh.SSHServer):
         self.machine = machine
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        if self.machine.reset_connections:
+            conn.abort()
+            return
         self.machine._connections.add(conn)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -230,6 +235,7 @@ class _SshServer(asyncssh.SSHServer):
 
     async def validate_password(self, username: str, password: str) -> bool:
         m = self.machine
+        m.logins += 1
         if m.auth_delay:
             await asyncio.sleep(m.auth_delay)
         return not m.refuse_logins and username == m.username and password == m.password

@@ -58,9 +58,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
+import contextlib
 from dataclasses import dataclass
 import datetime as dt
-import json
 import os
 from pathlib import Path
 import re
@@ -78,11 +78,22 @@ from .errors import (
     CertificateError,
     Conflict,
     InvalidAuth,
+    InvalidResponse,
     NotFound,
     NotThatKind,
     PermissionDenied,
 )
-from .http import transport_errors
+from .fields import (
+    JsonObject,
+    obj,
+    objects,
+    opt_int,
+    opt_obj,
+    opt_str,
+    required_str,
+    text,
+)
+from .http import decode_json, is_json, read_body, transport_errors
 from .models import ResourceStatus
 from .tls import ssl_option
 
@@ -241,7 +252,10 @@ def max_uptime(status_text: str) -> float | None:
 
 
 def parse_timestamp(value: str | None) -> dt.datetime | None:
-    """Docker's RFC 3339 with nanoseconds; the zero time means 'never'."""
+    """Docker's RFC 3339 with nanoseconds; the zero time means 'never'.
+
+    Anything else (another format, the 31st of February) is None, not an error.
+    """
     if not value or value.startswith("0001-01-01"):
         return None
     match = re.match(
@@ -251,30 +265,50 @@ def parse_timestamp(value: str | None) -> dt.datetime | None:
         return None
     fraction = (match.group(2) or ".0")[:7]  # Python keeps microseconds
     zone = "+00:00" if match.group(3) == "Z" else match.group(3)
-    return dt.datetime.fromisoformat(match.group(1) + fraction + zone)
+    try:
+        return dt.datetime.fromisoformat(match.group(1) + fraction + zone)
+    except ValueError:
+        return None
+
+
+def _created(seconds: int | None) -> dt.datetime:
+    """The list's `Created` (Unix seconds); the epoch when absent or absurd."""
+    try:
+        return dt.datetime.fromtimestamp(seconds or 0, dt.UTC)
+    except OverflowError, OSError, ValueError:
+        return dt.datetime.fromtimestamp(0, dt.UTC)
+
+
+def _cpu_counters(stats: JsonObject) -> tuple[int | None, int | None]:
+    """(total_usage, system_cpu_usage) of a `cpu_stats` or `precpu_stats` block."""
+    return (
+        opt_int(opt_obj(stats.get("cpu_usage")).get("total_usage")),
+        opt_int(stats.get("system_cpu_usage")),
+    )
 
 
 def compute_stats(
     raw: Mapping[str, Any], previous: _CpuSample | None
 ) -> tuple[ContainerStats, _CpuSample | None]:
-    """A stats sample and the CPU counters to keep for the next cycle."""
-    cpu = raw.get("cpu_stats") or {}
-    total = (cpu.get("cpu_usage") or {}).get("total_usage")
-    system = cpu.get("system_cpu_usage")
+    """A stats sample and the CPU counters to keep for the next cycle.
+
+    A figure of the wrong type is left out (None), never an error.
+    """
+    cpu = opt_obj(raw.get("cpu_stats"))
+    total, system = _cpu_counters(cpu)
+    percpu = opt_obj(cpu.get("cpu_usage")).get("percpu_usage")
     online = (
-        cpu.get("online_cpus")
-        or len((cpu.get("cpu_usage") or {}).get("percpu_usage") or [])
+        opt_int(cpu.get("online_cpus"))
+        or (len(percpu) if isinstance(percpu, list) else 0)
         or 1
     )
     sample = (
-        _CpuSample(str(raw.get("id", "")), int(total), int(system))
-        if isinstance(total, int) and isinstance(system, int) and system > 0
+        _CpuSample(text(raw.get("id")), total, system)
+        if total is not None and system is not None and system > 0
         else None
     )
-    pre = raw.get("precpu_stats") or {}
-    pre_total = (pre.get("cpu_usage") or {}).get("total_usage")
-    pre_system = pre.get("system_cpu_usage")
-    if isinstance(pre_total, int) and isinstance(pre_system, int) and pre_system > 0:
+    pre_total, pre_system = _cpu_counters(opt_obj(raw.get("precpu_stats")))
+    if pre_total is not None and pre_system is not None and pre_system > 0:
         reference: _CpuSample | None = _CpuSample(
             sample.container_id if sample else "", pre_total, pre_system
         )
@@ -292,25 +326,23 @@ def compute_stats(
         system_delta = sample.system - reference.system
         if system_delta > 0 and cpu_delta >= 0:
             cpu_percent = round(cpu_delta / system_delta * online * 100.0, 2)
-    memory = raw.get("memory_stats") or {}
-    usage = memory.get("usage")
-    if isinstance(usage, int):
-        extra = memory.get("stats") or {}
+    memory = opt_obj(raw.get("memory_stats"))
+    usage = opt_int(memory.get("usage"))
+    if usage is not None:
+        extra = opt_obj(memory.get("stats"))
         # cgroup v2 names it inactive_file, v1 total_inactive_file: docker stats
         # subtracts it, so the figure matches what users compare with.
-        cache = extra.get("inactive_file", extra.get("total_inactive_file", 0))
-        usage = max(usage - int(cache), 0)
-    networks = raw.get("networks")
+        cache = opt_int(extra.get("inactive_file", extra.get("total_inactive_file")))
+        usage = max(usage - (cache or 0), 0)
+    networks = [opt_obj(n) for n in opt_obj(raw.get("networks")).values()]
     rx = tx = None
-    if isinstance(networks, Mapping) and networks:
-        rx = sum(int(n.get("rx_bytes", 0)) for n in networks.values())
-        tx = sum(int(n.get("tx_bytes", 0)) for n in networks.values())
+    if networks:
+        rx = sum(opt_int(n.get("rx_bytes")) or 0 for n in networks)
+        tx = sum(opt_int(n.get("tx_bytes")) or 0 for n in networks)
     stats = ContainerStats(
         cpu_percent=cpu_percent,
-        memory_usage=usage if isinstance(usage, int) else None,
-        memory_limit=memory.get("limit")
-        if isinstance(memory.get("limit"), int)
-        else None,
+        memory_usage=usage,
+        memory_limit=opt_int(memory.get("limit")),
         network_rx=rx,
         network_tx=tx,
     )
@@ -527,7 +559,8 @@ class DockerClient:
                     timeout=timeout or self._timeout,
                     ssl=ssl_arg,
                 ) as response:
-                    return response.status, response.headers, await response.read()
+                    body = await read_body(response, self.where)
+                    return response.status, response.headers, body
             except aiohttp.ClientSSLError:
                 raise  # transport_errors names certificate problems
             except aiohttp.ClientOSError as err:
@@ -577,32 +610,33 @@ class DockerClient:
         )
         if status not in ok:
             raise _api_error(status, body)
-        if not body:
-            return None
-        if "json" not in headers.get("Content-Type", ""):
-            raise NotThatKind(f"{self.where} answered {path} with something not JSON")
-        try:
-            return json.loads(body)
-        except ValueError as err:
-            raise NotThatKind(
-                f"{self.where} answered {path} with invalid JSON"
-            ) from err
+        if not body and method != "GET":
+            return None  # an action's answer (204, 304) has no body
+        if not is_json(headers.get("Content-Type", "")):
+            raise InvalidResponse(
+                f"{self.where} answered {path} with something not JSON"
+            )
+        return decode_json(body, self.where, f"{method} {path}")
 
     # -- the connection test ------------------------------------------------------------
     async def connect(self) -> EngineInfo:
         """Negotiate the API version and identify the engine (`GET /_ping`, `/info`)."""
         api_version = await self._negotiate()
-        info = await self._request("GET", "/info")
-        if not isinstance(info, dict) or not info.get("ID"):
+        try:
+            info = await self._request("GET", "/info")
+        except InvalidResponse as err:
+            # It pinged like an engine, but its /info is not Docker's.
+            raise NotThatKind(f"{self.where}: {err.message}") from err
+        if not isinstance(info, dict) or not text(info.get("ID")):
             raise NotThatKind(f"{self.where} answered /info without an engine ID")
         return EngineInfo(
-            id=str(info["ID"]),
-            name=str(info.get("Name") or ""),
-            server_version=str(info.get("ServerVersion") or ""),
+            id=text(info["ID"]),
+            name=text(info.get("Name")),
+            server_version=text(info.get("ServerVersion")),
             api_version=api_version,
-            operating_system=str(info.get("OperatingSystem") or ""),
-            os_type=info.get("OSType"),
-            architecture=info.get("Architecture"),
+            operating_system=text(info.get("OperatingSystem")),
+            os_type=opt_str(info.get("OSType")),
+            architecture=opt_str(info.get("Architecture")),
         )
 
     # -- polling ----------------------------------------------------------------------------
@@ -610,21 +644,22 @@ class DockerClient:
         """Every container (running or not), by name: one request per cycle."""
         items = await self._request("GET", "/containers/json", {"all": "1"})
         containers: dict[str, Container] = {}
-        for item in items or []:
-            name = str((item.get("Names") or [item["Id"]])[0]).removeprefix("/")
-            status_text = str(item.get("Status") or "")
-            health = (item.get("Health") or {}).get("Status")
+        for item in objects(items, "the container list"):
+            container_id = required_str(item, "Id", "a container of the list")
+            names = item.get("Names")
+            first = names[0] if isinstance(names, list) and names else None
+            name = (text(first) or container_id).removeprefix("/")
+            status_text = text(item.get("Status"))
+            health = opt_obj(item.get("Health")).get("Status")
             if health not in ("healthy", "unhealthy", "starting"):
                 health = health_from_status(status_text)
             containers[name] = Container(
                 name=name,
-                id=str(item["Id"]),
-                image=str(item.get("Image") or ""),
-                state=str(item.get("State") or "").lower(),
+                id=container_id,
+                image=text(item.get("Image")),
+                state=text(item.get("State")).lower(),
                 status_text=status_text,
-                created=dt.datetime.fromtimestamp(
-                    int(item.get("Created") or 0), dt.UTC
-                ),
+                created=_created(opt_int(item.get("Created"))),
                 health=health,
             )
         self._forget_gone(containers)
@@ -662,7 +697,7 @@ class DockerClient:
                 )
             except NotFound:
                 return container.name, None
-        stats, sample = compute_stats(raw or {}, self._cpu.get(container.name))
+        stats, sample = compute_stats(opt_obj(raw), self._cpu.get(container.name))
         if sample is not None:
             self._cpu[container.name] = sample
         return container.name, stats
@@ -686,14 +721,16 @@ class DockerClient:
 
     async def inspect(self, name: str) -> ContainerDetails:
         """`GET /containers/{name}/json`: start time and healthcheck status."""
-        raw = await self._request("GET", f"/containers/{name}/json")
-        state = raw.get("State") or {}
-        health = (state.get("Health") or {}).get("Status")
+        raw = obj(
+            await self._request("GET", f"/containers/{name}/json"), "the inspect answer"
+        )
+        state = opt_obj(raw.get("State"))
+        health = opt_obj(state.get("Health")).get("Status")
         return ContainerDetails(
-            id=str(raw.get("Id", "")),
-            name=str(raw.get("Name", name)).removeprefix("/"),
-            state=str(state.get("Status") or "").lower(),
-            started_at=parse_timestamp(state.get("StartedAt")),
+            id=text(raw.get("Id")),
+            name=text(raw.get("Name"), name).removeprefix("/"),
+            state=text(state.get("Status")).lower(),
+            started_at=parse_timestamp(opt_str(state.get("StartedAt"))),
             health=health if health in ("healthy", "unhealthy", "starting") else None,
         )
 
@@ -761,12 +798,11 @@ def _hung_up_on_tls(err: CannotConnect) -> bool:
 def _api_error(status: int, body: bytes) -> Exception:
     """Docker's `{"message": ...}` error answers, mapped to errors.py."""
     message = ""
-    try:
-        document = json.loads(body)
-        if isinstance(document, dict):
-            message = str(document.get("message") or "")
-    except ValueError:
-        pass
+    # The error's text is a bonus: an unreadable body still maps by status.
+    with contextlib.suppress(InvalidResponse):
+        message = text(
+            opt_obj(decode_json(body, "the engine", "an error")).get("message")
+        )
     message = (
         message or body[:200].decode("utf-8", "replace").strip() or f"HTTP {status}"
     )

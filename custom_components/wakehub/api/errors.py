@@ -84,3 +84,15 @@ class ApiError(WakeHubError):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+class InvalidResponse(ApiError):
+    """The server answered, but with something WakeHub cannot read.
+
+    A truncated or invalid JSON body, HTML where JSON was due, an empty or
+    oversized body, or JSON of the wrong shape (a list for an object, a string
+    for a required number). `code` is always "invalid_response".
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__("invalid_response", message)

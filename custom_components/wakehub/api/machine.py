@@ -28,8 +28,8 @@ from .errors import (
     ConnectionTimeout,
     HostKeyMismatch,
     InvalidAuth,
+    InvalidResponse,
     TaskFailed,
-    WakeHubError,
 )
 
 DEFAULT_SHUTDOWN_COMMAND = "sudo systemctl poweroff"
@@ -43,6 +43,8 @@ METRICS_COMMAND = (
 )
 
 _MAC_RE = re.compile(r"^[0-9a-f]{12}$")
+# A century: more uptime than that is not a reading but garbage.
+MAX_UPTIME = 100 * 365 * 86400.0
 
 
 def normalize_mac(mac: str) -> str:
@@ -164,24 +166,38 @@ class CommandResult:
 
 
 def parse_metrics(output: str) -> MachineMetrics:
-    """Parse the output of `METRICS_COMMAND`; ValueError when it is not Linux's."""
+    """Parse the output of `METRICS_COMMAND`; ValueError when it is not Linux's.
+
+    Every figure is checked, not only its syntax: "nan", a negative load or a
+    zero memory total would otherwise break the sensors computed from them.
+    """
     lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
     if len(lines) < 5:
         raise ValueError("unexpected metrics output")
-    uptime = float(lines[0].split()[0])
-    load1 = float(lines[1].split()[0])
+    uptime = _figure(lines[0].split()[0], MAX_UPTIME)
+    load1 = _figure(lines[1].split()[0], float("inf"))
     cpus = int(lines[2])
     memory: dict[str, int] = {}
     for line in lines[3:]:
         name, _, rest = line.partition(":")
         memory[name] = int(rest.split()[0])
     total, available = memory["MemTotal"], memory["MemAvailable"]
+    if cpus < 1 or total <= 0 or not 0 <= available <= total:
+        raise ValueError("impossible metrics")
     return MachineMetrics(
         uptime_seconds=uptime,
         cpu_percent=round(min(100.0, load1 / max(cpus, 1) * 100), 1),
         memory_percent=round((total - available) / total * 100, 1),
         cpu_count=cpus,
     )
+
+
+def _figure(word: str, bound: float) -> float:
+    """A finite, non-negative number below `bound` (ValueError otherwise)."""
+    value = float(word)
+    if not 0 <= value < bound:
+        raise ValueError(f"{word!r} is not a plausible figure")
+    return value
 
 
 class MachineClient:
@@ -313,11 +329,11 @@ class MachineClient:
         """Uptime, load-based CPU and memory use in one command."""
         result = await self.run(METRICS_COMMAND)
         if result.exit_status != 0:
-            raise WakeHubError("the metrics command is not supported on this host")
+            raise InvalidResponse("the metrics command is not supported on this host")
         try:
             return parse_metrics(result.stdout)
         except (ValueError, KeyError, IndexError) as err:
-            raise WakeHubError(
+            raise InvalidResponse(
                 "the metrics command returned unexpected output"
             ) from err
 

@@ -58,7 +58,7 @@ import hashlib
 import json
 import logging
 import time
-from typing import Any, Final, cast
+from typing import Any, Final
 from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
@@ -69,13 +69,15 @@ from .errors import (
     ApiError,
     Conflict,
     InvalidAuth,
+    InvalidResponse,
     NotFound,
     PermissionDenied,
     RateLimited,
     TaskFailed,
     WakeHubError,
 )
-from .http import transport_errors
+from .fields import items, obj, opt_float, opt_int, opt_obj, opt_str, text
+from .http import decode_json, read_body, transport_errors
 from .models import ResourceStatus
 from .tls import ssl_option
 
@@ -362,87 +364,77 @@ def _date(value: Any) -> dt.date | None:
         return None
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return cast("dict[str, Any]", value) if isinstance(value, dict) else {}
-
-
 def parse_task(payload: Any) -> Task:
-    data = _obj(payload)
+    data = obj(payload, "an OVH task")
     return Task(
-        id=_int(data.get("id")) or 0,
-        type=_str(data.get("type")),
-        state=_str(data.get("state")) or "unknown",
-        progress=_int(data.get("progress")),
+        id=opt_int(data.get("id")) or 0,
+        type=opt_str(data.get("type")),
+        state=opt_str(data.get("state")) or "unknown",
+        progress=opt_int(data.get("progress")),
         date=_datetime(data.get("date")),
     )
 
 
 def parse_vps(service_name: str, payload: Any) -> VpsInfo:
-    data = _obj(payload)
+    data = obj(payload, f"the VPS {service_name}")
     model_data = data.get("model")
     model = None
     if isinstance(model_data, dict):
         model = VpsModel(
-            name=_str(model_data.get("name")),
-            offer=_str(model_data.get("offer")),
-            vcore=_int(model_data.get("vcore")),
-            memory=_int(model_data.get("memory")),
-            disk=_int(model_data.get("disk")),
-            version=_str(model_data.get("version")),
+            name=opt_str(model_data.get("name")),
+            offer=opt_str(model_data.get("offer")),
+            vcore=opt_int(model_data.get("vcore")),
+            memory=opt_int(model_data.get("memory")),
+            disk=opt_int(model_data.get("disk")),
+            version=opt_str(model_data.get("version")),
         )
-    state = _str(data.get("state"))
+    state = opt_str(data.get("state"))
     return VpsInfo(
-        service_name=_str(data.get("name")) or service_name,
-        display_name=_str(data.get("displayName")) or service_name,
+        service_name=opt_str(data.get("name")) or service_name,
+        display_name=opt_str(data.get("displayName")) or service_name,
         state=state,
         status=vps_status(state),
-        netboot_mode=_str(data.get("netbootMode")),
-        zone=_str(data.get("zone")),
-        cluster=_str(data.get("cluster")),
-        vcore=_int(data.get("vcore")),
-        memory_limit=_int(data.get("memoryLimit")),
-        offer_type=_str(data.get("offerType")),
+        netboot_mode=opt_str(data.get("netbootMode")),
+        zone=opt_str(data.get("zone")),
+        cluster=opt_str(data.get("cluster")),
+        vcore=opt_int(data.get("vcore")),
+        memory_limit=opt_int(data.get("memoryLimit")),
+        offer_type=opt_str(data.get("offerType")),
         model=model,
     )
 
 
 def _usage_value(payload: Any) -> UsageValue | None:
-    data = _obj(payload)
+    data = opt_obj(payload)
     if not data:
         return None
     value = data.get("value")
     return UsageValue(
         value=float(value) if isinstance(value, int | float) else None,
-        unit=_str(data.get("unit")),
+        unit=opt_str(data.get("unit")),
     )
 
 
-def _error_payload(text: str) -> tuple[str, str | None]:
+def _error_payload(body: bytes) -> tuple[str, str | None]:
     """OVH's `message` and `errorCode` from an error body (any shape)."""
     try:
-        data = json.loads(text)
-    except ValueError:
-        return (text.strip()[:200] or "no message"), None
+        data = decode_json(body, "OVH", "an error")
+    except InvalidResponse:
+        return (body[:200].decode(errors="replace").strip() or "no message"), None
     if isinstance(data, dict):
-        return str(data.get("message") or "no message"), _str(data.get("errorCode"))
-    return str(data)[:200], None
+        message = text(data.get("message")) or "no message"
+        return message[:500], opt_str(data.get("errorCode"))
+    return text(data, "no message")[:200], None
+
+
+def _bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
 
 
 def _retry_after(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+    """Retry-After in seconds; None when absent, unreadable or not finite."""
+    seconds = opt_float(value)
+    return None if seconds is None else max(0.0, seconds)
 
 
 # -- the client -----------------------------------------------------------------------
@@ -542,14 +534,16 @@ class OvhClient:
         """One API call with clock sync, rate-limit retries and error mapping."""
         if signed and self._time_offset is None:
             await self.sync_time()
-        text = "" if body is None else json.dumps(body, separators=(",", ":"))
+        payload = "" if body is None else json.dumps(body, separators=(",", ":"))
         url = self._url(path, query)
         resynced = False
         attempt = 0
         while True:
-            status, reply, retry_after = await self._send(method, url, text, signed)
+            status, reply, retry_after = await self._send(method, url, payload, signed)
             if status < 300:
-                return json.loads(reply) if reply.strip() else None
+                if method != "GET" and not reply.strip():
+                    return None  # an action without an answer (PUT, 204)
+                return decode_json(reply, self._where, f"{method} {path}")
             message, code = _error_payload(reply)
             if code == "QUERY_TIME_OUT" and signed and not resynced:
                 resynced = True  # our clock drifted since the last measure
@@ -570,7 +564,7 @@ class OvhClient:
 
     async def _send(
         self, method: str, url: str, body: str, signed: bool
-    ) -> tuple[int, str, float | None]:
+    ) -> tuple[int, bytes, float | None]:
         async with self._semaphore, transport_errors(self._where):
             headers = self._headers(method, url, body, signed)
             async with self._session.request(
@@ -581,7 +575,7 @@ class OvhClient:
                 ssl=self._ssl,
                 timeout=self._timeout,
             ) as response:
-                reply = await response.text()
+                reply = await read_body(response, self._where)
                 return (
                     response.status,
                     reply,
@@ -598,16 +592,16 @@ class OvhClient:
         }
         if redirection:
             body["redirection"] = redirection
-        answer = _obj(
+        answer = opt_obj(
             await self._call("POST", "/auth/credential", body=body, signed=False)
         )
-        consumer_key = _str(answer.get("consumerKey"))
+        consumer_key = opt_str(answer.get("consumerKey"))
         if not consumer_key:
             raise ApiError("credential", "OVH returned no consumer key")
         return CredentialRequest(
             consumer_key=consumer_key,
-            state=_str(answer.get("state")) or "pendingValidation",
-            validation_url=_str(answer.get("validationUrl")) or "",
+            state=opt_str(answer.get("state")) or "pendingValidation",
+            validation_url=opt_str(answer.get("validationUrl")) or "",
         )
 
     async def credential_status(self, consumer_key: str | None = None) -> str:
@@ -618,8 +612,8 @@ class OvhClient:
         """
         if consumer_key is not None:
             self.consumer_key = consumer_key
-        answer = _obj(await self._call("GET", "/auth/currentCredential"))
-        status = _str(answer.get("status")) or "unknown"
+        answer = opt_obj(await self._call("GET", "/auth/currentCredential"))
+        status = opt_str(answer.get("status")) or "unknown"
         if status == "refused":
             raise CredentialRejected(
                 "the OVH consumer key was refused by the account owner", status
@@ -631,15 +625,15 @@ class OvhClient:
     async def account_id(self) -> str:
         """Stable account id: the nichandle, or the application key without GET /me."""
         try:
-            answer = _obj(await self._call("GET", "/me"))
+            answer = opt_obj(await self._call("GET", "/me"))
         except PermissionDenied, NotFound:
             return self._application_key
-        return _str(answer.get("nichandle")) or self._application_key
+        return opt_str(answer.get("nichandle")) or self._application_key
 
     # -- discovery ------------------------------------------------------------------
     async def list_services(self) -> list[str]:
         answer = await self._call("GET", "/vps")
-        return [name for name in answer or [] if isinstance(name, str)]
+        return [name for name in items(answer, "GET /vps") if isinstance(name, str)]
 
     async def get_vps(self, service: str) -> VpsInfo:
         return parse_vps(service, await self._call("GET", _vps_path(service)))
@@ -660,7 +654,11 @@ class OvhClient:
                 "GET", _vps_path(service, "tasks"), query={"state": _TASK_RUNNING_STATE}
             ),
         )
-        ids = tuple(i for i in task_ids or [] if isinstance(i, int))
+        ids = tuple(
+            i
+            for i in items(task_ids, f"the running tasks of {service}")
+            if isinstance(i, int) and not isinstance(i, bool)
+        )
         current = None
         for task_id in ids:
             current = self._tasks.get((service, task_id))
@@ -718,30 +716,34 @@ class OvhClient:
         )
 
     async def service_info(self, service: str) -> ServiceInfo:
-        data = _obj(await self._call("GET", _vps_path(service, "serviceInfos")))
+        data = opt_obj(await self._call("GET", _vps_path(service, "serviceInfos")))
         return ServiceInfo(
-            status=_str(data.get("status")),
+            status=opt_str(data.get("status")),
             expiration=_date(data.get("expiration")),
             creation=_date(data.get("creation")),
-            automatic_renew=_obj(data.get("renew")).get("automatic"),
+            automatic_renew=_bool(opt_obj(data.get("renew")).get("automatic")),
         )
 
     async def ips(self, service: str) -> list[str]:
         answer = await self._call("GET", _vps_path(service, "ips"))
-        return [ip for ip in answer or [] if isinstance(ip, str)]
+        return [
+            ip for ip in items(answer, f"the IPs of {service}") if isinstance(ip, str)
+        ]
 
     async def datacenter(self, service: str) -> Datacenter:
-        data = _obj(await self._call("GET", _vps_path(service, "datacenter")))
+        data = opt_obj(await self._call("GET", _vps_path(service, "datacenter")))
         return Datacenter(
-            name=_str(data.get("name")),
-            long_name=_str(data.get("longName")),
-            country=_str(data.get("country")),
+            name=opt_str(data.get("name")),
+            long_name=opt_str(data.get("longName")),
+            country=opt_str(data.get("country")),
         )
 
     async def current_image(self, service: str) -> Image | None:
         """Installed image (2025 range), else the older `distribution` template."""
         try:
-            data = _obj(await self._call("GET", _vps_path(service, "images/current")))
+            data = opt_obj(
+                await self._call("GET", _vps_path(service, "images/current"))
+            )
         except NotFound:
             data = {}
         except ApiError as err:
@@ -749,35 +751,39 @@ class OvhClient:
                 raise
             data = {}
         if data.get("id"):
-            return Image(id=str(data["id"]), name=_str(data.get("name")))
+            return Image(id=text(data["id"]), name=opt_str(data.get("name")))
         try:
-            template = _obj(await self._call("GET", _vps_path(service, "distribution")))
+            template = opt_obj(
+                await self._call("GET", _vps_path(service, "distribution"))
+            )
         except NotFound:
             return None
         if not template:
             return None
-        return Image(id=str(template.get("id", "")), name=_str(template.get("name")))
+        return Image(id=text(template.get("id")), name=opt_str(template.get("name")))
 
     async def get_snapshot(self, service: str) -> Snapshot | None:
         """The VPS's snapshot, or None (OVH answers 404 when there is none)."""
         try:
-            data = _obj(await self._call("GET", _vps_path(service, "snapshot")))
+            data = opt_obj(await self._call("GET", _vps_path(service, "snapshot")))
         except NotFound:
             return None
         return Snapshot(
-            id=_str(data.get("id")),
-            description=_str(data.get("description")),
+            id=opt_str(data.get("id")),
+            description=opt_str(data.get("description")),
             creation_date=_datetime(data.get("creationDate")),
-            region=_str(data.get("region")),
+            region=opt_str(data.get("region")),
         )
 
     async def automated_backup(self, service: str) -> AutomatedBackup | None:
         """Automated backup option and its restore points; None without the option."""
         try:
-            data = _obj(await self._call("GET", _vps_path(service, "automatedBackup")))
+            data = opt_obj(
+                await self._call("GET", _vps_path(service, "automatedBackup"))
+            )
         except NotFound:
             return None
-        state = _str(data.get("state"))
+        state = opt_str(data.get("state"))
         points: tuple[dt.datetime, ...] = ()
         if state == "enabled":
             answer = await self._call(
@@ -785,9 +791,10 @@ class OvhClient:
                 _vps_path(service, "automatedBackup/restorePoints"),
                 query={"state": "available"},
             )
-            points = tuple(p for p in map(_datetime, answer or []) if p is not None)
+            listed = items(answer, f"the restore points of {service}")
+            points = tuple(p for p in map(_datetime, listed) if p is not None)
         return AutomatedBackup(
-            state=state, schedule=_str(data.get("schedule")), restore_points=points
+            state=state, schedule=opt_str(data.get("schedule")), restore_points=points
         )
 
     async def usage(self, service: str) -> VpsUsage | None:
@@ -909,11 +916,11 @@ class OvhClient:
         return await self._task_call(service, "DELETE", "snapshot")
 
     async def snapshot_download(self, service: str) -> SnapshotDownload:
-        data = _obj(await self._call("GET", _vps_path(service, "snapshot/download")))
-        url = _str(data.get("url"))
+        data = opt_obj(await self._call("GET", _vps_path(service, "snapshot/download")))
+        url = opt_str(data.get("url"))
         if not url:
             raise ApiError("snapshot", "OVH returned no download URL")
-        return SnapshotDownload(url=url, size=_int(data.get("size")))
+        return SnapshotDownload(url=url, size=opt_int(data.get("size")))
 
     async def console_url(self, service: str) -> str:
         answer = await self._call("POST", _vps_path(service, "getConsoleUrl"))
@@ -929,13 +936,13 @@ class OvhClient:
                 self._call(
                     "GET", _vps_path(service, f"images/available/{quote(i, safe='')}")
                 )
-                for i in ids or []
+                for i in items(ids, f"the images of {service}")
                 if isinstance(i, str)
             )
         )
         return [
-            Image(id=str(d.get("id")), name=_str(d.get("name")))
-            for d in map(_obj, details)
+            Image(id=text(d.get("id")), name=opt_str(d.get("name")))
+            for d in map(opt_obj, details)
             if d.get("id")
         ]
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+import contextlib
 from dataclasses import dataclass
 import re
 import time
@@ -57,13 +58,26 @@ from .errors import (
     CannotConnect,
     Conflict,
     InvalidAuth,
+    InvalidResponse,
     NotFound,
     NotThatKind,
     PermissionDenied,
     TaskFailed,
     WakeHubError,
 )
-from .http import transport_errors
+from .fields import (
+    flag,
+    obj,
+    objects,
+    opt_float,
+    opt_int,
+    opt_obj,
+    opt_str,
+    required_int,
+    required_str,
+    text,
+)
+from .http import decode_json, is_json, read_body, transport_errors
 from .models import ResourceStatus
 from .tls import ssl_option
 
@@ -302,46 +316,39 @@ def _privilege_from(message: str) -> str | None:
     return match.group(2).strip() if match else None
 
 
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
 def _parse_guest(item: Mapping[str, Any]) -> ProxmoxGuest:
-    tags = item.get("tags") or ""
+    vmid = required_int(item, "vmid", "a guest of /cluster/resources")
+    kind: GuestType = "lxc" if item.get("type") == "lxc" else "qemu"
     return ProxmoxGuest(
-        vmid=int(item["vmid"]),
-        type="lxc" if item["type"] == "lxc" else "qemu",
-        name=str(item.get("name") or f"{item['type']}-{item['vmid']}"),
-        node=str(item.get("node", "")),
-        status=str(item.get("status", "unknown")),
-        template=bool(int(item.get("template") or 0)),
-        lock=item.get("lock") or None,
-        cpu=_float(item.get("cpu")),
-        maxcpu=_int(item.get("maxcpu")),
-        mem=_int(item.get("mem")),
-        maxmem=_int(item.get("maxmem")),
-        disk=_int(item.get("disk")),
-        maxdisk=_int(item.get("maxdisk")),
-        netin=_int(item.get("netin")),
-        netout=_int(item.get("netout")),
-        uptime=_int(item.get("uptime")),
-        tags=tuple(t for t in re.split(r"[;, ]", str(tags)) if t),
+        vmid=vmid,
+        type=kind,
+        name=text(item.get("name")) or f"{kind}-{vmid}",
+        node=text(item.get("node")),
+        status=text(item.get("status"), "unknown"),
+        template=flag(item.get("template")),
+        lock=opt_str(item.get("lock")) or None,
+        cpu=opt_float(item.get("cpu")),
+        maxcpu=opt_int(item.get("maxcpu")),
+        mem=opt_int(item.get("mem")),
+        maxmem=opt_int(item.get("maxmem")),
+        disk=opt_int(item.get("disk")),
+        maxdisk=opt_int(item.get("maxdisk")),
+        netin=opt_int(item.get("netin")),
+        netout=opt_int(item.get("netout")),
+        uptime=opt_int(item.get("uptime")),
+        tags=tuple(t for t in re.split(r"[;, ]", text(item.get("tags"))) if t),
     )
 
 
 def _parse_node(item: Mapping[str, Any]) -> ProxmoxNode:
     return ProxmoxNode(
-        name=str(item["node"]),
+        name=required_str(item, "node", "a node of /cluster/resources"),
         online=item.get("status") == "online",
-        cpu=_float(item.get("cpu")),
-        maxcpu=_int(item.get("maxcpu")),
-        mem=_int(item.get("mem")),
-        maxmem=_int(item.get("maxmem")),
-        uptime=_int(item.get("uptime")),
+        cpu=opt_float(item.get("cpu")),
+        maxcpu=opt_int(item.get("maxcpu")),
+        mem=opt_int(item.get("mem")),
+        maxmem=opt_int(item.get("maxmem")),
+        uptime=opt_int(item.get("uptime")),
     )
 
 
@@ -402,8 +409,14 @@ class ProxmoxClient:
         Raises CannotConnect/ConnectionTimeout/CertificateError, NotThatKind,
         InvalidAuth, or PermissionDenied naming a missing required privilege.
         """
-        version = await self._request("GET", "/version")
-        if not isinstance(version, Mapping) or "version" not in version:
+        try:
+            version = await self._request("GET", "/version")
+        except InvalidResponse as err:
+            # Whatever answered the first request, it does not speak Proxmox's API.
+            raise NotThatKind(
+                f"{self.where} answered, but not as Proxmox VE does"
+            ) from err
+        if not isinstance(version, Mapping) or not text(version.get("version")):
             raise NotThatKind(f"{self.where} answered, but not as Proxmox VE does")
         privileges = await self._privileges()
         for needed in REQUIRED_PRIVILEGES:
@@ -422,7 +435,7 @@ class ProxmoxClient:
             name=name,
             is_cluster=is_cluster,
             nodes=nodes,
-            version=str(version["version"]),
+            version=text(version["version"]),
             privileges=privileges,
             missing_privileges=missing,
         )
@@ -451,11 +464,18 @@ class ProxmoxClient:
             state = await self.fetch_state()
             nodes = tuple(sorted(state.nodes))
             return (nodes[0] if nodes else self.where), len(nodes) > 1, nodes
-        entries = status if isinstance(status, list) else []
-        nodes = tuple(sorted(e["name"] for e in entries if e.get("type") == "node"))
+        entries = objects(status, "/cluster/status")
+        what = "an entry of /cluster/status"
+        nodes = tuple(
+            sorted(
+                required_str(e, "name", what)
+                for e in entries
+                if e.get("type") == "node"
+            )
+        )
         cluster = next((e for e in entries if e.get("type") == "cluster"), None)
         if cluster is not None:
-            return str(cluster["name"]), True, nodes
+            return required_str(cluster, "name", what), True, nodes
         return (nodes[0] if nodes else self.where), False, nodes
 
     async def node_addresses(self) -> dict[str, str]:
@@ -464,21 +484,21 @@ class ProxmoxClient:
             status = await self._request("GET", "/cluster/status")
         except PermissionDenied:
             return {}
-        return {
-            str(item["name"]): str(item["ip"])
-            for item in (status if isinstance(status, list) else [])
-            if isinstance(item, Mapping)
-            and item.get("type") == "node"
-            and item.get("name")
-            and item.get("ip")
-        }
+        addresses: dict[str, str] = {}
+        for entry in objects(status, "/cluster/status"):
+            name, ip = opt_str(entry.get("name")), opt_str(entry.get("ip"))
+            if entry.get("type") == "node" and name and ip:
+                addresses[name] = ip
+        return addresses
 
     async def fetch_state(self) -> ClusterState:
         """Every node and guest of the cluster from ONE GET /cluster/resources."""
         items = await self._request("GET", "/cluster/resources")
         nodes: dict[str, ProxmoxNode] = {}
         guests: dict[int, ProxmoxGuest] = {}
-        for item in items if isinstance(items, list) else []:
+        # Not a list is a broken answer, not an empty cluster: every guest would
+        # look gone.
+        for item in objects(items, "/cluster/resources"):
             kind = item.get("type")
             if kind == "node":
                 node = _parse_node(item)
@@ -498,8 +518,11 @@ class ProxmoxClient:
     async def locate(self, vmid: int) -> ProxmoxGuest:
         """Where a guest is now (one GET /cluster/resources?type=vm)."""
         items = await self._request("GET", "/cluster/resources", params={"type": "vm"})
-        for item in items if isinstance(items, list) else []:
-            if item.get("type") in ("qemu", "lxc") and int(item.get("vmid", 0)) == vmid:
+        for item in objects(items, "/cluster/resources"):
+            if (
+                item.get("type") in ("qemu", "lxc")
+                and opt_int(item.get("vmid")) == vmid
+            ):
                 return _parse_guest(item)
         raise NotFound(f"guest {vmid} is not in the cluster")
 
@@ -542,13 +565,13 @@ class ProxmoxClient:
         items = await self._guest_request(guest, "GET", "snapshot")
         snapshots = [
             ProxmoxSnapshot(
-                name=str(item["name"]),
-                description=str(item.get("description") or ""),
-                snaptime=_int(item.get("snaptime")),
-                parent=item.get("parent") or None,
-                vmstate=bool(int(item.get("vmstate") or 0)),
+                name=required_str(item, "name", "a snapshot"),
+                description=text(item.get("description")),
+                snaptime=opt_int(item.get("snaptime")),
+                parent=opt_str(item.get("parent")) or None,
+                vmstate=flag(item.get("vmstate")),
             )
-            for item in (items if isinstance(items, list) else [])
+            for item in objects(items, "the snapshot list")
             if item.get("name") != "current"
         ]
         return _tree_order(snapshots)
@@ -583,15 +606,18 @@ class ProxmoxClient:
     # -- tasks ----------------------------------------------------------------------
 
     async def task_status(self, node: str, upid: str) -> ProxmoxTask:
-        data = await self._request(
-            "GET", f"/nodes/{node}/tasks/{quote(upid, safe='')}/status"
+        data = obj(
+            await self._request(
+                "GET", f"/nodes/{node}/tasks/{quote(upid, safe='')}/status"
+            ),
+            "the task status",
         )
         return ProxmoxTask(
             upid=upid,
             node=node,
             running=data.get("status") != "stopped",
-            exitstatus=data.get("exitstatus"),
-            type=str(data.get("type", "")),
+            exitstatus=opt_str(data.get("exitstatus")),
+            type=text(data.get("type")),
         )
 
     async def wait_for_task(
@@ -627,8 +653,8 @@ class ProxmoxClient:
         form: Mapping[str, Any] | None = None,
     ) -> str:
         upid = await self._guest_request(guest, method, suffix, form)
-        if not isinstance(upid, str):
-            raise ApiError("no-upid", "Proxmox did not return a task id")
+        if not isinstance(upid, str) or not upid:
+            raise InvalidResponse("Proxmox did not return a task id")
         return upid
 
     async def _guest_request(
@@ -699,16 +725,23 @@ class ProxmoxClient:
 
     async def _answer(self, response: aiohttp.ClientResponse) -> Any:
         """Map Proxmox's answer to data or to an errors.py exception."""
-        body: Any = None
-        if response.content_type == "application/json":
-            try:
-                body = await response.json()
-            except ValueError:
-                body = None
+        raw = await read_body(response, self.where)
+        what = f"{response.method} {response.url.path}"
         if response.status == 200:
-            if not isinstance(body, Mapping) or "data" not in body:
-                raise NotThatKind(f"{self.where} did not answer as Proxmox VE does")
-            return body["data"]
+            if not is_json(response.content_type):
+                raise InvalidResponse(
+                    f"{self.where} answered {what} with {response.content_type}, "
+                    "not JSON"
+                )
+            answer = opt_obj(decode_json(raw, self.where, what))
+            if "data" not in answer:
+                raise InvalidResponse(f"{self.where} answered {what} without data")
+            return answer["data"]
+        body: Any = None
+        if is_json(response.content_type):
+            # An error's details are a bonus: an unreadable one still maps by status.
+            with contextlib.suppress(InvalidResponse):
+                body = decode_json(raw, self.where, what)
         if body is None and response.status in (404, 405):
             # Proxmox answers unknown paths with a JSON 501; a bare 404 is a web
             # server of another kind.
@@ -727,10 +760,9 @@ class ProxmoxClient:
                 form={"username": self._username, "password": self._password},
                 headers={},
             )
-            if not isinstance(data, Mapping) or "ticket" not in data:
-                raise NotThatKind(f"{self.where} did not answer as Proxmox VE does")
-            self._ticket = str(data["ticket"])
-            self._csrf = str(data.get("CSRFPreventionToken") or "")
+            login = obj(data, "the login answer")
+            self._ticket = required_str(login, "ticket", "the login answer")
+            self._csrf = text(login.get("CSRFPreventionToken"))
             self._ticket_time = time.monotonic()
 
 

@@ -29,10 +29,9 @@ from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
-from homeassistant.helpers.update_coordinator import UpdateFailed
 from yarl import URL
 
-from ..action_errors import translate_error
+from ..action_errors import update_failed
 from ..api.docker import Container, ContainerStats, DockerClient, EngineInfo
 from ..api.errors import CertificateError, WakeHubError
 from ..api.models import ResourceStatus
@@ -156,16 +155,6 @@ async def async_setup_kind(
     )
 
 
-def _update_failed(err: WakeHubError, title: str) -> UpdateFailed:
-    """The same translated text an action would show for this failure."""
-    translated = translate_error(err, title)
-    return UpdateFailed(
-        translation_domain=DOMAIN,
-        translation_key=translated.translation_key,
-        translation_placeholders=translated.translation_placeholders,
-    )
-
-
 class DockerCoordinator(WakeHubCoordinator):
     """Polls one engine: the container list, and stats of the followed ones."""
 
@@ -193,7 +182,7 @@ class DockerCoordinator(WakeHubCoordinator):
             self.engine = await self.client.connect()
         except WakeHubError as err:
             self._note_certificate(err)
-            raise _update_failed(err, self.config_entry.title) from err
+            raise update_failed(err, self.config_entry.title) from err
 
     async def _async_update_data(self) -> dict[str, ResourceState]:
         try:
@@ -214,7 +203,7 @@ class DockerCoordinator(WakeHubCoordinator):
             )
         except WakeHubError as err:
             self._note_certificate(err)
-            raise _update_failed(err, self.config_entry.title) from err
+            raise update_failed(err, self.config_entry.title) from err
         ir.async_delete_issue(
             self.hass, DOMAIN, certificate_issue_id(self.config_entry)
         )

@@ -13,9 +13,9 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo
-from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from ..action_errors import update_failed
 from ..api.errors import CannotConnect, HostKeyMismatch, WakeHubError
 from ..api.machine import (
     MachineClient,
@@ -97,11 +97,7 @@ class MachineCoordinator(WakeHubCoordinator):
         try:
             reachable = await is_port_open(creds.host, creds.port, PORT_PROBE_TIMEOUT)
         except CannotConnect as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="cannot_resolve",
-                translation_placeholders={"host": creds.host},
-            ) from err
+            raise update_failed(err, self.config_entry.title) from err
         metrics = await self._read_metrics() if reachable else None
         if not reachable:
             self._boot_time = None

@@ -27,23 +27,20 @@ from urllib.parse import parse_qs, urlsplit
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import (
-    ConfigEntryAuthFailed,
     HomeAssistantError,
     ServiceValidationError,
 )
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from ..action_errors import needs_reauth, update_failed
 from ..api.backoff import FIRST_DELAY
 from ..api.errors import (
     ApiError,
-    InvalidAuth,
     NotFound,
     PermissionDenied,
-    RateLimited,
     WakeHubError,
 )
 from ..api.ovh import (
@@ -220,21 +217,14 @@ class OvhCoordinator(WakeHubCoordinator):
             if isinstance(result, ServiceExpired):
                 self._expired_issue(sn, result)
             _LOGGER.debug("%s: VPS %s not polled: %s", self.name, sn, result)
-        if any(isinstance(err, InvalidAuth) for err in errors.values()):
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="ovh_auth_failed"
-            )
+        title = self.config_entry.title
+        # The consumer key covers every VPS: refused or short of rights on one,
+        # it needs replacing for all.
+        if auth := next((e for e in errors.values() if needs_reauth(e)), None):
+            raise update_failed(auth, title, can_reauth=True) from auth
         if errors and len(errors) == len(fast):
             first = next(iter(errors.values()))
-            message = first.message if isinstance(first, ApiError) else str(first)
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="ovh_update_failed",
-                translation_placeholders={"message": message},
-                retry_after=first.retry_after
-                if isinstance(first, RateLimited)
-                else None,
-            )
+            raise update_failed(first, title) from first
 
     def _expired_issue(self, service: str, err: ServiceExpired) -> None:
         ir.async_create_issue(

@@ -25,26 +25,16 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import (
-    ConfigEntryAuthFailed,
-    HomeAssistantError,
-    ServiceValidationError,
-)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
-from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from ..action_errors import update_failed
 from ..api.backoff import FIRST_DELAY
-from ..api.errors import (
-    CannotConnect,
-    CertificateError,
-    ConnectionTimeout,
-    InvalidAuth,
-    WakeHubError,
-)
+from ..api.errors import CertificateError, WakeHubError
 from ..api.models import ResourceStatus
 from ..api.proxmox import (
     ActionNotSupported,
@@ -246,28 +236,10 @@ class ProxmoxCoordinator(WakeHubCoordinator):
     async def _async_update_data(self) -> dict[str, ResourceState]:
         try:
             state = await self.client.fetch_state()
-        except InvalidAuth as err:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN,
-                translation_key="proxmox_invalid_auth",
-                translation_placeholders={"name": self.config_entry.title},
-            ) from err
-        except CertificateError as err:
-            self._raise_certificate_issue(err)
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="proxmox_certificate_changed",
-                translation_placeholders={"name": self.config_entry.title},
-            ) from err
         except WakeHubError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key=_poll_error_key(err),
-                translation_placeholders={
-                    "name": self.config_entry.title,
-                    "message": str(err),
-                },
-            ) from err
+            if isinstance(err, CertificateError):
+                self._raise_certificate_issue(err)
+            raise update_failed(err, self.config_entry.title, can_reauth=True) from err
         ir.async_delete_issue(
             self.hass, DOMAIN, certificate_issue_id(self.config_entry)
         )
@@ -473,14 +445,6 @@ def _percent(value: float | None, total: float | None) -> float | None:
     if value is None or not total:
         return None
     return round(100.0 * value / total, 2)
-
-
-def _poll_error_key(err: WakeHubError) -> str:
-    if isinstance(err, ConnectionTimeout):
-        return "proxmox_timeout"
-    if isinstance(err, CannotConnect):
-        return "proxmox_cannot_connect"
-    return "proxmox_poll_failed"
 
 
 class ProxmoxNodeResource(Resource):
