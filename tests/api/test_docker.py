@@ -728,6 +728,50 @@ async def test_stop_with_timeout_and_already_stopped(
     assert [(r.status, r.query) for r in stops] == [(204, {"t": "3"}), (304, {})]
 
 
+async def test_stop_lasts_the_grace_period_without_being_cut(
+    sim: DockerSimulator, session: aiohttp.ClientSession
+) -> None:
+    """A container that ignores SIGTERM is killed when its grace period ends: the
+    engine answers only then, so the request outlives the client's own timeout."""
+    stubborn = sim.add_container("stubborn", ignores_sigterm=True, stop_timeout=1)
+    client = DockerClient(session, sim.docker_url, timeout=0.3)
+    details = await client.inspect("stubborn")
+    assert details.stop_timeout == 1
+    assert (await client.inspect("jellyfin")).stop_timeout is None
+
+    await client.stop("stubborn", timeout=details.stop_timeout)
+    assert stubborn.state == "exited"
+    assert stubborn.exit_code == 137
+    assert stubborn.killed_after == 1
+
+    # No `t`: the engine applies the container's own; `wait` sizes the request.
+    await client.start("stubborn")
+    await client.stop("stubborn", wait=1)
+    assert (stubborn.exit_code, stubborn.killed_after) == (137, 1)
+    await client.start("stubborn")
+    await client.restart("stubborn", timeout=1)
+    assert stubborn.state == "running"
+    restarts = [r.query for r in sim.requests if r.path.endswith("/restart")]
+    assert restarts == [{"t": "1"}]
+    stops = [r.query for r in sim.requests if r.path.endswith("/stop")]
+    assert stops == [{"t": "1"}, {}]
+
+
+async def test_graceful_stop_and_default_grace(
+    sim: DockerSimulator, session: aiohttp.ClientSession
+) -> None:
+    """A container that honours SIGTERM exits 0; one that does not and sets no
+    stop timeout is killed after the engine's default."""
+    sim.second = 0.01
+    stubborn = sim.add_container("stubborn", ignores_sigterm=True)
+    client = DockerClient(session, sim.docker_url)
+    await client.stop("jellyfin")
+    assert sim.containers["jellyfin"].exit_code == 0
+    assert sim.containers["jellyfin"].killed_after is None
+    await client.stop("stubborn")
+    assert (stubborn.exit_code, stubborn.killed_after) == (137, 10)
+
+
 async def test_restart_kill_pause(
     sim: DockerSimulator, session: aiohttp.ClientSession
 ) -> None:
@@ -738,6 +782,7 @@ async def test_restart_kill_pause(
     await client.pause("nextcloud")
     assert (await client.list_containers())["nextcloud"].status is ResourceStatus.PAUSED
     await client.unpause("nextcloud")
+    assert sim.containers["nextcloud"].state == "running"
     await client.kill("nextcloud")
     assert sim.containers["nextcloud"].exit_code == 137
     await client.start("nextcloud")

@@ -47,7 +47,9 @@ async def test_start_and_stop(hass: HomeAssistant, docker_sim: DockerSimulator) 
     assert hass.states.get("switch.nextcloud").state == STATE_OFF
     await hass.async_block_till_done()
     stop = next(r for r in docker_sim.requests if r.path.endswith("/stop"))
-    assert stop.query == {"t": "5"}  # the entry's start/stop timeout
+    # No stop timeout of its own: the engine's default, as `docker stop`.
+    assert stop.query == {}
+    assert docker_sim.containers["nextcloud"].exit_code == 0
     assert [(e.data["action"], e.data["result"]) for e in events] == [
         ("start", "requested"),
         ("start", "done"),

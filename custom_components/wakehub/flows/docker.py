@@ -63,13 +63,19 @@ from ..kinds.docker import (
     CONF_CONTAINER,
     CONF_FINGERPRINT,
     CONF_STATS,
+    CONF_STOP_GRACE,
     SECRET_FIELDS,
     SUBENTRY_CONTAINER,
     followed_containers,
     make_client,
 )
 from ..schema import vol
-from .common import presented_fingerprint, timing_fields, timing_options
+from .common import (
+    presented_fingerprint,
+    seconds_selector,
+    timing_fields,
+    timing_options,
+)
 from .power_settings import PowerSettingsSubentryFlow
 
 # The connection test may wait a little longer than polling: a busy engine on a
@@ -77,6 +83,7 @@ from .power_settings import PowerSettingsSubentryFlow
 FLOW_TIMEOUT = 10.0
 CONF_RESOURCES = "resources"
 DEFAULT_URL = "unix:///var/run/docker.sock"
+MAX_STOP_GRACE = 3600
 
 _PEM = TextSelector(TextSelectorConfig(multiline=True))
 _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.TEXT))
@@ -371,6 +378,27 @@ class ContainerSubentryFlow(PowerSettingsSubentryFlow):
             data_schema=_selection_schema(self._available),
             description_placeholders={"engine": entry.title},
         )
+
+    def kind_fields(self, data: Mapping[str, Any]) -> dict[Any, Any]:
+        """The stop grace period; blank means the container's own stop timeout."""
+        stored = data.get(CONF_STOP_GRACE)
+        return {
+            vol.Optional(
+                CONF_STOP_GRACE,
+                description={} if stored is None else {"suggested_value": stored},
+            ): vol.All(
+                seconds_selector(0, MAX_STOP_GRACE),
+                vol.Range(min=0, max=MAX_STOP_GRACE),
+            )
+        }
+
+    def kind_settings(
+        self, data: dict[str, Any], user_input: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        data.pop(CONF_STOP_GRACE, None)
+        if (grace := user_input.get(CONF_STOP_GRACE)) is not None:
+            data[CONF_STOP_GRACE] = int(grace)
+        return data
 
     def _add(self, entry: ConfigEntry, name: str) -> None:
         data = _container_subentry(name)

@@ -153,7 +153,21 @@ def resource_of(
 
 
 class PowerSettingsSubentryFlow(ConfigSubentryFlow):
-    """Adds `reconfigure` (dependencies and auto-shutdown) to a kind's subentry flow."""
+    """Adds `reconfigure` (dependencies and auto-shutdown) to a kind's subentry flow.
+
+    A kind may add its own fields to the form: `kind_fields` gives them,
+    `kind_settings` turns the submitted form into the subentry data to store.
+    """
+
+    def kind_fields(self, data: Mapping[str, Any]) -> dict[Any, Any]:
+        """The kind's own fields, prefilled from the subentry's data."""
+        return {}
+
+    def kind_settings(
+        self, data: dict[str, Any], user_input: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The subentry data with the kind's own fields applied."""
+        return data
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
@@ -174,12 +188,18 @@ class PowerSettingsSubentryFlow(ConfigSubentryFlow):
                     for k, v in subentry.data.items()
                     if k not in POWER_SETTING_KEYS
                 }
+                data = self.kind_settings(data, user_input)
                 return self.async_update_reload_and_abort(
                     entry, subentry, data={**data, **settings}
                 )
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=vol.Schema(power_settings_fields(self.hass, subentry.data)),
+            data_schema=vol.Schema(
+                {
+                    **power_settings_fields(self.hass, subentry.data),
+                    **self.kind_fields(subentry.data),
+                }
+            ),
             errors=errors,
             description_placeholders=placeholders,
         )
