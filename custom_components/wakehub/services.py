@@ -204,18 +204,26 @@ def async_setup_services(hass: HomeAssistant) -> None:
     register(
         SERVICE_REBOOT, ResourceFeature.REBOOT, lambda r, call: power.async_reboot(r)
     )
+
+    async def paused(resource: Resource, pause: bool) -> None:
+        await (resource.async_pause() if pause else resource.async_unpause())
+        # The engine answers once it is done: show it at once (the refresh
+        # requested after every action is debounced, so a pause then a resume
+        # within seconds would show the pause).
+        await resource.coordinator.async_refresh()
+
     # Pausing freezes a container's processes in place (Docker's cgroup freezer):
     # nothing else WakeHub runs can be frozen, and the refusal says so.
     register(
         "pause",
         ResourceFeature.PAUSE,
-        lambda r, call: r.async_pause(),
+        lambda r, call: paused(r, pause=True),
         refusal="pause_not_supported",
     )
     register(
         "unpause",
         ResourceFeature.PAUSE,
-        lambda r, call: r.async_unpause(),
+        lambda r, call: paused(r, pause=False),
         refusal="pause_not_supported",
     )
     register(
