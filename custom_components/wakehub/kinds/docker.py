@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+import contextlib
 from dataclasses import dataclass, replace
 import datetime as dt
 import logging
@@ -202,7 +203,10 @@ async def async_setup_kind(
         async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, _entry_changed)
     )
     return WakeHubRuntimeData(
-        coordinator=coordinator, resources=resources, on_unload=[client.close]
+        coordinator=coordinator,
+        resources=resources,
+        # A stats sample under way ends before its client closes.
+        on_unload=[coordinator.async_cancel_stats, client.close],
     )
 
 
@@ -306,6 +310,13 @@ class DockerCoordinator(WakeHubCoordinator):
         self._stats_task = self.config_entry.async_create_task(
             self.hass, self._async_sample_stats(running), f"{self.name} stats"
         )
+
+    async def async_cancel_stats(self) -> None:
+        """Stop a stats sample under way."""
+        if self._stats_task is not None and not self._stats_task.done():
+            self._stats_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._stats_task
 
     def _changing(self) -> bool:
         """Is a start, stop or reboot of one of this engine's containers under way?"""
