@@ -264,6 +264,17 @@ async def test_pause_and_unpause(
     assert hass.states.get("switch.jellyfin").state == STATE_ON
 
 
+async def test_turning_on_a_paused_container_resumes_it(
+    hass: HomeAssistant, docker_sim: DockerSimulator
+) -> None:
+    """Docker refuses to start a paused container; the power switch resumes it."""
+    assert hass.states.get("switch.paperless").state == STATE_OFF
+    await _switch(hass, "turn_on", "switch.paperless")
+    assert docker_sim.containers["paperless"].state == "running"
+    assert hass.states.get("switch.paperless").state == STATE_ON
+    assert docker_sim.count("POST", "/v1.56/containers/paperless/start") == 0
+
+
 async def test_pause_refused_for_the_engine(hass: HomeAssistant) -> None:
     """The engine's device is a WakeHub target that cannot be paused."""
     with pytest.raises(ServiceValidationError) as err:

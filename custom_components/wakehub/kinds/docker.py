@@ -578,6 +578,11 @@ class ContainerResource(Resource):
         return str(link) if link else None
 
     async def async_start(self) -> None:
+        # The engine refuses to start a paused container: turning it on resumes it.
+        listed = self.coordinator.containers.get(self.name)
+        if listed is not None and listed.state == "paused":
+            await self.coordinator.client.unpause(self.name)
+            return
         await self.coordinator.client.start(self.name)
 
     async def async_stop(self) -> None:
