@@ -237,6 +237,15 @@ async def test_stop_and_grace_on_a_real_engine(
         DOMAIN, "unpause", {ATTR_ENTITY_ID: switch}, blocking=True
     )
     assert hass.states.get(switch).state == STATE_ON
+    # Paused again, then turned on: resumed (the engine would refuse a start).
+    await hass.services.async_call(
+        DOMAIN, "pause", {ATTR_ENTITY_ID: switch}, blocking=True
+    )
+    assert hass.states.get(switch).state == STATE_OFF
+    await hass.services.async_call(
+        "switch", "turn_on", {ATTR_ENTITY_ID: switch}, blocking=True
+    )
+    assert hass.states.get(switch).state == STATE_ON
 
     # A hang guard, not a timing: the old behaviour waited the hour.
     async with asyncio.timeout(60):
