@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -349,6 +349,16 @@ class DockerOptionsFlow(OptionsFlowWithReload):
 class ContainerSubentryFlow(PowerSettingsSubentryFlow):
     """Add containers to follow: discovery again, offering only new ones."""
 
+    # The stop grace period, whole seconds; blank: the container's own stop timeout.
+    kind_fields: ClassVar[Mapping[str, Any]] = MappingProxyType(
+        {
+            CONF_STOP_GRACE: vol.All(
+                seconds_selector(0, MAX_STOP_GRACE),
+                vol.Range(min=0, max=MAX_STOP_GRACE),
+                vol.Coerce(int),
+            )
+        }
+    )
     _available: list[Container]
 
     async def async_step_user(
@@ -378,27 +388,6 @@ class ContainerSubentryFlow(PowerSettingsSubentryFlow):
             data_schema=_selection_schema(self._available),
             description_placeholders={"engine": entry.title},
         )
-
-    def kind_fields(self, data: Mapping[str, Any]) -> dict[Any, Any]:
-        """The stop grace period; blank means the container's own stop timeout."""
-        stored = data.get(CONF_STOP_GRACE)
-        return {
-            vol.Optional(
-                CONF_STOP_GRACE,
-                description={} if stored is None else {"suggested_value": stored},
-            ): vol.All(
-                seconds_selector(0, MAX_STOP_GRACE),
-                vol.Range(min=0, max=MAX_STOP_GRACE),
-            )
-        }
-
-    def kind_settings(
-        self, data: dict[str, Any], user_input: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        data.pop(CONF_STOP_GRACE, None)
-        if (grace := user_input.get(CONF_STOP_GRACE)) is not None:
-            data[CONF_STOP_GRACE] = int(grace)
-        return data
 
     def _add(self, entry: ConfigEntry, name: str) -> None:
         data = _container_subentry(name)

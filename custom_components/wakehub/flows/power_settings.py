@@ -9,7 +9,8 @@ would close a cycle is refused with the cycle spelled out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
 from homeassistant.core import HomeAssistant
@@ -155,19 +156,11 @@ def resource_of(
 class PowerSettingsSubentryFlow(ConfigSubentryFlow):
     """Adds `reconfigure` (dependencies and auto-shutdown) to a kind's subentry flow.
 
-    A kind may add its own fields to the form: `kind_fields` gives them,
-    `kind_settings` turns the submitted form into the subentry data to store.
+    A kind may add optional fields of its own to the form (`kind_fields`, key ->
+    validator): what is entered is stored under that key, a blank one removed.
     """
 
-    def kind_fields(self, data: Mapping[str, Any]) -> dict[Any, Any]:
-        """The kind's own fields, prefilled from the subentry's data."""
-        return {}
-
-    def kind_settings(
-        self, data: dict[str, Any], user_input: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        """The subentry data with the kind's own fields applied."""
-        return data
+    kind_fields: ClassVar[Mapping[str, Any]] = MappingProxyType({})
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
@@ -186,9 +179,13 @@ class PowerSettingsSubentryFlow(ConfigSubentryFlow):
                 data = {
                     k: v
                     for k, v in subentry.data.items()
-                    if k not in POWER_SETTING_KEYS
+                    if k not in POWER_SETTING_KEYS and k not in self.kind_fields
                 }
-                data = self.kind_settings(data, user_input)
+                data |= {
+                    k: user_input[k]
+                    for k in self.kind_fields
+                    if user_input.get(k) is not None
+                }
                 return self.async_update_reload_and_abort(
                     entry, subentry, data={**data, **settings}
                 )
@@ -197,7 +194,13 @@ class PowerSettingsSubentryFlow(ConfigSubentryFlow):
             data_schema=vol.Schema(
                 {
                     **power_settings_fields(self.hass, subentry.data),
-                    **self.kind_fields(subentry.data),
+                    **{
+                        vol.Optional(
+                            key,
+                            description={"suggested_value": subentry.data.get(key)},
+                        ): validator
+                        for key, validator in self.kind_fields.items()
+                    },
                 }
             ),
             errors=errors,
