@@ -537,7 +537,8 @@ async def test_health_without_health_field(
     make_sim: SimFactory, session: aiohttp.ClientSession
 ) -> None:
     """API < 1.52 has no Health in the list: the Status text carries it."""
-    sim = await make_sim(api_version="1.41", health_delay=0.01)
+    # Long enough to see "starting" on a busy machine; then wait for "healthy".
+    sim = await make_sim(api_version="1.41", health_delay=0.5)
     sim.add_container("web", health="unhealthy")
     sim.add_container("db", state="exited", health="healthy")
     client = DockerClient(session, sim.docker_url)
@@ -546,9 +547,15 @@ async def test_health_without_health_field(
     assert (await client.list_containers())["web"].health == "healthy"
     await client.start("db")
     assert (await client.list_containers())["db"].health == "starting"
-    await asyncio.sleep(0.05)
-    assert (await client.list_containers())["db"].health == "healthy"
-    assert sim.count("GET", "/v1.41/containers/") == 4  # lists only: no inspect
+    async with asyncio.timeout(10):
+        while True:
+            if (await client.list_containers())["db"].health == "healthy":
+                break
+            await asyncio.sleep(0.05)
+    # Lists only: no inspect.
+    assert sim.count("GET", "/v1.41/containers/") == sim.count(
+        "GET", "/v1.41/containers/json"
+    )
 
 
 async def test_poll_cycle_request_economy(
