@@ -147,6 +147,8 @@ async def test_no_target(hass: HomeAssistant, init_machine: MockConfigEntry) -> 
         ("list_images", {}),
         ("reset_password", {}),
         ("rebuild", {"image_id": "debian", "confirm": True}),
+        ("pause", {}),
+        ("unpause", {}),
     ],
 )
 async def test_actions_a_machine_does_not_support(
@@ -171,7 +173,11 @@ async def test_actions_a_machine_does_not_support(
             blocking=True,
             return_response=response,
         )
-    assert err.value.translation_key == "action_not_supported"
+    assert err.value.translation_key == (
+        "pause_not_supported"
+        if action in {"pause", "unpause"}
+        else "action_not_supported"
+    )
     assert err.value.translation_placeholders == {"name": "NAS", "action": action}
 
 

@@ -43,6 +43,7 @@ class ResourceFeature(IntFlag):
     CONSOLE = 64
     REBUILD = 128  # rebuild + list_images
     RESET_PASSWORD = 256
+    PAUSE = 512  # freeze and thaw in place: wakehub.pause/unpause
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -194,6 +195,13 @@ class Resource(ABC):
         raise NotImplementedError
 
     async def async_reset(self) -> None:
+        raise NotImplementedError
+
+    # -- pause (ResourceFeature.PAUSE) -------------------------------------------------
+    async def async_pause(self) -> None:
+        raise NotImplementedError
+
+    async def async_unpause(self) -> None:
         raise NotImplementedError
 
     # -- snapshots (ResourceFeature.SNAPSHOTS) -----------------------------------------

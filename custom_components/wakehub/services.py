@@ -102,12 +102,19 @@ async def async_resolve_resources(call: ServiceCall) -> list[Resource]:
     return list(resources.values())
 
 
-def _require(resources: list[Resource], feature: ResourceFeature, action: str) -> None:
+def _require(
+    resources: list[Resource],
+    feature: ResourceFeature,
+    action: str,
+    refusal: str = "action_not_supported",
+) -> None:
+    """Refuse the whole call when one target lacks `feature`; `refusal` is the
+    translation key saying why (placeholders `name`, `action`)."""
     for resource in resources:
         if feature not in resource.features:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
-                translation_key="action_not_supported",
+                translation_key=refusal,
                 translation_placeholders={"name": resource.name, "action": action},
             )
 
@@ -154,12 +161,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
         *,
         response: SupportsResponse = SupportsResponse.NONE,
         check: Callable[[ServiceCall], None] | None = None,
+        refusal: str = "action_not_supported",
     ) -> None:
         async def handle(call: ServiceCall) -> ServiceResponse:
             if check is not None:
                 check(call)
             resources = await async_resolve_resources(call)
-            _require(resources, feature, name)
+            _require(resources, feature, name, refusal)
             results = await _each(resources, lambda r: act(r, call))
             if response is SupportsResponse.ONLY or call.return_response:
                 return _response(hass, results, resources)
@@ -195,6 +203,28 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
     register(
         SERVICE_REBOOT, ResourceFeature.REBOOT, lambda r, call: power.async_reboot(r)
+    )
+
+    async def paused(resource: Resource, pause: bool) -> None:
+        await (resource.async_pause() if pause else resource.async_unpause())
+        # The engine answers once it is done: show it at once (the refresh
+        # requested after every action is debounced, so a pause then a resume
+        # within seconds would show the pause).
+        await resource.coordinator.async_refresh()
+
+    # Pausing freezes a container's processes in place (Docker's cgroup freezer):
+    # nothing else WakeHub runs can be frozen, and the refusal says so.
+    register(
+        "pause",
+        ResourceFeature.PAUSE,
+        lambda r, call: paused(r, pause=True),
+        refusal="pause_not_supported",
+    )
+    register(
+        "unpause",
+        ResourceFeature.PAUSE,
+        lambda r, call: paused(r, pause=False),
+        refusal="pause_not_supported",
     )
     register(
         "rescue",

@@ -3,10 +3,13 @@
     .venv/bin/python -m scripts.bench.docker
 
 For 10, 100 and 500 containers (all followed, half running), with stats on and
-off, runs the poll cycle the Docker coordinator runs (kinds/docker.py: one
-container list, stats of followed running containers, boot time only for
-containers that (re)started) and prints a markdown table: requests of the first
-(cold) refresh, requests and median time of the steady refreshes.
+off, runs what the Docker coordinator runs (kinds/docker.py): the poll (one
+container list, boot time only for containers that (re)started), and, with stats
+on, the stats sample it takes once per stats interval (stats of the followed
+running containers, all at once); and prints a markdown table: requests of the
+first (cold) refresh, requests and median time of a steady refresh with a stats
+sample. The simulator answers stats at once; a real engine makes every stats
+request wait for its next collection tick (scripts/bench/docker_real.py).
 """
 
 from __future__ import annotations

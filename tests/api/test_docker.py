@@ -537,7 +537,8 @@ async def test_health_without_health_field(
     make_sim: SimFactory, session: aiohttp.ClientSession
 ) -> None:
     """API < 1.52 has no Health in the list: the Status text carries it."""
-    sim = await make_sim(api_version="1.41", health_delay=0.01)
+    # Long enough to see "starting" on a busy machine; then wait for "healthy".
+    sim = await make_sim(api_version="1.41", health_delay=0.5)
     sim.add_container("web", health="unhealthy")
     sim.add_container("db", state="exited", health="healthy")
     client = DockerClient(session, sim.docker_url)
@@ -546,9 +547,15 @@ async def test_health_without_health_field(
     assert (await client.list_containers())["web"].health == "healthy"
     await client.start("db")
     assert (await client.list_containers())["db"].health == "starting"
-    await asyncio.sleep(0.05)
-    assert (await client.list_containers())["db"].health == "healthy"
-    assert sim.count("GET", "/v1.41/containers/") == 4  # lists only: no inspect
+    async with asyncio.timeout(10):
+        while True:
+            if (await client.list_containers())["db"].health == "healthy":
+                break
+            await asyncio.sleep(0.05)
+    # Lists only: no inspect.
+    assert sim.count("GET", "/v1.41/containers/") == sim.count(
+        "GET", "/v1.41/containers/json"
+    )
 
 
 async def test_poll_cycle_request_economy(
@@ -728,6 +735,50 @@ async def test_stop_with_timeout_and_already_stopped(
     assert [(r.status, r.query) for r in stops] == [(204, {"t": "3"}), (304, {})]
 
 
+async def test_stop_lasts_the_grace_period_without_being_cut(
+    sim: DockerSimulator, session: aiohttp.ClientSession
+) -> None:
+    """A container that ignores SIGTERM is killed when its grace period ends: the
+    engine answers only then, so the request outlives the client's own timeout."""
+    stubborn = sim.add_container("stubborn", ignores_sigterm=True, stop_timeout=1)
+    client = DockerClient(session, sim.docker_url, timeout=0.3)
+    details = await client.inspect("stubborn")
+    assert details.stop_timeout == 1
+    assert (await client.inspect("jellyfin")).stop_timeout is None
+
+    await client.stop("stubborn", timeout=details.stop_timeout)
+    assert stubborn.state == "exited"
+    assert stubborn.exit_code == 137
+    assert stubborn.killed_after == 1
+
+    # No `t`: the engine applies the container's own; `wait` sizes the request.
+    await client.start("stubborn")
+    await client.stop("stubborn", wait=1)
+    assert (stubborn.exit_code, stubborn.killed_after) == (137, 1)
+    await client.start("stubborn")
+    await client.restart("stubborn", timeout=1)
+    assert stubborn.state == "running"
+    restarts = [r.query for r in sim.requests if r.path.endswith("/restart")]
+    assert restarts == [{"t": "1"}]
+    stops = [r.query for r in sim.requests if r.path.endswith("/stop")]
+    assert stops == [{"t": "1"}, {}]
+
+
+async def test_graceful_stop_and_default_grace(
+    sim: DockerSimulator, session: aiohttp.ClientSession
+) -> None:
+    """A container that honours SIGTERM exits 0; one that does not and sets no
+    stop timeout is killed after the engine's default."""
+    sim.second = 0.01
+    stubborn = sim.add_container("stubborn", ignores_sigterm=True)
+    client = DockerClient(session, sim.docker_url)
+    await client.stop("jellyfin")
+    assert sim.containers["jellyfin"].exit_code == 0
+    assert sim.containers["jellyfin"].killed_after is None
+    await client.stop("stubborn")
+    assert (stubborn.exit_code, stubborn.killed_after) == (137, 10)
+
+
 async def test_restart_kill_pause(
     sim: DockerSimulator, session: aiohttp.ClientSession
 ) -> None:
@@ -738,6 +789,7 @@ async def test_restart_kill_pause(
     await client.pause("nextcloud")
     assert (await client.list_containers())["nextcloud"].status is ResourceStatus.PAUSED
     await client.unpause("nextcloud")
+    assert sim.containers["nextcloud"].state == "running"
     await client.kill("nextcloud")
     assert sim.containers["nextcloud"].exit_code == 137
     await client.start("nextcloud")

@@ -26,13 +26,15 @@ import pytest
 import pytest_socket
 
 from custom_components.wakehub.api.docker import DockerClient
-from custom_components.wakehub.api.errors import CannotConnect, NotFound
+from custom_components.wakehub.api.errors import CannotConnect, Conflict, NotFound
 from custom_components.wakehub.api.models import ResourceStatus
 
 SOCKET = os.environ.get("WAKEHUB_DOCKER_SOCKET", "")
 SCRIPT = Path(__file__).resolve().parents[1] / "services" / "dockerd.sh"
 IMAGE = "wakehub/busybox:test"
 SECOND = 1_000_000_000  # Docker durations are nanoseconds
+# A shell as PID 1 that ignores SIGTERM, as many entrypoint scripts do.
+IGNORES_SIGTERM = ["sh", "-c", 'trap "" TERM; while :; do sleep 1; done']
 
 Create = Callable[..., Awaitable[str]]
 
@@ -245,3 +247,22 @@ async def test_daemon_stops_and_comes_back(client: DockerClient) -> None:
     engine = await client.connect()
     assert engine.id
     assert isinstance(await client.list_containers(), dict)
+
+
+async def test_stop_timeout_and_pause(client: DockerClient, create: Create) -> None:
+    """`docker stop`'s grace: a PID 1 that ignores SIGTERM is killed after the
+    container's own StopTimeout; pause freezes it and is refused when stopped."""
+    name = _unique("stubborn")
+    await create(name, IGNORES_SIGTERM, StopTimeout=2)
+    assert (await client.inspect(name)).stop_timeout == 2
+    await client.start(name)
+    await client.pause(name)
+    assert (await client.list_containers())[name].status is ResourceStatus.PAUSED
+    await client.unpause(name)
+    assert (await client.list_containers())[name].running
+
+    await client.stop(name)  # no `t`: the engine applies the container's own
+    stopped = (await client.list_containers())[name]
+    assert stopped.status_text.startswith("Exited (137)")  # SIGKILL
+    with pytest.raises(Conflict):
+        await client.pause(name)

@@ -180,3 +180,51 @@ def test_x_nullable_and_versions() -> None:
     assert _check("1.41", "GET", "/containers/x/json", {}, 200, inspect) == []
     bad = json.dumps({"Id": GOOD_ID, "RestartCount": None}).encode()
     assert _check("1.41", "GET", "/containers/x/json", {}, 200, bad)
+
+
+@pytest.mark.parametrize("version", ["1.41", "1.56"])
+def test_stop_grace_and_pause_requests(version: str) -> None:
+    """What a `docker stop`-like stop, a restart and pause/unpause send, and the
+    inspect body they read the container's own stop timeout from."""
+    prefix = f"/v{version}"
+    for action, query, status in (
+        ("stop", {}, 204),  # no `t`: the container's own stop timeout
+        ("stop", {"t": "2"}, 204),
+        ("stop", {}, 304),
+        ("restart", {}, 204),
+        ("restart", {"t": "0"}, 204),
+        ("pause", {}, 204),
+        ("unpause", {}, 204),
+    ):
+        assert (
+            _check(
+                version,
+                "POST",
+                f"{prefix}/containers/web/{action}",
+                query,
+                status,
+                b"",
+                "",
+            )
+            == []
+        ), action
+    for stop_timeout in (2, None):
+        inspect = json.dumps(
+            {"Id": GOOD_ID, "Config": {"Image": "busybox", "StopTimeout": stop_timeout}}
+        ).encode()
+        assert (
+            _check(version, "GET", f"{prefix}/containers/web/json", {}, 200, inspect)
+            == []
+        )
+    bad = json.dumps({"Id": GOOD_ID, "Config": {"StopTimeout": "10s"}}).encode()
+    assert _check(version, "GET", f"{prefix}/containers/web/json", {}, 200, bad)
+    # Pausing a stopped container: the engine answers 409 (errdefs.Conflict),
+    # which its own API description does not declare.
+    assert _check(
+        version,
+        "POST",
+        f"{prefix}/containers/web/pause",
+        {},
+        409,
+        b'{"message": "Container web is not running"}',
+    )

@@ -9,7 +9,7 @@ from homeassistant.const import (
     STATE_UNAVAILABLE,
 )
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -47,7 +47,9 @@ async def test_start_and_stop(hass: HomeAssistant, docker_sim: DockerSimulator) 
     assert hass.states.get("switch.nextcloud").state == STATE_OFF
     await hass.async_block_till_done()
     stop = next(r for r in docker_sim.requests if r.path.endswith("/stop"))
-    assert stop.query == {"t": "5"}  # the entry's start/stop timeout
+    # No stop timeout of its own: the engine's default, as `docker stop`.
+    assert stop.query == {}
+    assert docker_sim.containers["nextcloud"].exit_code == 0
     assert [(e.data["action"], e.data["result"]) for e in events] == [
         ("start", "requested"),
         ("start", "done"),
@@ -198,3 +200,109 @@ async def test_engine_down_and_back(
     await coordinator.async_refresh()
     await hass.async_block_till_done()
     assert hass.states.get("switch.jellyfin").state == STATE_ON
+
+
+async def test_stop_waits_the_containers_own_stop_timeout(
+    hass: HomeAssistant, docker_sim: DockerSimulator, init_docker: MockConfigEntry
+) -> None:
+    """PID 1 ignores SIGTERM: Docker kills it after the container's own stop
+    timeout, not after WakeHub's (long) start/stop timeout."""
+    docker_sim.second = 0.01
+    jellyfin = docker_sim.containers["jellyfin"]
+    jellyfin.ignores_sigterm = True
+    jellyfin.stop_timeout = 2
+    hass.config_entries.async_update_entry(
+        init_docker, options={**init_docker.options, "timeout": 3600}
+    )
+    await _switch(hass, "turn_off", "switch.jellyfin")
+    assert hass.states.get("switch.jellyfin").state == STATE_OFF
+    assert (jellyfin.exit_code, jellyfin.killed_after) == (137, 2)
+    stop = next(r for r in docker_sim.requests if r.path.endswith("/stop"))
+    assert stop.query == {"t": "2"}
+    assert docker_sim.count("GET", "/v1.56/containers/jellyfin/json") == 1
+
+
+async def test_stop_grace_setting_overrides_the_container(
+    hass: HomeAssistant, docker_sim: DockerSimulator, init_docker: MockConfigEntry
+) -> None:
+    docker_sim.second = 0.01
+    jellyfin = docker_sim.containers["jellyfin"]
+    jellyfin.ignores_sigterm = True
+    jellyfin.stop_timeout = 300
+    subentry = init_docker.subentries["sub_jellyfin"]
+    hass.config_entries.async_update_subentry(
+        init_docker, subentry, data={**subentry.data, "stop_grace": 1}
+    )
+    await hass.async_block_till_done()
+    docker_sim.requests.clear()
+    await _press(hass, "button.jellyfin_reboot")
+    restart = next(r for r in docker_sim.requests if r.path.endswith("/restart"))
+    assert restart.query == {"t": "1"}
+    assert jellyfin.killed_after == 1
+    assert hass.states.get("switch.jellyfin").state == STATE_ON
+
+    await _switch(hass, "turn_off", "switch.jellyfin")
+    assert hass.states.get("switch.jellyfin").state == STATE_OFF
+    assert (jellyfin.exit_code, jellyfin.killed_after) == (137, 1)
+    # The setting is enough: no inspect to read the container's own.
+    assert docker_sim.count("GET", "/v1.56/containers/jellyfin/json") == 0
+
+
+async def test_pause_and_unpause(
+    hass: HomeAssistant, docker_sim: DockerSimulator
+) -> None:
+    await hass.services.async_call(
+        DOMAIN, "pause", {ATTR_ENTITY_ID: "switch.jellyfin"}, blocking=True
+    )
+    assert docker_sim.containers["jellyfin"].state == "paused"
+    assert hass.states.get("sensor.jellyfin_status").state == "paused"
+    assert hass.states.get("switch.jellyfin").state == STATE_OFF
+
+    await hass.services.async_call(
+        DOMAIN, "unpause", {ATTR_ENTITY_ID: "switch.jellyfin"}, blocking=True
+    )
+    assert docker_sim.containers["jellyfin"].state == "running"
+    assert hass.states.get("sensor.jellyfin_status").state == "running"
+    assert hass.states.get("switch.jellyfin").state == STATE_ON
+
+
+async def test_turning_on_a_paused_container_resumes_it(
+    hass: HomeAssistant, docker_sim: DockerSimulator
+) -> None:
+    """Docker refuses to start a paused container; the power switch resumes it."""
+    assert hass.states.get("switch.paperless").state == STATE_OFF
+    await _switch(hass, "turn_on", "switch.paperless")
+    assert docker_sim.containers["paperless"].state == "running"
+    assert hass.states.get("switch.paperless").state == STATE_ON
+    assert docker_sim.count("POST", "/v1.56/containers/paperless/start") == 0
+
+
+async def test_pause_refused_for_the_engine(hass: HomeAssistant) -> None:
+    """The engine's device is a WakeHub target that cannot be paused."""
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "pause",
+            {ATTR_ENTITY_ID: "sensor.docker_host_status"},
+            blocking=True,
+        )
+    assert err.value.translation_key == "pause_not_supported"
+    assert err.value.translation_placeholders == {
+        "name": "docker-host",
+        "action": "pause",
+    }
+
+
+async def test_pause_failure_is_translated(
+    hass: HomeAssistant, docker_sim: DockerSimulator
+) -> None:
+    docker_sim.fail_next("/pause", 500, "cgroup freezer unavailable")
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN, "pause", {ATTR_ENTITY_ID: "switch.jellyfin"}, blocking=True
+        )
+    assert err.value.translation_key == "api_error"
+    assert err.value.translation_placeholders == {
+        "name": "jellyfin",
+        "message": "cgroup freezer unavailable",
+    }

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -441,3 +441,47 @@ async def test_add_containers_failures(
     result = await _add_containers(hass, init_docker)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "cannot_connect"
+
+
+@pytest.mark.usefixtures("init_docker")
+async def test_stop_grace_setting(
+    hass: HomeAssistant, docker_entry: MockConfigEntry
+) -> None:
+    """Set, validated, shown back, and cleared (blank: the container's own)."""
+
+    async def reconfigure(grace: object) -> dict[str, Any]:
+        result = await docker_entry.start_subentry_reconfigure_flow(
+            hass, "sub_jellyfin"
+        )
+        assert result["step_id"] == "reconfigure"
+        fields = {"stop_with_dependents": True, "idle_timeout": 30}
+        if grace is not None:
+            fields["stop_grace"] = grace
+        return await hass.config_entries.subentries.async_configure(
+            result["flow_id"], fields
+        )
+
+    result = await reconfigure(20.0)
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    data = docker_entry.subentries["sub_jellyfin"].data
+    assert data["stop_grace"] == 20
+    assert data["container"] == "jellyfin"
+
+    result = await docker_entry.start_subentry_reconfigure_flow(hass, "sub_jellyfin")
+    suggested = {
+        str(key): key.description.get("suggested_value")
+        for key in result["data_schema"].schema
+        if getattr(key, "description", None)
+    }
+    assert suggested["stop_grace"] == 20
+    with pytest.raises(InvalidData):
+        await hass.config_entries.subentries.async_configure(
+            result["flow_id"],
+            {"stop_with_dependents": True, "idle_timeout": 30, "stop_grace": 7200},
+        )
+
+    result = await reconfigure(None)
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert "stop_grace" not in docker_entry.subentries["sub_jellyfin"].data

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from unittest.mock import patch
 
 from awesomeversion import AwesomeVersion
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import (
     STATE_OFF,
     STATE_ON,
@@ -21,7 +23,10 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.wakehub.api.models import ResourceStatus
 from custom_components.wakehub.devices import entry_device
+from custom_components.wakehub.kinds.docker import STATS_INTERVAL
+from custom_components.wakehub.power import Transition, async_get_power_manager
 from tests.simulators.docker import DockerSimulator
 
 from .conftest import STARTED, SimFactory, docker_entry_for, populate
@@ -96,10 +101,17 @@ async def test_states_and_devices(
         assert subentries == {"sub_jellyfin"}
 
 
-async def test_second_poll_gives_rates(
-    hass: HomeAssistant, init_docker: MockConfigEntry
+async def test_second_stats_sample_gives_rates(
+    hass: HomeAssistant, init_docker: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
     coordinator = init_docker.runtime_data.coordinator
+    # A poll before the stats interval is over keeps the first sample's figures.
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.jellyfin_memory").state == "0.59"
+    assert hass.states.get("sensor.jellyfin_cpu").state == STATE_UNAVAILABLE
+
+    freezer.tick(STATS_INTERVAL)
     await coordinator.async_refresh()
     await hass.async_block_till_done()
     assert float(hass.states.get("sensor.jellyfin_cpu").state) >= 0
@@ -108,29 +120,124 @@ async def test_second_poll_gives_rates(
     assert hass.states.get("sensor.nextcloud_cpu").state == STATE_UNAVAILABLE
 
 
-@pytest.mark.parametrize(("stats", "expected"), [(True, 2), (False, 1)])
-async def test_requests_per_refresh(
-    hass: HomeAssistant, make_sim: SimFactory, stats: bool, expected: int
+async def test_stopped_container_loses_its_figures(
+    hass: HomeAssistant, docker_sim: DockerSimulator, init_docker: MockConfigEntry
 ) -> None:
-    """One list per cycle, plus stats of each followed running container."""
+    docker_sim.containers["jellyfin"].state = "exited"
+    await init_docker.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.jellyfin_memory").state == STATE_UNAVAILABLE
+
+
+@pytest.mark.parametrize("stats", [True, False])
+async def test_requests_per_refresh(
+    hass: HomeAssistant,
+    make_sim: SimFactory,
+    freezer: FrozenDateTimeFactory,
+    stats: bool,
+) -> None:
+    """One list per poll; stats of the followed running containers once per
+    stats interval, in a task of their own."""
     sim = populate(await make_sim())
     entry = docker_entry_for(sim, options={"stats": stats})
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     paths = [r.path for r in sim.requests]
-    # ping, info, list, stats (jellyfin only: nextcloud exited, paperless paused),
-    # and one inspect for jellyfin's boot time.
+    # ping, info, list, one inspect for jellyfin's boot time, and when stats
+    # are on a first sample (jellyfin only: nextcloud exited, paperless paused).
     assert paths[:3] == ["/_ping", "/v1.56/info", "/v1.56/containers/json"]
     assert sim.count("GET", "/v1.56/containers/jellyfin") == 0  # by id
     assert sum("/json" in p and "containers/json" not in p for p in paths) == 1
+    assert sum(p.endswith("/stats") for p in paths) == stats
+
+    coordinator = entry.runtime_data.coordinator
+    for _ in range(3):
+        sim.requests.clear()
+        freezer.tick(dt.timedelta(seconds=19))
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+        assert [r.path for r in sim.requests] == ["/v1.56/containers/json"]
+        assert sim.requests[0].query == {"all": "1"}
 
     sim.requests.clear()
-    await entry.runtime_data.coordinator.async_refresh()
+    freezer.tick(dt.timedelta(seconds=3))  # 60 s since the first sample
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
     paths = [r.path for r in sim.requests]
-    assert len(paths) == expected
     assert paths[0] == "/v1.56/containers/json"
-    assert sim.requests[0].query == {"all": "1"}
+    assert len(paths) == 1 + stats
     if stats:
         assert paths[1].endswith("/stats")
         assert sim.requests[1].query == {"stream": "false", "one-shot": "true"}
+
+
+async def test_stats_interval_follows_a_longer_polling_interval(
+    hass: HomeAssistant, make_sim: SimFactory
+) -> None:
+    sim = populate(await make_sim())
+    entry = docker_entry_for(sim, options={"scan_interval": 300})
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.runtime_data.coordinator.stats_interval == dt.timedelta(seconds=300)
+
+
+async def test_no_stats_while_a_container_changes(
+    hass: HomeAssistant,
+    docker_sim: DockerSimulator,
+    init_docker: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Probes of a start or stop are state-only; stats wait for the next poll."""
+    coordinator = init_docker.runtime_data.coordinator
+    power = async_get_power_manager(hass)
+    key = f"{docker_sim.engine_id}_nextcloud"
+    power.set_transition(key, Transition(ResourceStatus.STARTING, "start"))
+    freezer.tick(STATS_INTERVAL)
+    docker_sim.requests.clear()
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert [r.path for r in docker_sim.requests] == ["/v1.56/containers/json"]
+
+    power.set_transition(key, None)
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    stats = [r.path for r in docker_sim.requests if r.path.endswith("/stats")]
+    assert stats == [f"/v1.56/containers/{docker_sim.containers['jellyfin'].id}/stats"]
+
+
+async def test_actions_are_confirmed_by_state_only_probes(
+    hass: HomeAssistant,
+    docker_sim: DockerSimulator,
+    init_docker: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Stats are due, yet stopping jellyfin sends no stats request until the
+    stop is confirmed: a stats request waits for the engine's next tick."""
+    # The frozen clock stops the loop's too: no sleeping in the engine's stop.
+    docker_sim.stop_delay = 0
+    freezer.tick(STATS_INTERVAL)
+    docker_sim.requests.clear()
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": "switch.jellyfin"}, blocking=True
+    )
+    assert hass.states.get("switch.jellyfin").state == STATE_OFF
+    assert not any(r.path.endswith("/stats") for r in docker_sim.requests)
+
+
+async def test_stats_failure_keeps_the_states(
+    hass: HomeAssistant,
+    docker_sim: DockerSimulator,
+    init_docker: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    coordinator = init_docker.runtime_data.coordinator
+    docker_sim.fail_next("/stats", 500, "stats broke")
+    freezer.tick(STATS_INTERVAL)
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert coordinator.last_update_success
+    assert hass.states.get("switch.jellyfin").state == STATE_ON
+    # The previous sample stays until the next one.
+    assert hass.states.get("sensor.jellyfin_memory").state == "0.59"

@@ -49,6 +49,28 @@ async def test_unload_closes_the_socket_session(
     assert session.closed
 
 
+async def test_unload_during_a_stats_sample(
+    hass: HomeAssistant,
+    make_sim: SimFactory,
+    socket_dir: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The sample under way is cancelled before the client's session closes."""
+    sim = populate(
+        await make_sim(unix_socket=f"{socket_dir}/docker.sock", stats_delay=0.5)
+    )
+    entry = docker_entry_for(sim)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    # The first sample was started by the first poll and is still waiting.
+    coordinator = entry.runtime_data.coordinator
+    assert coordinator._stats_task is not None
+    assert not coordinator._stats_task.done()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert coordinator._stats_task.cancelled()
+    assert "Error" not in caplog.text
+
+
 async def test_changed_certificate_raises_repair(
     hass: HomeAssistant, make_sim: SimFactory
 ) -> None:

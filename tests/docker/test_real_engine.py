@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.wakehub.const import CONF_HOST_LINK, CONF_TIMEOUT, DOMAIN
 from tests.api.test_docker_real_engine import (
+    IGNORES_SIGTERM,
     SCRIPT,
     SECOND,
     SOCKET,
@@ -65,7 +66,11 @@ async def engine_entry(
     """Discover the engine through the wizard and follow two new containers."""
     web = _unique("web")
     health = _unique("health")
+    stubborn = _unique("stubborn")
+    patient = _unique("patient")
     await create(web, ["sleep", "3600"])
+    await create(stubborn, IGNORES_SIGTERM, StopTimeout=2)
+    await create(patient, IGNORES_SIGTERM, StopTimeout=3600)
     await create(
         health,
         ["sh", "-c", "touch /tmp/ok; sleep 2; rm /tmp/ok; sleep 3600"],
@@ -92,7 +97,7 @@ async def engine_entry(
     assert web in offered
     assert health in offered
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"resources": [web, health]}
+        result["flow_id"], {"resources": [web, health, stubborn, patient]}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     entry = result["result"]
@@ -101,7 +106,13 @@ async def engine_entry(
     await hass.async_block_till_done()
     await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    yield {"web": web, "health": health, "entry": entry}
+    yield {
+        "web": web,
+        "health": health,
+        "stubborn": stubborn,
+        "patient": patient,
+        "entry": entry,
+    }
     await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -264,3 +275,72 @@ async def test_a_container_wakehub_does_not_manage_keeps_the_docker_host_on(
         await hass.config_entries.async_unload(machine.entry_id)
     finally:
         await host.stop()
+
+
+async def test_stop_and_grace_on_a_real_engine(
+    hass: HomeAssistant,
+    engine_entry: dict[str, Any],
+    create: Create,  # noqa: F811
+    raw: aiohttp.ClientSession,  # noqa: F811
+) -> None:
+    """A container whose PID 1 ignores SIGTERM is off once its own stop timeout
+    (2 s) is over, not WakeHub's start/stop timeout (an hour here); the grace
+    setting overrides it. Pause and resume through the actions."""
+    entry = engine_entry["entry"]
+    name = engine_entry["stubborn"]
+    switch = f"switch.{_slug(name)}"
+    hass.config_entries.async_update_entry(entry, options={"timeout": 3600})
+    await hass.services.async_call(
+        "switch", "turn_on", {ATTR_ENTITY_ID: switch}, blocking=True
+    )
+    await hass.services.async_call(
+        DOMAIN, "pause", {ATTR_ENTITY_ID: switch}, blocking=True
+    )
+    assert hass.states.get(f"sensor.{_slug(name)}_status").state == "paused"
+    await hass.services.async_call(
+        DOMAIN, "unpause", {ATTR_ENTITY_ID: switch}, blocking=True
+    )
+    assert hass.states.get(switch).state == STATE_ON
+    # Paused again, then turned on: resumed (the engine would refuse a start).
+    await hass.services.async_call(
+        DOMAIN, "pause", {ATTR_ENTITY_ID: switch}, blocking=True
+    )
+    assert hass.states.get(switch).state == STATE_OFF
+    await hass.services.async_call(
+        "switch", "turn_on", {ATTR_ENTITY_ID: switch}, blocking=True
+    )
+    assert hass.states.get(switch).state == STATE_ON
+
+    # A hang guard, not a timing: the old behaviour waited the hour.
+    async with asyncio.timeout(60):
+        await hass.services.async_call(
+            "switch", "turn_off", {ATTR_ENTITY_ID: switch}, blocking=True
+        )
+    assert hass.states.get(switch).state == STATE_OFF
+    assert await _exit_code(raw, name) == 137  # killed once the grace was over
+
+    # The grace setting wins over the container's own (an hour, here).
+    other = engine_entry["patient"]
+    subentry = next(
+        s for s in entry.subentries.values() if s.data["container"] == other
+    )
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, "stop_grace": 1}
+    )
+    await hass.services.async_call(
+        "switch", "turn_on", {ATTR_ENTITY_ID: f"switch.{_slug(other)}"}, blocking=True
+    )
+    async with asyncio.timeout(60):
+        await hass.services.async_call(
+            "switch",
+            "turn_off",
+            {ATTR_ENTITY_ID: f"switch.{_slug(other)}"},
+            blocking=True,
+        )
+    assert hass.states.get(f"switch.{_slug(other)}").state == STATE_OFF
+    assert await _exit_code(raw, other) == 137
+
+
+async def _exit_code(session: aiohttp.ClientSession, name: str) -> int:
+    async with session.get(f"http://docker/v1.41/containers/{name}/json") as response:
+        return int((await response.json())["State"]["ExitCode"])

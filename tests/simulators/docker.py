@@ -7,14 +7,24 @@ without the `/v1.xx` prefix. Containers are found by id, id prefix or name, like
 the real engine. Actions take `start_delay`/`stop_delay` seconds and answer like
 the engine does (204, 304 when already in that state, `{"message": ...}` errors).
 
+Stop and restart behave as the engine's: SIGTERM, and SIGKILL once the grace
+period is over (the `t` query, else the container's `stop_timeout`, else
+`default_stop_timeout`). A container exits `stop_delay` seconds after SIGTERM
+(code 0), unless that is longer than the grace period or it `ignores_sigterm`
+(a shell script as PID 1): then it is killed at the end of the grace period
+(code 137), and `killed_after` records that period. `second` is how long one
+second of a grace period lasts, so tests can shrink it.
+
 Knobs (constructor fields and methods):
 - `api_version` ("1.56", "1.41", or "1.30" to test rejection), `min_api_version`;
 - `tls` (self-signed server certificate), `client_ca` (a `DockerTls`: the server
   certificate is signed by its CA and client certificates are required),
   `unix_socket` (listen on that path instead of TCP);
-- `delay` (every answer), `start_delay`, `stop_delay`, `stats_delay`;
+- `delay` (every answer), `start_delay`, `stop_delay`, `stats_delay`,
+  `default_stop_timeout`, `second`;
 - `container_count` (N generated containers: the benchmark uses 10/100/500);
-- `add_container(...)`, `recreate(name)` (same name, new id), `set_health(name, s)`,
+- `add_container(...)` (`stop_timeout=`, `ignores_sigterm=` among its fields),
+  `recreate(name)` (same name, new id), `set_health(name, s)`,
   `set_state(name, s)`, `fail_start(name, message)`, `fail_next(suffix, status,
   message)` (the next request whose path ends with suffix gets that error body);
 - `max_concurrent_stats` (highest number of stats requests served at once).
@@ -228,6 +238,9 @@ class SimContainer:
     health_target: str = "healthy"  # what a started container's check settles on
     fail_start: str | None = None
     cpu_load: float = 0.05  # fraction of one CPU while running
+    stop_timeout: int | None = None  # Config.StopTimeout (None: the engine's)
+    ignores_sigterm: bool = False  # PID 1 without a TERM handler, or trapping it
+    killed_after: float | None = None  # grace period of the last SIGKILL on stop
     memory: int = 48 * 1024 * 1024
     networked: bool = True
     cpu_total_ns: int = 0
@@ -276,6 +289,8 @@ class DockerSimulator(HttpSimulator):
     stop_delay: float = 0.0
     stats_delay: float = 0.0
     health_delay: float = 0.05
+    default_stop_timeout: int = 10  # the daemon's, for containers that set none
+    second: float = 1.0  # how long one second of a stop grace period lasts
     container_count: int = 0
     engine_id: str = "c5a0e4a1-7d0b-4c7e-9a1e-5f1f0a3b2d11"
     engine_name: str = "docker-host"
@@ -582,7 +597,8 @@ class DockerSimulator(HttpSimulator):
                 "RestartCount": 0,
                 "Driver": "overlay2",
                 "Platform": "linux",
-                "Config": {"Image": c.image, "Hostname": c.id[:12]},
+                "Config": {"Image": c.image, "Hostname": c.id[:12]}
+                | ({} if c.stop_timeout is None else {"StopTimeout": c.stop_timeout}),
             }
         )
 
@@ -660,12 +676,12 @@ class DockerSimulator(HttpSimulator):
         if action == "stop":
             if c.state not in ("running", "paused", "restarting"):
                 return web.Response(status=304)
-            await asyncio.sleep(self.stop_delay)
-            self._exited(c, 0)
+            await self._terminate(c, request.query.get("t"))
         elif action == "restart":
-            await asyncio.sleep(self.stop_delay)
-            if c.state == "running":
-                self._exited(c, 0)
+            if c.state in ("running", "paused"):
+                await self._terminate(c, request.query.get("t"))
+            else:
+                await asyncio.sleep(self.stop_delay)
             await self._start(c)
         elif action == "kill":
             if c.state != "running":
@@ -701,6 +717,23 @@ class DockerSimulator(HttpSimulator):
                 )
             )
         return web.Response(status=204)
+
+    async def _terminate(self, c: SimContainer, t: str | None) -> None:
+        """SIGTERM, then SIGKILL when the grace period is over (see the docstring)."""
+        grace = float(
+            t
+            if t is not None
+            else c.stop_timeout
+            if c.stop_timeout is not None
+            else self.default_stop_timeout
+        )
+        if c.ignores_sigterm or self.stop_delay > grace * self.second:
+            await asyncio.sleep(grace * self.second)
+            c.killed_after = grace
+            self._exited(c, 137)
+        else:
+            await asyncio.sleep(self.stop_delay)
+            self._exited(c, 0)
 
     def _settle_health(self, c: SimContainer) -> None:
         if c.state == "running" and c.health == "starting":

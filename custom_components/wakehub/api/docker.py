@@ -9,7 +9,7 @@ What the integration uses::
     stats = await client.container_stats(containers.values())  # {name: ContainerStats}
     started = await client.started_at(containers["jellyfin"])  # datetime | None
     details = await client.inspect("jellyfin")           # ContainerDetails
-    await client.start(name) / stop(name, timeout=None) / restart(name, timeout=None)
+    await client.start(name) / stop(name, timeout=None, wait=None) / restart(...)
     await client.kill(name, signal=None) / pause(name) / unpause(name)
     await client.close()                  # closes only the session the client owns
     map_state("exited") -> ResourceStatus.STOPPED
@@ -35,7 +35,11 @@ Requests economy (one poll cycle): one `GET /containers/json?all=1` for every
 container; health comes from its `Status` text ("(healthy)", "(unhealthy)",
 "(health: starting)") or its `Health` field (API >= 1.52), never from inspect.
 Stats are asked only for the running containers the caller passes, at most
-`stats_concurrency` at once. `started_at()` inspects a container only when it
+`stats_concurrency` at once, as one-shot samples (`stream=false&one-shot=true`,
+API >= 1.41, the oldest this client speaks). Even one-shot, the engine answers
+a stats request only on its next collection tick (every second), but it answers
+every request waiting on that tick at once: requests sent together cost one
+tick, and each further batch one more. `started_at()` inspects a container only when it
 (re)started since it was last inspected (cached by id; restarts are seen from
 the list's state and "Up ..." duration).
 
@@ -97,10 +101,13 @@ from .http import decode_json, is_json, read_body, transport_errors
 from .models import ResourceStatus
 from .tls import ssl_option
 
-MIN_API_VERSION = (1, 41)
+MIN_API_VERSION = (1, 41)  # also the first with one-shot stats
 # The newest API this client was checked against; never ask an engine for more.
 MAX_API_VERSION = (1, 56)
 DEFAULT_PORTS = {"http": 2375, "https": 2376}
+# The engine's stop timeout for a container that sets none (`docker stop`'s 10 s,
+# unless the daemon's `default-stop-timeout` says otherwise).
+ENGINE_STOP_TIMEOUT = 10
 
 
 class DockerSocketMissing(CannotConnect):
@@ -184,13 +191,15 @@ class ContainerStats:
 
 @dataclass(frozen=True, kw_only=True)
 class ContainerDetails:
-    """What inspect adds to the list: boot time and the healthcheck's own status."""
+    """What inspect adds to the list: boot time, the healthcheck's own status, and
+    the container's own stop timeout (seconds; None: the engine's default)."""
 
     id: str
     name: str
     state: str
     started_at: dt.datetime | None
     health: str | None
+    stop_timeout: int | None = None
 
 
 @dataclass(frozen=True)
@@ -726,12 +735,16 @@ class DockerClient:
         )
         state = opt_obj(raw.get("State"))
         health = opt_obj(state.get("Health")).get("Status")
+        stop_timeout = opt_int(opt_obj(raw.get("Config")).get("StopTimeout"))
         return ContainerDetails(
             id=text(raw.get("Id")),
             name=text(raw.get("Name"), name).removeprefix("/"),
             state=text(state.get("Status")).lower(),
             started_at=parse_timestamp(opt_str(state.get("StartedAt"))),
             health=health if health in ("healthy", "unhealthy", "starting") else None,
+            stop_timeout=stop_timeout
+            if isinstance(stop_timeout, int) and not isinstance(stop_timeout, bool)
+            else None,
         )
 
     # -- actions ----------------------------------------------------------------------------
@@ -739,25 +752,40 @@ class DockerClient:
         """Start; an already running container is success (304)."""
         await self._action(name, "start", ok=(204, 304))
 
-    async def stop(self, name: str, timeout: int | None = None) -> None:
-        """Graceful stop (SIGTERM, then SIGKILL after `timeout` seconds, default the
-        container's own); an already stopped container is success (304). The
-        engine answers once the container has stopped."""
-        params = {"t": str(timeout)} if timeout is not None else None
-        await self._action(name, "stop", params, ok=(204, 304), wait=timeout)
+    async def stop(
+        self, name: str, timeout: int | None = None, *, wait: float | None = None
+    ) -> None:
+        """Graceful stop, as `docker stop`: SIGTERM, then SIGKILL after `timeout`
+        seconds (None: no `t` is sent, the engine applies the container's own stop
+        timeout, else its default). An already stopped container is success (304).
 
-    async def restart(self, name: str, timeout: int | None = None) -> None:
+        The engine answers only once the container has stopped, so the request
+        may last the whole grace period: it is given `wait` seconds (default:
+        `timeout`, else ENGINE_STOP_TIMEOUT) plus the client's own timeout.
+        """
         params = {"t": str(timeout)} if timeout is not None else None
-        await self._action(name, "restart", params, wait=timeout)
+        await self._action(
+            name, "stop", params, ok=(204, 304), wait=_grace_wait(timeout, wait)
+        )
+
+    async def restart(
+        self, name: str, timeout: int | None = None, *, wait: float | None = None
+    ) -> None:
+        """Stop as `stop()` does, then start again; the engine answers once it runs."""
+        params = {"t": str(timeout)} if timeout is not None else None
+        await self._action(name, "restart", params, wait=_grace_wait(timeout, wait))
 
     async def kill(self, name: str, signal: str | None = None) -> None:
         """Force stop (SIGKILL unless `signal` says otherwise)."""
         await self._action(name, "kill", {"signal": signal} if signal else None)
 
     async def pause(self, name: str) -> None:
+        """Freeze every process of the container (cgroup freezer); a container that
+        is not running is a Conflict with the engine's message."""
         await self._action(name, "pause")
 
     async def unpause(self, name: str) -> None:
+        """Thaw a paused container; one that is not paused is a Conflict."""
         await self._action(name, "unpause")
 
     async def _action(
@@ -767,16 +795,23 @@ class DockerClient:
         params: Mapping[str, str] | None = None,
         *,
         ok: tuple[int, ...] = (204,),
-        wait: int | None = None,
+        wait: float | None = None,
     ) -> None:
         self._started.pop(name, None)  # it (re)starts: inspect again next time
         timeout = None
         if wait is not None:
-            # The engine answers only once the stop timeout has elapsed.
+            # The engine answers only once the container stopped, up to `wait`.
             timeout = aiohttp.ClientTimeout(total=wait + (self._timeout.total or 0))
         await self._request(
             "POST", f"/containers/{name}/{action}", params, ok=ok, timeout=timeout
         )
+
+
+def _grace_wait(timeout: int | None, wait: float | None) -> float:
+    """How long a stop may take on the engine before it answers."""
+    if wait is not None:
+        return wait
+    return float(timeout if timeout is not None else ENGINE_STOP_TIMEOUT)
 
 
 def _restarted_since(container: Container, started: dt.datetime | None) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -63,13 +63,19 @@ from ..kinds.docker import (
     CONF_CONTAINER,
     CONF_FINGERPRINT,
     CONF_STATS,
+    CONF_STOP_GRACE,
     SECRET_FIELDS,
     SUBENTRY_CONTAINER,
     followed_containers,
     make_client,
 )
 from ..schema import vol
-from .common import presented_fingerprint, timing_fields, timing_options
+from .common import (
+    presented_fingerprint,
+    seconds_selector,
+    timing_fields,
+    timing_options,
+)
 from .power_settings import PowerSettingsSubentryFlow
 
 # The connection test may wait a little longer than polling: a busy engine on a
@@ -77,6 +83,7 @@ from .power_settings import PowerSettingsSubentryFlow
 FLOW_TIMEOUT = 10.0
 CONF_RESOURCES = "resources"
 DEFAULT_URL = "unix:///var/run/docker.sock"
+MAX_STOP_GRACE = 3600
 
 _PEM = TextSelector(TextSelectorConfig(multiline=True))
 _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.TEXT))
@@ -342,6 +349,16 @@ class DockerOptionsFlow(OptionsFlowWithReload):
 class ContainerSubentryFlow(PowerSettingsSubentryFlow):
     """Add containers to follow: discovery again, offering only new ones."""
 
+    # The stop grace period, whole seconds; blank: the container's own stop timeout.
+    kind_fields: ClassVar[Mapping[str, Any]] = MappingProxyType(
+        {
+            CONF_STOP_GRACE: vol.All(
+                seconds_selector(0, MAX_STOP_GRACE),
+                vol.Range(min=0, max=MAX_STOP_GRACE),
+                vol.Coerce(int),
+            )
+        }
+    )
     _available: list[Container]
 
     async def async_step_user(

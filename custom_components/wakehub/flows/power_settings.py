@@ -9,7 +9,8 @@ would close a cycle is refused with the cycle spelled out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
 from homeassistant.core import HomeAssistant
@@ -153,7 +154,13 @@ def resource_of(
 
 
 class PowerSettingsSubentryFlow(ConfigSubentryFlow):
-    """Adds `reconfigure` (dependencies and auto-shutdown) to a kind's subentry flow."""
+    """Adds `reconfigure` (dependencies and auto-shutdown) to a kind's subentry flow.
+
+    A kind may add optional fields of its own to the form (`kind_fields`, key ->
+    validator): what is entered is stored under that key, a blank one removed.
+    """
+
+    kind_fields: ClassVar[Mapping[str, Any]] = MappingProxyType({})
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
@@ -172,14 +179,30 @@ class PowerSettingsSubentryFlow(ConfigSubentryFlow):
                 data = {
                     k: v
                     for k, v in subentry.data.items()
-                    if k not in POWER_SETTING_KEYS
+                    if k not in POWER_SETTING_KEYS and k not in self.kind_fields
+                }
+                data |= {
+                    k: user_input[k]
+                    for k in self.kind_fields
+                    if user_input.get(k) is not None
                 }
                 return self.async_update_reload_and_abort(
                     entry, subentry, data={**data, **settings}
                 )
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=vol.Schema(power_settings_fields(self.hass, subentry.data)),
+            data_schema=vol.Schema(
+                {
+                    **power_settings_fields(self.hass, subentry.data),
+                    **{
+                        vol.Optional(
+                            key,
+                            description={"suggested_value": subentry.data.get(key)},
+                        ): validator
+                        for key, validator in self.kind_fields.items()
+                    },
+                }
+            ),
             errors=errors,
             description_placeholders=placeholders,
         )

@@ -4,15 +4,28 @@ Containers are followed by *name*: `docker compose up` recreates a container und
 a new id and the same name, and its entities keep working. A followed container
 that disappears is unavailable and raises a (self-resolving) repair issue.
 
-One poll is one `GET /containers/json?all=1`, plus, when the entry's `stats`
-option is on, one stats request per followed *running* container (bounded
-concurrency), plus an inspect only when a container (re)started (its boot time).
+One poll is one `GET /containers/json?all=1`, plus an inspect only when a
+container (re)started (its boot time): the state of every container in a few
+milliseconds. Stats (CPU, memory, network), when the entry's `stats` option is
+on, are sampled on their own slower schedule (STATS_INTERVAL, or the polling
+interval when longer), in a task of their own after a poll, never while a start,
+stop or reboot of one of the engine's containers is under way: the engine
+answers a stats request only on its next once-a-second collection tick, which
+must not delay seeing the outcome of an action. One sample is one stats request
+per followed running container, all sent at once, so it costs one tick.
+
+A stop is `docker stop`'s: SIGTERM, then SIGKILL after the container's own stop
+timeout (`StopTimeout`, else the engine's default), or after the container's
+`stop_grace` setting when the user set one. The resource's start/stop timeout
+only bounds how long WakeHub waits for the outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+import contextlib
+from dataclasses import dataclass, replace
 import datetime as dt
 import logging
 import time
@@ -29,16 +42,24 @@ from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.util import dt as dt_util
 from yarl import URL
 
 from ..action_errors import update_failed
-from ..api.docker import Container, ContainerStats, DockerClient, EngineInfo
+from ..api.docker import (
+    ENGINE_STOP_TIMEOUT,
+    Container,
+    ContainerStats,
+    DockerClient,
+    EngineInfo,
+)
 from ..api.errors import CertificateError, WakeHubError
 from ..api.models import ResourceStatus
 from ..const import CONF_HOST_LINK, DOMAIN
 from ..coordinator import WakeHubCoordinator, async_first_refresh
 from ..devices import async_place_resource, entry_device, linked_device, via
 from ..hosting import KnownAs, LinkTarget, Workload
+from ..power import async_get_power_manager
 from ..resource import Resource, ResourceFeature, ResourceState
 from ..runtime import WakeHubRuntimeData
 
@@ -50,12 +71,18 @@ CONF_CLIENT_KEY = "client_key"
 CONF_FINGERPRINT = "fingerprint"
 CONF_STATS = "stats"
 CONF_CONTAINER = "container"  # subentry data: the container's name
+# Subentry data: seconds between SIGTERM and SIGKILL on stop and restart
+# (absent: the container's own stop timeout, as `docker stop`).
+CONF_STOP_GRACE = "stop_grace"
 SUBENTRY_CONTAINER = "container"
 SECRET_FIELDS = (CONF_CA_CERT, CONF_CLIENT_CERT, CONF_CLIENT_KEY)
 
-# Stats requests in flight at once: enough to poll 100 containers quickly without
-# making a small engine (a Raspberry Pi) busy answering us.
-STATS_CONCURRENCY = 8
+# Stats requests in flight at once. The engine answers every request waiting on
+# its collection tick together (its work is per container, not per request), so
+# each extra batch would only cost one more second: send them all at once.
+STATS_CONCURRENCY = 64
+# Stats are sampled at most this often (the polling interval when it is longer).
+STATS_INTERVAL = dt.timedelta(seconds=60)
 # Inspects (boot time of a container that just (re)started) in flight at once.
 INSPECT_CONCURRENCY = 8
 POLL_TIMEOUT = 10.0
@@ -151,7 +178,10 @@ async def async_setup_kind(
         async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, _entry_changed)
     )
     return WakeHubRuntimeData(
-        coordinator=coordinator, resources=resources, on_unload=[client.close]
+        coordinator=coordinator,
+        resources=resources,
+        # A stats sample under way ends before its client closes.
+        on_unload=[coordinator.async_cancel_stats, client.close],
     )
 
 
@@ -170,12 +200,20 @@ class DockerCoordinator(WakeHubCoordinator):
         self.containers: dict[str, Container] = {}
         # name -> (container id, monotonic time, rx bytes, tx bytes)
         self._counters: dict[str, tuple[str, float, int, int]] = {}
+        #: The last stats sample of each followed running container, by name.
+        self._metrics: dict[str, _Metrics] = {}
+        self._stats_due: dt.datetime | None = None
+        self._stats_task: asyncio.Task[None] | None = None
         self._images: dict[str, str] = {}
         self._inspect_limit = asyncio.Semaphore(INSPECT_CONCURRENCY)
 
     @property
     def stats_enabled(self) -> bool:
         return bool(self.config_entry.options.get(CONF_STATS, True))
+
+    @property
+    def stats_interval(self) -> dt.timedelta:
+        return max(STATS_INTERVAL, self.update_interval or STATS_INTERVAL)
 
     async def _async_setup(self) -> None:
         try:
@@ -195,9 +233,6 @@ class DockerCoordinator(WakeHubCoordinator):
                 for name in self.followed
                 if name in containers and containers[name].running
             ]
-            stats = (
-                await self.client.container_stats(running) if self.stats_enabled else {}
-            )
             started = dict(
                 await asyncio.gather(*(self._started_at(c) for c in running))
             )
@@ -209,17 +244,20 @@ class DockerCoordinator(WakeHubCoordinator):
         )
         self.containers = containers
         data: dict[str, ResourceState] = {self.engine_id: self._engine_state()}
-        now = time.monotonic()
         for name in self.followed:
             container = containers.get(name)
             self._note_presence(name, container)
-            if container is None:
+            if container is None or not container.running:
+                # Counters start again from zero when it runs again.
                 self._counters.pop(name, None)
+                self._metrics.pop(name, None)
+            if container is None:
                 continue
             self._note_image(name, container.image)
             data[container_key(self.engine_id, name)] = self._container_state(
-                container, stats.get(name), started.get(name), now
+                container, started.get(name)
             )
+        self._schedule_stats(running)
         return data
 
     def hosted_workloads(self) -> Mapping[str, Sequence[Workload]]:
@@ -255,6 +293,91 @@ class DockerCoordinator(WakeHubCoordinator):
             )
         ]
 
+    # -- stats, off the state path -----------------------------------------------------
+    def _schedule_stats(self, running: list[Container]) -> None:
+        """Sample stats in a task of their own when due, unless a change is under
+        way (the next poll tries again)."""
+        if not self.stats_enabled or not running or self._changing():
+            return
+        if self._stats_task is not None and not self._stats_task.done():
+            return
+        now = dt_util.utcnow()
+        if self._stats_due is not None and now < self._stats_due:
+            return
+        self._stats_due = now + self.stats_interval
+        self._stats_task = self.config_entry.async_create_task(
+            self.hass, self._async_sample_stats(running), f"{self.name} stats"
+        )
+
+    async def async_cancel_stats(self) -> None:
+        """Stop a stats sample under way."""
+        if self._stats_task is not None and not self._stats_task.done():
+            self._stats_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._stats_task
+
+    def _changing(self) -> bool:
+        """Is a start, stop or reboot of one of this engine's containers under way?"""
+        power = async_get_power_manager(self.hass)
+        return any(
+            power.transition(container_key(self.engine_id, name)) is not None
+            for name in self.followed
+        )
+
+    async def _async_sample_stats(self, running: list[Container]) -> None:
+        """One stats sample of `running`, merged into the last poll's states."""
+        try:
+            stats = await self.client.container_stats(running)
+        except WakeHubError as err:
+            # The state poll reports an engine that fails; stats just wait.
+            _LOGGER.debug("%s: stats not sampled: %s", self.name, err)
+            return
+        now = time.monotonic()
+        for container in running:
+            self._metrics[container.name] = self._sample(
+                container, stats.get(container.name), now
+            )
+        if not self.data:
+            return
+        data = dict(self.data)
+        for name in self.followed:
+            key = container_key(self.engine_id, name)
+            if key in data and (listed := self.containers.get(name)) is not None:
+                data[key] = self._with_metrics(data[key], listed)
+        self.data = data
+        self.async_update_listeners()
+
+    def _sample(
+        self, container: Container, stats: ContainerStats | None, now: float
+    ) -> _Metrics:
+        network_in, network_out = self._rates(container, stats, now)
+        memory = None
+        if stats and stats.memory_usage is not None and stats.memory_limit:
+            memory = round(stats.memory_usage / stats.memory_limit * 100, 2)
+        return _Metrics(
+            container_id=container.id,
+            cpu=stats.cpu_percent if stats else None,
+            memory=memory,
+            network_in=network_in,
+            network_out=network_out,
+        )
+
+    def _with_metrics(
+        self, state: ResourceState, container: Container
+    ) -> ResourceState:
+        """`state` with the last sample's values, while the container sampled runs."""
+        metrics = self._metrics.get(container.name)
+        current = container.running and self.stats_enabled
+        if metrics is None or metrics.container_id != container.id or not current:
+            metrics = _NO_METRICS
+        return replace(
+            state,
+            cpu=metrics.cpu,
+            memory=metrics.memory,
+            network_in=metrics.network_in,
+            network_out=metrics.network_out,
+        )
+
     async def _started_at(self, container: Container) -> tuple[str, dt.datetime | None]:
         async with self._inspect_limit:
             return container.name, await self.client.started_at(container)
@@ -273,29 +396,17 @@ class DockerCoordinator(WakeHubCoordinator):
         )
 
     def _container_state(
-        self,
-        container: Container,
-        stats: ContainerStats | None,
-        started: dt.datetime | None,
-        now: float,
+        self, container: Container, started: dt.datetime | None
     ) -> ResourceState:
-        network_in, network_out = self._rates(container, stats, now)
-        status = container.status
-        memory = None
-        if stats and stats.memory_usage is not None and stats.memory_limit:
-            memory = round(stats.memory_usage / stats.memory_limit * 100, 2)
-        return ResourceState(
-            status=status,
-            cpu=stats.cpu_percent if stats else None,
-            memory=memory,
-            network_in=network_in,
-            network_out=network_out,
+        state = ResourceState(
+            status=container.status,
             boot_time=started,
             extra={"health": container.health or "none"},
             attributes={
                 "status": {"state": container.state, "id": container.id[:12]},
             },
         )
+        return self._with_metrics(state, container)
 
     def _rates(
         self, container: Container, stats: ContainerStats | None, now: float
@@ -377,6 +488,22 @@ class DockerCoordinator(WakeHubCoordinator):
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Metrics:
+    """One stats sample of a container, as the sensors show it."""
+
+    container_id: str
+    cpu: float | None
+    memory: float | None  # percent of the limit
+    network_in: float | None  # bytes per second since the previous sample
+    network_out: float | None
+
+
+_NO_METRICS = _Metrics(
+    container_id="", cpu=None, memory=None, network_in=None, network_out=None
+)
+
+
 class DockerEngineResource(Resource):
     """The engine itself: a device (containers are `via_device` it) with a status."""
 
@@ -397,13 +524,16 @@ class DockerEngineResource(Resource):
 
 
 class ContainerResource(Resource):
-    """A container, followed by name: start, stop, restart, kill."""
+    """A container, followed by name: start, stop, restart, kill, pause."""
 
     sensors = frozenset(
         {"status", "health", "cpu", "memory", "network_in", "network_out", "uptime"}
     )
     features = (
-        ResourceFeature.POWER | ResourceFeature.REBOOT | ResourceFeature.FORCE_STOP
+        ResourceFeature.POWER
+        | ResourceFeature.REBOOT
+        | ResourceFeature.FORCE_STOP
+        | ResourceFeature.PAUSE
     )
     starting_text = "starting_container"
     # The engine answers a restart once the container runs again.
@@ -431,9 +561,20 @@ class ContainerResource(Resource):
         }
         return cast("DeviceInfo", info)
 
-    @property
-    def _stop_timeout(self) -> int:
-        return round(self.timeout)
+    async def _grace(self) -> tuple[int | None, float | None]:
+        """(`t` to send, how long the engine may take) for a stop or restart.
+
+        The user's `stop_grace`, else the container's own StopTimeout; when it
+        has none, no `t` is sent and the engine applies its default, which may
+        have been raised daemon-wide: then the request may last as long as
+        WakeHub waits for a stop.
+        """
+        if (grace := self.settings.get(CONF_STOP_GRACE)) is not None:
+            return int(grace), None
+        own = (await self.coordinator.client.inspect(self.name)).stop_timeout
+        if own is not None:
+            return own, None
+        return None, max(float(ENGINE_STOP_TIMEOUT), self.timeout)
 
     @property
     def host_link_id(self) -> str | None:
@@ -442,13 +583,26 @@ class ContainerResource(Resource):
         return str(link) if link else None
 
     async def async_start(self) -> None:
+        # The engine refuses to start a paused container: turning it on resumes it.
+        listed = self.coordinator.containers.get(self.name)
+        if listed is not None and listed.state == "paused":
+            await self.coordinator.client.unpause(self.name)
+            return
         await self.coordinator.client.start(self.name)
 
     async def async_stop(self) -> None:
-        await self.coordinator.client.stop(self.name, timeout=self._stop_timeout)
+        grace, wait = await self._grace()
+        await self.coordinator.client.stop(self.name, timeout=grace, wait=wait)
 
     async def async_reboot(self) -> None:
-        await self.coordinator.client.restart(self.name, timeout=self._stop_timeout)
+        grace, wait = await self._grace()
+        await self.coordinator.client.restart(self.name, timeout=grace, wait=wait)
 
     async def async_force_stop(self) -> None:
         await self.coordinator.client.kill(self.name)
+
+    async def async_pause(self) -> None:
+        await self.coordinator.client.pause(self.name)
+
+    async def async_unpause(self) -> None:
+        await self.coordinator.client.unpause(self.name)
