@@ -479,6 +479,8 @@ async def test_options_flow(
         result["flow_id"], {CONF_TIMEOUT: 120, CONF_SCAN_INTERVAL: 60}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    # The entry reloads with its new options: let that finish inside the test.
+    await hass.async_block_till_done()
     assert machine_entry.options == {
         CONF_TIMEOUT: 120,
         CONF_SCAN_INTERVAL: 60,
