@@ -207,7 +207,7 @@ async def test_invalid_endpoint_and_unreachable(
 ) -> None:
     flow_id = await start(hass)
     result = await submit(hass, flow_id, form(ovh_sim, endpoint="ovh-mars"))
-    assert result["errors"] == {"base": "ovh_invalid_endpoint"}
+    assert result["errors"] == {"endpoint": "ovh_invalid_endpoint"}
     result = await submit(
         hass, flow_id, form(ovh_sim, endpoint="https://127.0.0.1:1/1.0")
     )

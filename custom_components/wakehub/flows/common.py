@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-)
+from homeassistant.helpers.selector import NumberSelectorConfig, NumberSelectorMode
 
 from ..api.errors import CertificateError, WakeHubError
 from ..api.tls import fetch_fingerprint
@@ -21,13 +17,20 @@ from ..const import (
     DEFAULT_TIMEOUT,
 )
 from ..schema import vol
+from . import validate
 
 # How long the wizard waits for a server to show its certificate.
 CERTIFICATE_TIMEOUT = 10.0
 
 
-def seconds_selector(minimum: int, maximum: int) -> NumberSelector:
-    return NumberSelector(
+_TIMING_RULES: dict[str, validate.Rule] = {
+    CONF_TIMEOUT: validate.number_rule(10, 3600, whole=True),
+    CONF_SCAN_INTERVAL: validate.number_rule(5, 3600, whole=True),
+}
+
+
+def seconds_selector(minimum: int, maximum: int) -> validate.FiniteNumberSelector:
+    return validate.FiniteNumberSelector(
         NumberSelectorConfig(
             min=minimum,
             max=maximum,
@@ -52,12 +55,19 @@ def timing_fields(
     }
 
 
-def timing_options(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """Number selectors give floats; options store whole seconds."""
-    return {
-        key: int(value) if isinstance(value, float) else value
-        for key, value in user_input.items()
-    }
+def timing_options(
+    user_input: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """(whole seconds to store, form errors) of the `timing_fields`."""
+    return validate.parse(user_input, _TIMING_RULES)
+
+
+def keep_stored_secrets(
+    data: Mapping[str, Any], stored: Mapping[str, Any], fields: Collection[str]
+) -> dict[str, Any]:
+    """The stored secrets to keep: forms never show a secret back, so one left
+    blank (absent from the clean `data`) means "unchanged"."""
+    return {key: stored[key] for key in fields if key not in data and stored.get(key)}
 
 
 async def presented_fingerprint(err: WakeHubError, url: str, default_port: int) -> str:

@@ -69,7 +69,13 @@ from ..kinds.docker import (
     make_client,
 )
 from ..schema import vol
-from .common import presented_fingerprint, timing_fields, timing_options
+from . import validate
+from .common import (
+    keep_stored_secrets,
+    presented_fingerprint,
+    timing_fields,
+    timing_options,
+)
 from .power_settings import PowerSettingsSubentryFlow
 
 # The connection test may wait a little longer than polling: a busy engine on a
@@ -95,6 +101,28 @@ def _docker_schema(defaults: Mapping[str, Any]) -> vol.Schema:
             ): BooleanSelector(),
         }
     )
+
+
+def _url(value: Any) -> str:
+    return validate.url(
+        value, schemes=("unix", "tcp", "http", "https"), error="docker_invalid_url"
+    )
+
+
+_RULES: dict[str, validate.Rule] = {
+    CONF_URL: _url,
+    CONF_CA_CERT: validate.pem,
+    CONF_CLIENT_CERT: validate.pem,
+    CONF_CLIENT_KEY: validate.pem,
+}
+
+
+def _parse(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """(connection data, form errors) of the connection form."""
+    data, errors = validate.parse(user_input, _RULES)
+    data[CONF_VERIFY_SSL] = bool(user_input.get(CONF_VERIFY_SSL, True))
+    data[CONF_KIND] = KIND_DOCKER
+    return data, errors
 
 
 def _container_options(containers: list[Container]) -> list[SelectOptionDict]:
@@ -167,10 +195,10 @@ class DockerFlowMixin(ConfigFlow):
     ) -> ConfigFlowResult:
         if user_input is None:
             return self._show_docker_form({})
-        self._data = {
-            **{k: v for k, v in user_input.items() if v not in (None, "")},
-            CONF_KIND: KIND_DOCKER,
-        }
+        data, errors = _parse(user_input)
+        if errors:
+            return self._show_docker_form(errors)
+        self._data = data
         return await self._async_test_docker()
 
     async def async_step_reconfigure_docker(
@@ -180,12 +208,10 @@ class DockerFlowMixin(ConfigFlow):
         if user_input is None:
             self._data = dict(entry.data)
             return self._show_docker_form({})
-        data = {k: v for k, v in user_input.items() if v not in (None, "")}
-        for key in SECRET_FIELDS:
-            # A blank secret keeps the stored one: it is never shown back.
-            if key not in data and entry.data.get(key):
-                data[key] = entry.data[key]
-        data[CONF_KIND] = KIND_DOCKER
+        data, errors = _parse(user_input)
+        if errors:
+            return self._show_docker_form(errors)
+        data.update(keep_stored_secrets(data, entry.data, SECRET_FIELDS))
         if _same_server(data[CONF_URL], entry.data[CONF_URL]) and entry.data.get(
             CONF_FINGERPRINT
         ):
@@ -307,9 +333,8 @@ class DockerOptionsFlow(OptionsFlowWithReload):
         options = self.config_entry.options
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = timing_options(
-                {k: v for k, v in user_input.items() if k != CONF_HOST_LINK}
-            )
+            data, errors = timing_options(user_input)
+            data[CONF_STATS] = bool(user_input.get(CONF_STATS, True))
             if link := user_input.get(CONF_HOST_LINK):
                 # Stored as the registry id: it survives renaming the entity.
                 if (linked := registry.async_get(link)) is None:
