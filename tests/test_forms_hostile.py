@@ -92,7 +92,7 @@ async def test_host_key_and_unreachable_steps(
         assert result["step_id"] == "host_key"
         return manager, flow_id
 
-    assert await fuzz_form(hass, host_key, {}, CONFIG)
+    assert await fuzz_form(hass, host_key, {}, CONFIG, max_examples=30)
 
     async def unreachable() -> tuple[FlowManager[Any, Any], str]:
         manager, flow_id = await machine_form(hass)
@@ -169,6 +169,8 @@ async def test_options_form(hass: HomeAssistant, init_machine: MockConfigEntry) 
         (validate.number_rule(0, 10), 11, "invalid_number"),
         (validate.number_rule(0, 10, whole=True), 1.5, "invalid_number"),
         (validate.host, "::1:", "invalid_host"),
+        (validate.host, "0", "invalid_host"),
+        (validate.host, "192.168.1", "invalid_host"),
         (validate.ipv4, "::1", "invalid_broadcast_address"),
         (validate.mac, "52:54:00", "invalid_mac"),
         (validate.mac, "", "blank"),
@@ -192,6 +194,10 @@ def test_rule_refuses(rule: validate.Rule, value: Any, key: str) -> None:
         ("https://::1:8006", "bad"),
         ("https://[::1", "bad"),
         ("https://[::g]:1", "bad"),
+        ("https://[1:2:3]:1", "bad"),
+        ("https://0", "bad"),
+        ("https://10.1:8006", "bad"),
+        ("https://nas.0x1f", "bad"),
         ("https://-bad-:1", "bad"),
         ("https://user:pw@host:1", "bad"),
         ("ftp://host/", "bad"),

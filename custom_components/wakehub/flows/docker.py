@@ -172,7 +172,10 @@ def _untrusted_server(err: WakeHubError) -> bool:
 async def _discover(
     hass: HomeAssistant, data: Mapping[str, Any]
 ) -> tuple[str, str, list[Container]]:
-    """Engine id, engine name and containers; raises WakeHubError/ValueError."""
+    """Engine id, engine name and containers; raises WakeHubError.
+
+    (The client refuses an unusable URL with ValueError; `_url` let none through.)
+    """
     client = make_client(hass, data, timeout=FLOW_TIMEOUT)
     try:
         engine = await client.connect()
@@ -239,8 +242,6 @@ class DockerFlowMixin(ConfigFlow):
             return self._show_docker_form({"base": "docker_client_cert_without_key"})
         try:
             engine_id, name, containers = await _discover(self.hass, self._data)
-        except ValueError:
-            return self._show_docker_form({CONF_URL: "docker_invalid_url"})
         except WakeHubError as err:
             if _untrusted_server(err):
                 return await self._async_offer_pin(err)

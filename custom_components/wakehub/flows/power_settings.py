@@ -185,9 +185,14 @@ class PowerSettingsSubentryFlow(ConfigSubentryFlow):
                     for k, v in subentry.data.items()
                     if k not in POWER_SETTING_KEYS
                 }
-                return self.async_update_reload_and_abort(
+                # Not async_update_reload_and_abort: it refuses entries with an
+                # update listener (OVHcloud's follows added VPSes), whose
+                # listener would not reload for a subentry's settings anyway.
+                self.hass.config_entries.async_update_subentry(
                     entry, subentry, data={**data, **settings}
                 )
+                self.hass.config_entries.async_schedule_reload(entry.entry_id)
+                return self.async_abort(reason="reconfigure_successful")
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=vol.Schema(power_settings_fields(self.hass, subentry.data)),

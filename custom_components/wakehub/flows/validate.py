@@ -186,7 +186,11 @@ def _is_host(name: str) -> bool:
     try:
         ipaddress.ip_address(name)
     except ValueError:
-        return _HOSTNAME.fullmatch(name) is not None
+        # A name ending in a number is an IPv4 address to URL parsers ("0",
+        # "10.1", "nas.0x1f"), and not a canonical one: no such host name.
+        last = name.rstrip(".").rsplit(".", 1)[-1]
+        numeric = last.isdigit() or last.lower().startswith("0x")
+        return not numeric and _HOSTNAME.fullmatch(name) is not None
     return True
 
 
@@ -246,12 +250,9 @@ def url(
         return address
     if (found := _NETLOC.fullmatch(parts.netloc)) is None:
         raise InvalidField(error)
-    if found["ipv6"] is not None:
-        try:
-            ipaddress.IPv6Address(found["ipv6"])
-        except ValueError:
-            raise InvalidField(error) from None
-    elif not _is_host(found["name"]):
+    # (An address in brackets was checked by urlsplit, which refuses any
+    # other than IPv6.)
+    if found["ipv6"] is None and not _is_host(found["name"]):
         raise InvalidField(error)
     if found["port"] is not None and not 1 <= int(found["port"]) <= 65535:
         raise InvalidField("invalid_port")
