@@ -12,13 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntry,
-    ConfigFlow,
     ConfigFlowResult,
     ConfigSubentry,
     ConfigSubentryData,
@@ -71,8 +69,10 @@ from ..kinds.docker import (
 from ..schema import vol
 from . import validate
 from .common import (
+    CertificatePinSteps,
     keep_stored_secrets,
-    presented_fingerprint,
+    kept_pin,
+    same_server,
     timing_fields,
     timing_options,
 )
@@ -185,11 +185,10 @@ async def _discover(
     return engine.id, engine.name, list(containers.values())
 
 
-class DockerFlowMixin(ConfigFlow):
+class DockerFlowMixin(CertificatePinSteps):
     """Steps of the docker kind; mixed into WakeHubConfigFlow."""
 
     _data: dict[str, Any]
-    _docker_fingerprint: str | None = None
     _docker_title: str = ""
     _docker_containers: list[Container] | None = None
 
@@ -215,10 +214,9 @@ class DockerFlowMixin(ConfigFlow):
         if errors:
             return self._show_docker_form(errors)
         data.update(keep_stored_secrets(data, entry.data, SECRET_FIELDS))
-        if _same_server(data[CONF_URL], entry.data[CONF_URL]) and entry.data.get(
-            CONF_FINGERPRINT
-        ):
-            data[CONF_FINGERPRINT] = entry.data[CONF_FINGERPRINT]
+        same = same_server(data[CONF_URL], entry.data[CONF_URL])
+        if pin := kept_pin(entry.data, same, CONF_FINGERPRINT):
+            data[CONF_FINGERPRINT] = pin
         self._data = data
         return await self._async_test_docker()
 
@@ -259,27 +257,21 @@ class DockerFlowMixin(ConfigFlow):
 
     async def _async_offer_pin(self, err: WakeHubError) -> ConfigFlowResult:
         try:
-            presented = await presented_fingerprint(err, self._data[CONF_URL], 2376)
+            await self._async_read_pin(err, self._data[CONF_URL], 2376)
         except WakeHubError as fetch_err:  # pragma: no cover - gone meanwhile
             return self._show_docker_form({"base": _error_key(fetch_err)})
-        self._docker_fingerprint = presented
         return await self.async_step_docker_certificate()
 
     async def async_step_docker_certificate(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Show the certificate's fingerprint; pin it once the user confirms."""
-        assert self._docker_fingerprint is not None
-        if user_input is not None:
-            self._data[CONF_FINGERPRINT] = self._docker_fingerprint
-            return await self._async_test_docker()
-        return self.async_show_form(
-            step_id="docker_certificate",
-            data_schema=vol.Schema({}),
-            description_placeholders={
-                "url": self._data[CONF_URL],
-                "fingerprint": self._docker_fingerprint,
-            },
+        return await self._async_pin_step(
+            "docker_certificate",
+            user_input,
+            self._data,
+            url=self._data[CONF_URL],
+            confirmed=self._async_test_docker,
         )
 
     async def async_step_resources_docker(
@@ -312,11 +304,6 @@ def _container_subentry(name: str) -> ConfigSubentryData:
         title=name,
         unique_id=name,
     )
-
-
-def _same_server(url: str, stored: str) -> bool:
-    new, old = urlsplit(url.strip()), urlsplit(stored.strip())
-    return (new.hostname, new.port) == (old.hostname, old.port)
 
 
 class DockerOptionsFlow(OptionsFlowWithReload):

@@ -61,7 +61,7 @@ from ..const import (
 )
 from ..schema import vol
 from . import validate
-from .common import keep_stored_secrets, timing_fields, timing_options
+from .common import keep_stored_secrets, kept_pin, timing_fields, timing_options
 from .power_settings import parse_power_settings, power_settings_fields, resource_of
 
 # The probe during setup may wait a little longer than polling does: a sleepy NAS
@@ -181,12 +181,12 @@ class MachineFlowMixin(ConfigFlow):
             }
             errors = await self._async_validate_machine(merged, entry.data)
             if not errors:
-                same_server = (
-                    self._data[CONF_HOST] == entry.data[CONF_HOST]
-                    and self._data[CONF_SSH_PORT] == entry.data[CONF_SSH_PORT]
+                same = (self._data[CONF_HOST], self._data[CONF_SSH_PORT]) == (
+                    entry.data[CONF_HOST],
+                    entry.data[CONF_SSH_PORT],
                 )
-                if same_server and entry.data.get(CONF_HOST_KEY):
-                    self._confirmed_key = entry.data[CONF_HOST_KEY]
+                if pin := kept_pin(entry.data, same, CONF_HOST_KEY):
+                    self._confirmed_key = pin
                 return await self._async_probe_machine("reconfigure")
         return self.async_show_form(
             step_id="reconfigure",

@@ -27,7 +27,6 @@ from homeassistant.config_entries import (
     SOURCE_REAUTH,
     SOURCE_RECONFIGURE,
     ConfigEntry,
-    ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
     OptionsFlow,
@@ -79,7 +78,7 @@ from ..kinds.ovh import (
 )
 from ..schema import vol
 from . import validate
-from .common import presented_fingerprint, timing_fields, timing_options
+from .common import CertificatePinSteps, kept_pin, timing_fields, timing_options
 from .power_settings import PowerSettingsSubentryFlow
 
 CONF_RESOURCES = "resources"
@@ -188,11 +187,10 @@ async def discover(client: OvhClient) -> list[tuple[VpsInfo, str | None]]:
     return list(await asyncio.gather(*(with_datacenter(vps) for vps in vpses)))
 
 
-class OvhFlowMixin(ConfigFlow):
+class OvhFlowMixin(CertificatePinSteps):
     """Steps of the ovh kind; mixed into WakeHubConfigFlow."""
 
     _ovh: dict[str, Any]
-    _ovh_presented: str | None = None
     _ovh_pending: str | None = None
     _ovh_validation_url: str = ""
     _ovh_found: list[tuple[VpsInfo, str | None]]
@@ -209,9 +207,9 @@ class OvhFlowMixin(ConfigFlow):
         previous: dict[str, Any] = getattr(self, "_ovh", {})
         self._ovh = {CONF_KIND: KIND_OVH, **values}
         # Corrected keys after an error: the certificate was already confirmed.
-        same_server = previous.get(CONF_ENDPOINT) == self._ovh[CONF_ENDPOINT]
-        if same_server and CONF_FINGERPRINT in previous:
-            self._ovh[CONF_FINGERPRINT] = previous[CONF_FINGERPRINT]
+        same = previous.get(CONF_ENDPOINT) == self._ovh[CONF_ENDPOINT]
+        if pin := kept_pin(previous, same, CONF_FINGERPRINT):
+            self._ovh[CONF_FINGERPRINT] = pin
         return await self._ovh_connect()
 
     async def async_step_reconfigure_ovh(
@@ -225,8 +223,11 @@ class OvhFlowMixin(ConfigFlow):
         if errors:
             return self._ovh_form("reconfigure_ovh", entry.data, errors)
         data = {**entry.data, **values}
-        if data[CONF_ENDPOINT] != entry.data[CONF_ENDPOINT]:
-            data.pop(CONF_FINGERPRINT, None)  # another server: check its certificate
+        # Another server: its certificate is checked (and pinned) anew.
+        data.pop(CONF_FINGERPRINT, None)
+        same = data[CONF_ENDPOINT] == entry.data[CONF_ENDPOINT]
+        if pin := kept_pin(entry.data, same, CONF_FINGERPRINT):
+            data[CONF_FINGERPRINT] = pin
         self._ovh = data
         return await self._ovh_connect()
 
@@ -304,30 +305,24 @@ class OvhFlowMixin(ConfigFlow):
 
     async def _ovh_certificate(self, err: CertificateError) -> ConfigFlowResult:
         try:
-            presented = await presented_fingerprint(
+            await self._async_read_pin(
                 err, resolve_endpoint(self._ovh[CONF_ENDPOINT]), 443
             )
         # The server answered a moment ago; failing now is a race.
         except WakeHubError as err2:  # pragma: no cover
             return self._ovh_back(error_key(err2))
-        self._ovh_presented = presented
         return await self.async_step_ovh_certificate()
 
     async def async_step_ovh_certificate(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Show the certificate's fingerprint; it is pinned once confirmed."""
-        assert self._ovh_presented is not None
-        if user_input is not None:
-            self._ovh[CONF_FINGERPRINT] = self._ovh_presented
-            return await self._ovh_connect()
-        return self.async_show_form(
-            step_id="ovh_certificate",
-            data_schema=vol.Schema({}),
-            description_placeholders={
-                "url": resolve_endpoint(self._ovh[CONF_ENDPOINT]),
-                "fingerprint": self._ovh_presented,
-            },
+        return await self._async_pin_step(
+            "ovh_certificate",
+            user_input,
+            self._ovh,
+            url=resolve_endpoint(self._ovh[CONF_ENDPOINT]),
+            confirmed=self._ovh_connect,
         )
 
     async def async_step_ovh_validate(

@@ -13,14 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
     SOURCE_RECONFIGURE,
     ConfigEntry,
-    ConfigFlow,
     ConfigFlowResult,
     ConfigSubentry,
     ConfigSubentryData,
@@ -77,8 +75,10 @@ from ..kinds.proxmox import (
 from ..schema import vol
 from . import validate
 from .common import (
+    CertificatePinSteps,
     keep_stored_secrets,
-    presented_fingerprint,
+    kept_pin,
+    same_server,
     timing_fields,
     timing_options,
 )
@@ -139,11 +139,6 @@ _RULES: dict[str, validate.Rule] = {
 }
 
 
-def _host_port(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    return str(parts.hostname), int(parts.port or 8006)
-
-
 def _guest_label(guest: ProxmoxGuest) -> str:
     return f"{guest.name} ({guest.vmid}, {guest.type}, {guest.node}, {guest.status})"
 
@@ -198,13 +193,12 @@ def _error_key(err: WakeHubError) -> str:
     return "proxmox_api_error"
 
 
-class ProxmoxFlowMixin(ConfigFlow):
+class ProxmoxFlowMixin(CertificatePinSteps):
     """Steps of the proxmox kind; mixed into WakeHubConfigFlow."""
 
     _data: dict[str, Any]
     _pve_identity: ProxmoxIdentity | None = None
     _pve_guests: list[ProxmoxGuest] | None = None
-    _pve_presented: str | None = None
 
     # -- forms ------------------------------------------------------------------------
 
@@ -316,11 +310,9 @@ class ProxmoxFlowMixin(ConfigFlow):
             return errors
         data[CONF_KIND] = KIND_PROXMOX
         data[CONF_VERIFY_SSL] = bool(user_input.get(CONF_VERIFY_SSL, True))
-        same_server = _host_port(data[CONF_URL]) == _host_port(
-            str(stored.get(CONF_URL) or "https://-")
-        )
-        if data[CONF_VERIFY_SSL] and same_server and stored.get(CONF_FINGERPRINT):
-            data[CONF_FINGERPRINT] = stored[CONF_FINGERPRINT]
+        same = same_server(data[CONF_URL], stored.get(CONF_URL))
+        if data[CONF_VERIFY_SSL] and (pin := kept_pin(stored, same, CONF_FINGERPRINT)):
+            data[CONF_FINGERPRINT] = pin
         self._data = data
         return {}
 
@@ -370,28 +362,22 @@ class ProxmoxFlowMixin(ConfigFlow):
     async def _pve_untrusted(self, err: CertificateError) -> ConfigFlowResult:
         """Show the certificate's fingerprint so the user can pin it."""
         try:
-            presented = await presented_fingerprint(err, self._data[CONF_URL], 8006)
+            await self._async_read_pin(err, self._data[CONF_URL], 8006)
         except WakeHubError as fetch_err:
             return self._pve_form({"base": _error_key(fetch_err)})
-        self._pve_presented = presented
         return await self.async_step_proxmox_certificate()
 
     async def async_step_proxmox_certificate(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Pin the certificate whose fingerprint the user compared."""
-        assert self._pve_presented is not None
-        if user_input is not None:
-            self._data[CONF_FINGERPRINT] = self._pve_presented
-            return await self._pve_connect()
-        return self.async_show_form(
-            step_id="proxmox_certificate",
-            data_schema=vol.Schema({}),
-            description_placeholders={
-                "url": self._data[CONF_URL],
-                "fingerprint": self._pve_presented,
-                "pinned": str(self._data.get(CONF_FINGERPRINT) or "-"),
-            },
+        return await self._async_pin_step(
+            "proxmox_certificate",
+            user_input,
+            self._data,
+            url=self._data[CONF_URL],
+            confirmed=self._pve_connect,
+            placeholders={"pinned": str(self._data.get(CONF_FINGERPRINT) or "-")},
         )
 
     # -- selection ----------------------------------------------------------------------
