@@ -207,7 +207,7 @@ async def test_invalid_endpoint_and_unreachable(
 ) -> None:
     flow_id = await start(hass)
     result = await submit(hass, flow_id, form(ovh_sim, endpoint="ovh-mars"))
-    assert result["errors"] == {"base": "ovh_invalid_endpoint"}
+    assert result["errors"] == {"endpoint": "ovh_invalid_endpoint"}
     result = await submit(
         hass, flow_id, form(ovh_sim, endpoint="https://127.0.0.1:1/1.0")
     )
@@ -413,3 +413,20 @@ async def test_discovery_without_datacenter(
     assert all("Gravelines" not in label for label in labels)
     result = await submit(hass, flow_id, {"resources": []})
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_vps_power_settings(
+    hass: HomeAssistant, init_ovh: MockConfigEntry
+) -> None:
+    """The entry's update listener (which follows added VPSes) must not make the
+    power settings of a VPS fail: they are stored and the entry reloaded."""
+    web = next(s for s in init_ovh.subentries.values() if s.title == "web")
+    result = await init_ovh.start_subentry_reconfigure_flow(hass, web.subentry_id)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"stop_with_dependents": True, "idle_timeout": 45}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert init_ovh.subentries[web.subentry_id].data["idle_timeout"] == 45
+    assert init_ovh.state is ConfigEntryState.LOADED

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-)
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.helpers.selector import NumberSelectorConfig, NumberSelectorMode
 
 from ..api.errors import CertificateError, WakeHubError
 from ..api.tls import fetch_fingerprint
@@ -21,13 +18,23 @@ from ..const import (
     DEFAULT_TIMEOUT,
 )
 from ..schema import vol
+from . import validate
 
 # How long the wizard waits for a server to show its certificate.
 CERTIFICATE_TIMEOUT = 10.0
+# Where every kind keeps the SHA-256 fingerprint of the certificate it pinned
+# (the CONF_FINGERPRINT of kinds/).
+CONF_FINGERPRINT = "fingerprint"
 
 
-def seconds_selector(minimum: int, maximum: int) -> NumberSelector:
-    return NumberSelector(
+_TIMING_RULES: dict[str, validate.Rule] = {
+    CONF_TIMEOUT: validate.number_rule(10, 3600, whole=True),
+    CONF_SCAN_INTERVAL: validate.number_rule(5, 3600, whole=True),
+}
+
+
+def seconds_selector(minimum: int, maximum: int) -> validate.FiniteNumberSelector:
+    return validate.FiniteNumberSelector(
         NumberSelectorConfig(
             min=minimum,
             max=maximum,
@@ -52,12 +59,34 @@ def timing_fields(
     }
 
 
-def timing_options(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """Number selectors give floats; options store whole seconds."""
-    return {
-        key: int(value) if isinstance(value, float) else value
-        for key, value in user_input.items()
-    }
+def timing_options(
+    user_input: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """(whole seconds to store, form errors) of the `timing_fields`."""
+    return validate.parse(user_input, _TIMING_RULES)
+
+
+def same_server(url: str, stored: str | None) -> bool:
+    """Whether `url` names the server (host and port) of the `stored` URL, one
+    that connected when it was stored."""
+    if not stored:
+        return False
+    new, old = urlsplit(url.strip()), urlsplit(stored.strip())
+    return (new.hostname, new.port) == (old.hostname, old.port)
+
+
+def kept_pin(stored: Mapping[str, Any], same: bool, key: str) -> str | None:
+    """The pin (certificate fingerprint, SSH host key) stored for a server, kept
+    when the form still names that server: the user confirmed it already."""
+    return stored.get(key) if same else None
+
+
+def keep_stored_secrets(
+    data: Mapping[str, Any], stored: Mapping[str, Any], fields: Collection[str]
+) -> dict[str, Any]:
+    """The stored secrets to keep: forms never show a secret back, so one left
+    blank (absent from the clean `data`) means "unchanged"."""
+    return {key: stored[key] for key in fields if key not in data and stored.get(key)}
 
 
 async def presented_fingerprint(err: WakeHubError, url: str, default_port: int) -> str:
@@ -73,3 +102,44 @@ async def presented_fingerprint(err: WakeHubError, url: str, default_port: int) 
     return await fetch_fingerprint(
         str(parts.hostname), parts.port or default_port, timeout=CERTIFICATE_TIMEOUT
     )
+
+
+class CertificatePinSteps(ConfigFlow):
+    """The step that pins a certificate the system does not trust, written once
+    for the kinds that speak HTTPS: the server's SHA-256 fingerprint is shown,
+    and pinned in the flow's data once the user confirms it."""
+
+    _pin_presented: str | None = None
+
+    async def _async_read_pin(
+        self, err: WakeHubError, url: str, default_port: int
+    ) -> None:
+        """Read the fingerprint to show; raises WakeHubError when the server no
+        longer answers."""
+        self._pin_presented = await presented_fingerprint(err, url, default_port)
+
+    async def _async_pin_step(
+        self,
+        step_id: str,
+        user_input: Mapping[str, Any] | None,
+        data: dict[str, Any],
+        *,
+        url: str,
+        confirmed: Callable[[], Awaitable[ConfigFlowResult]],
+        placeholders: Mapping[str, str] | None = None,
+    ) -> ConfigFlowResult:
+        """The kind's `step_id` form; once submitted, the pin goes into `data`
+        and `confirmed` goes on (connects again, with the pin)."""
+        assert self._pin_presented is not None
+        if user_input is not None:
+            data[CONF_FINGERPRINT] = self._pin_presented
+            return await confirmed()
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=vol.Schema({}),
+            description_placeholders={
+                "url": url,
+                "fingerprint": self._pin_presented,
+                **(placeholders or {}),
+            },
+        )

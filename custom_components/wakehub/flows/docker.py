@@ -12,13 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import aiohttp
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntry,
-    ConfigFlow,
     ConfigFlowResult,
     ConfigSubentry,
     ConfigSubentryData,
@@ -70,8 +68,12 @@ from ..kinds.docker import (
     make_client,
 )
 from ..schema import vol
+from . import validate
 from .common import (
-    presented_fingerprint,
+    CertificatePinSteps,
+    keep_stored_secrets,
+    kept_pin,
+    same_server,
     seconds_selector,
     timing_fields,
     timing_options,
@@ -102,6 +104,28 @@ def _docker_schema(defaults: Mapping[str, Any]) -> vol.Schema:
             ): BooleanSelector(),
         }
     )
+
+
+def _url(value: Any) -> str:
+    return validate.url(
+        value, schemes=("unix", "tcp", "http", "https"), error="docker_invalid_url"
+    )
+
+
+_RULES: dict[str, validate.Rule] = {
+    CONF_URL: _url,
+    CONF_CA_CERT: validate.pem,
+    CONF_CLIENT_CERT: validate.pem,
+    CONF_CLIENT_KEY: validate.pem,
+}
+
+
+def _parse(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """(connection data, form errors) of the connection form."""
+    data, errors = validate.parse(user_input, _RULES)
+    data[CONF_VERIFY_SSL] = bool(user_input.get(CONF_VERIFY_SSL, True))
+    data[CONF_KIND] = KIND_DOCKER
+    return data, errors
 
 
 def _container_options(containers: list[Container]) -> list[SelectOptionDict]:
@@ -151,7 +175,10 @@ def _untrusted_server(err: WakeHubError) -> bool:
 async def _discover(
     hass: HomeAssistant, data: Mapping[str, Any]
 ) -> tuple[str, str, list[Container]]:
-    """Engine id, engine name and containers; raises WakeHubError/ValueError."""
+    """Engine id, engine name and containers; raises WakeHubError.
+
+    (The client refuses an unusable URL with ValueError; `_url` let none through.)
+    """
     client = make_client(hass, data, timeout=FLOW_TIMEOUT)
     try:
         engine = await client.connect()
@@ -161,11 +188,10 @@ async def _discover(
     return engine.id, engine.name, list(containers.values())
 
 
-class DockerFlowMixin(ConfigFlow):
+class DockerFlowMixin(CertificatePinSteps):
     """Steps of the docker kind; mixed into WakeHubConfigFlow."""
 
     _data: dict[str, Any]
-    _docker_fingerprint: str | None = None
     _docker_title: str = ""
     _docker_containers: list[Container] | None = None
 
@@ -174,10 +200,10 @@ class DockerFlowMixin(ConfigFlow):
     ) -> ConfigFlowResult:
         if user_input is None:
             return self._show_docker_form({})
-        self._data = {
-            **{k: v for k, v in user_input.items() if v not in (None, "")},
-            CONF_KIND: KIND_DOCKER,
-        }
+        data, errors = _parse(user_input)
+        if errors:
+            return self._show_docker_form(errors)
+        self._data = data
         return await self._async_test_docker()
 
     async def async_step_reconfigure_docker(
@@ -187,16 +213,13 @@ class DockerFlowMixin(ConfigFlow):
         if user_input is None:
             self._data = dict(entry.data)
             return self._show_docker_form({})
-        data = {k: v for k, v in user_input.items() if v not in (None, "")}
-        for key in SECRET_FIELDS:
-            # A blank secret keeps the stored one: it is never shown back.
-            if key not in data and entry.data.get(key):
-                data[key] = entry.data[key]
-        data[CONF_KIND] = KIND_DOCKER
-        if _same_server(data[CONF_URL], entry.data[CONF_URL]) and entry.data.get(
-            CONF_FINGERPRINT
-        ):
-            data[CONF_FINGERPRINT] = entry.data[CONF_FINGERPRINT]
+        data, errors = _parse(user_input)
+        if errors:
+            return self._show_docker_form(errors)
+        data.update(keep_stored_secrets(data, entry.data, SECRET_FIELDS))
+        same = same_server(data[CONF_URL], entry.data[CONF_URL])
+        if pin := kept_pin(entry.data, same, CONF_FINGERPRINT):
+            data[CONF_FINGERPRINT] = pin
         self._data = data
         return await self._async_test_docker()
 
@@ -220,8 +243,6 @@ class DockerFlowMixin(ConfigFlow):
             return self._show_docker_form({"base": "docker_client_cert_without_key"})
         try:
             engine_id, name, containers = await _discover(self.hass, self._data)
-        except ValueError:
-            return self._show_docker_form({CONF_URL: "docker_invalid_url"})
         except WakeHubError as err:
             if _untrusted_server(err):
                 return await self._async_offer_pin(err)
@@ -239,27 +260,21 @@ class DockerFlowMixin(ConfigFlow):
 
     async def _async_offer_pin(self, err: WakeHubError) -> ConfigFlowResult:
         try:
-            presented = await presented_fingerprint(err, self._data[CONF_URL], 2376)
+            await self._async_read_pin(err, self._data[CONF_URL], 2376)
         except WakeHubError as fetch_err:  # pragma: no cover - gone meanwhile
             return self._show_docker_form({"base": _error_key(fetch_err)})
-        self._docker_fingerprint = presented
         return await self.async_step_docker_certificate()
 
     async def async_step_docker_certificate(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Show the certificate's fingerprint; pin it once the user confirms."""
-        assert self._docker_fingerprint is not None
-        if user_input is not None:
-            self._data[CONF_FINGERPRINT] = self._docker_fingerprint
-            return await self._async_test_docker()
-        return self.async_show_form(
-            step_id="docker_certificate",
-            data_schema=vol.Schema({}),
-            description_placeholders={
-                "url": self._data[CONF_URL],
-                "fingerprint": self._docker_fingerprint,
-            },
+        return await self._async_pin_step(
+            "docker_certificate",
+            user_input,
+            self._data,
+            url=self._data[CONF_URL],
+            confirmed=self._async_test_docker,
         )
 
     async def async_step_resources_docker(
@@ -294,11 +309,6 @@ def _container_subentry(name: str) -> ConfigSubentryData:
     )
 
 
-def _same_server(url: str, stored: str) -> bool:
-    new, old = urlsplit(url.strip()), urlsplit(stored.strip())
-    return (new.hostname, new.port) == (old.hostname, old.port)
-
-
 class DockerOptionsFlow(OptionsFlowWithReload):
     """What the engine runs on, timing, and whether to collect stats."""
 
@@ -314,9 +324,8 @@ class DockerOptionsFlow(OptionsFlowWithReload):
         options = self.config_entry.options
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = timing_options(
-                {k: v for k, v in user_input.items() if k != CONF_HOST_LINK}
-            )
+            data, errors = timing_options(user_input)
+            data[CONF_STATS] = bool(user_input.get(CONF_STATS, True))
             if link := user_input.get(CONF_HOST_LINK):
                 # Stored as the registry id: it survives renaming the entity.
                 if (linked := registry.async_get(link)) is None:

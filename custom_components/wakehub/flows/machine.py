@@ -9,8 +9,6 @@ key is then pinned at first contact.
 from __future__ import annotations
 
 from collections.abc import Mapping
-import ipaddress
-import re
 from typing import Any
 
 import asyncssh
@@ -22,7 +20,6 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.helpers.selector import (
-    NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
     TextSelector,
@@ -45,7 +42,6 @@ from ..api.machine import (
     fetch_host_key,
     host_key_fingerprint,
     is_port_open,
-    normalize_mac,
 )
 from ..const import (
     CONF_BROADCAST_ADDRESS,
@@ -56,17 +52,16 @@ from ..const import (
     CONF_PRIVATE_KEY,
     CONF_PRIVATE_KEY_PASSPHRASE,
     CONF_REBOOT_COMMAND,
-    CONF_SCAN_INTERVAL,
     CONF_SHUTDOWN_COMMAND,
     CONF_SSH_PORT,
-    CONF_TIMEOUT,
     DEFAULT_BROADCAST_ADDRESS,
     DEFAULT_BROADCAST_PORT,
     DEFAULT_SSH_PORT,
     KIND_MACHINE,
 )
 from ..schema import vol
-from .common import timing_fields, timing_options
+from . import validate
+from .common import keep_stored_secrets, kept_pin, timing_fields, timing_options
 from .power_settings import parse_power_settings, power_settings_fields, resource_of
 
 # The probe during setup may wait a little longer than polling does: a sleepy NAS
@@ -75,14 +70,25 @@ FLOW_TIMEOUT = 5.0
 
 SECRET_FIELDS = (CONF_PASSWORD, CONF_PRIVATE_KEY, CONF_PRIVATE_KEY_PASSPHRASE)
 
-_HOSTNAME_RE = re.compile(
-    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$",
-    re.IGNORECASE,
-)
-
-_PORT = NumberSelector(
+_PORT = validate.FiniteNumberSelector(
     NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
 )
+# Every field of the form, for adding and reconfiguring (which fills in the
+# name and MAC address it does not show).
+_RULES: dict[str, validate.Rule] = {
+    CONF_NAME: validate.text,
+    CONF_MAC: validate.mac,
+    CONF_HOST: validate.host,
+    CONF_BROADCAST_ADDRESS: validate.ipv4,
+    CONF_BROADCAST_PORT: validate.port,
+    CONF_SSH_PORT: validate.port,
+    CONF_USERNAME: validate.text,
+    CONF_PASSWORD: validate.secret,
+    CONF_PRIVATE_KEY: validate.pem,
+    CONF_PRIVATE_KEY_PASSPHRASE: validate.secret,
+    CONF_SHUTDOWN_COMMAND: validate.command,
+    CONF_REBOOT_COMMAND: validate.command,
+}
 _TEXT = TextSelector()
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 
@@ -125,14 +131,6 @@ def _machine_schema(defaults: Mapping[str, Any], *, reconfigure: bool) -> vol.Sc
     return vol.Schema(fields)
 
 
-def _valid_host(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return bool(_HOSTNAME_RE.match(host))
-    return True
-
-
 def _check_private_key(key: str, passphrase: str | None) -> bool:
     """Whether the PEM key can be loaded (run in the executor: KDFs are slow)."""
     try:
@@ -155,7 +153,7 @@ class MachineFlowMixin(ConfigFlow):
     ) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors = await self._async_validate_machine(user_input)
+            errors = await self._async_validate_machine(user_input, {})
             if not errors:
                 await self.async_set_unique_id(self._data[CONF_MAC])
                 self._abort_if_unique_id_configured()
@@ -176,21 +174,19 @@ class MachineFlowMixin(ConfigFlow):
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            merged = {**user_input}
-            for key in SECRET_FIELDS:
-                # A blank secret keeps the stored one: it is never shown back.
-                if not merged.get(key) and entry.data.get(key):
-                    merged[key] = entry.data[key]
-            merged[CONF_NAME] = entry.title
-            merged[CONF_MAC] = entry.data[CONF_MAC]
-            errors = await self._async_validate_machine(merged)
+            merged = {
+                **user_input,
+                CONF_NAME: entry.title,
+                CONF_MAC: entry.data[CONF_MAC],
+            }
+            errors = await self._async_validate_machine(merged, entry.data)
             if not errors:
-                same_server = (
-                    self._data[CONF_HOST] == entry.data[CONF_HOST]
-                    and self._data[CONF_SSH_PORT] == entry.data[CONF_SSH_PORT]
+                same = (self._data[CONF_HOST], self._data[CONF_SSH_PORT]) == (
+                    entry.data[CONF_HOST],
+                    entry.data[CONF_SSH_PORT],
                 )
-                if same_server and entry.data.get(CONF_HOST_KEY):
-                    self._confirmed_key = entry.data[CONF_HOST_KEY]
+                if pin := kept_pin(entry.data, same, CONF_HOST_KEY):
+                    self._confirmed_key = pin
                 return await self._async_probe_machine("reconfigure")
         return self.async_show_form(
             step_id="reconfigure",
@@ -200,26 +196,18 @@ class MachineFlowMixin(ConfigFlow):
         )
 
     async def _async_validate_machine(
-        self, user_input: dict[str, Any]
+        self, user_input: Mapping[str, Any], stored: Mapping[str, Any]
     ) -> dict[str, str]:
-        """Field errors for malformed input; fills `self._data` when it is valid."""
-        errors: dict[str, str] = {}
-        data = {k: v for k, v in user_input.items() if v not in (None, "")}
-        try:
-            data[CONF_MAC] = normalize_mac(str(data.get(CONF_MAC, "")))
-        except ValueError:
-            errors[CONF_MAC] = "invalid_mac"
-        data[CONF_HOST] = str(data.get(CONF_HOST, "")).strip()
-        if not _valid_host(data[CONF_HOST]):
-            errors[CONF_HOST] = "invalid_host"
-        try:
-            ipaddress.IPv4Address(str(data.get(CONF_BROADCAST_ADDRESS, "")).strip())
-        except ValueError:
-            errors[CONF_BROADCAST_ADDRESS] = "invalid_broadcast_address"
-        for port_key in (CONF_BROADCAST_PORT, CONF_SSH_PORT):
-            # The selector already refused anything outside 1-65535.
-            data[port_key] = int(data[port_key])
-        if not data.get(CONF_PASSWORD) and not data.get(CONF_PRIVATE_KEY):
+        """Field errors for malformed input; fills `self._data` when it is valid.
+
+        `stored` is the entry being reconfigured ({} when adding): a blank
+        secret keeps its stored value, which is never shown back.
+        """
+        data, errors = validate.parse(user_input, _RULES)
+        data.update(keep_stored_secrets(data, stored, SECRET_FIELDS))
+        if errors.keys() & set(SECRET_FIELDS):
+            pass  # said next to the field already
+        elif not data.get(CONF_PASSWORD) and not data.get(CONF_PRIVATE_KEY):
             errors["base"] = "missing_credentials"
         elif data.get(CONF_PRIVATE_KEY) and not await self.hass.async_add_executor_job(
             _check_private_key,
@@ -229,7 +217,6 @@ class MachineFlowMixin(ConfigFlow):
             errors[CONF_PRIVATE_KEY] = "invalid_private_key"
         if not errors:
             data[CONF_KIND] = KIND_MACHINE
-            data[CONF_BROADCAST_ADDRESS] = data[CONF_BROADCAST_ADDRESS].strip()
             self._data = data
         return errors
 
@@ -365,14 +352,13 @@ class MachineOptionsFlow(OptionsFlowWithReload):
         errors: dict[str, str] = {}
         placeholders = {"cycle": ""}
         if user_input is not None:
-            timing = {k: user_input[k] for k in (CONF_TIMEOUT, CONF_SCAN_INTERVAL)}
+            timing, timing_errors = timing_options(user_input)
             settings, errors, placeholders = parse_power_settings(
                 self.hass, resource, user_input
             )
+            errors |= timing_errors
             if not errors:
-                return self.async_create_entry(
-                    data={**timing_options(timing), **settings}
-                )
+                return self.async_create_entry(data={**timing, **settings})
         options = self.config_entry.options
         return self.async_show_form(
             step_id="init",

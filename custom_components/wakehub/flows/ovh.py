@@ -27,7 +27,6 @@ from homeassistant.config_entries import (
     SOURCE_REAUTH,
     SOURCE_RECONFIGURE,
     ConfigEntry,
-    ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
     OptionsFlow,
@@ -78,7 +77,8 @@ from ..kinds.ovh import (
     ovh_client,
 )
 from ..schema import vol
-from .common import presented_fingerprint, timing_fields, timing_options
+from . import validate
+from .common import CertificatePinSteps, kept_pin, timing_fields, timing_options
 from .power_settings import PowerSettingsSubentryFlow
 
 CONF_RESOURCES = "resources"
@@ -92,6 +92,33 @@ _ENDPOINT = SelectSelector(
         options=list(ENDPOINTS), custom_value=True, mode=SelectSelectorMode.DROPDOWN
     )
 )
+
+
+def _endpoint(value: Any) -> str:
+    """One of OVHcloud's endpoint names, or a full API root URL."""
+    name = validate.text(value, validate.MAX_URL)
+    if name.lower() in ENDPOINTS:
+        return name
+    return validate.url(name, schemes=("http", "https"), error="ovh_invalid_endpoint")
+
+
+def _key(value: Any) -> str:
+    """An OVH key: spaces around it can only be a copy-paste accident."""
+    return validate.text(value, validate.MAX_SECRET)
+
+
+def _optional_key(value: Any) -> str | None:
+    return validate.optional_text(value, validate.MAX_SECRET)
+
+
+_RULES: dict[str, validate.Rule] = {
+    CONF_ENDPOINT: _endpoint,
+    CONF_APPLICATION_KEY: _key,
+    CONF_APPLICATION_SECRET: _key,
+    CONF_CONSUMER_KEY: _optional_key,
+}
+# Reconfiguring, a blank application secret keeps the stored one.
+_RECONFIGURE_RULES = {**_RULES, CONF_APPLICATION_SECRET: _optional_key}
 
 # Most specific first (ConnectionTimeout is a CannotConnect, ServiceExpired an
 # ApiError, InvalidSignature an InvalidAuth).
@@ -160,11 +187,10 @@ async def discover(client: OvhClient) -> list[tuple[VpsInfo, str | None]]:
     return list(await asyncio.gather(*(with_datacenter(vps) for vps in vpses)))
 
 
-class OvhFlowMixin(ConfigFlow):
+class OvhFlowMixin(CertificatePinSteps):
     """Steps of the ovh kind; mixed into WakeHubConfigFlow."""
 
     _ovh: dict[str, Any]
-    _ovh_presented: str | None = None
     _ovh_pending: str | None = None
     _ovh_validation_url: str = ""
     _ovh_found: list[tuple[VpsInfo, str | None]]
@@ -175,13 +201,16 @@ class OvhFlowMixin(ConfigFlow):
     ) -> ConfigFlowResult:
         if user_input is None:
             return self._ovh_form("ovh", {}, {})
+        values, errors = validate.parse(user_input, _RULES)
+        if errors:
+            return self._ovh_form("ovh", values, errors)
         previous: dict[str, Any] = getattr(self, "_ovh", {})
-        self._ovh = {CONF_KIND: KIND_OVH, **_clean(user_input)}
+        self._ovh = {CONF_KIND: KIND_OVH, **values}
         # Corrected keys after an error: the certificate was already confirmed.
-        same_server = previous.get(CONF_ENDPOINT) == self._ovh[CONF_ENDPOINT]
-        if same_server and CONF_FINGERPRINT in previous:
-            self._ovh[CONF_FINGERPRINT] = previous[CONF_FINGERPRINT]
-        return await self._ovh_submitted()
+        same = previous.get(CONF_ENDPOINT) == self._ovh[CONF_ENDPOINT]
+        if pin := kept_pin(previous, same, CONF_FINGERPRINT):
+            self._ovh[CONF_FINGERPRINT] = pin
+        return await self._ovh_connect()
 
     async def async_step_reconfigure_ovh(
         self, user_input: dict[str, Any] | None = None
@@ -189,11 +218,18 @@ class OvhFlowMixin(ConfigFlow):
         entry = self._get_reconfigure_entry()
         if user_input is None:
             return self._ovh_form("reconfigure_ovh", entry.data, {})
-        data = {**entry.data, **_clean(user_input)}
-        if data[CONF_ENDPOINT] != entry.data[CONF_ENDPOINT]:
-            data.pop(CONF_FINGERPRINT, None)  # another server: check its certificate
+        # A blank secret is left out of `values`: it keeps the stored one.
+        values, errors = validate.parse(user_input, _RECONFIGURE_RULES)
+        if errors:
+            return self._ovh_form("reconfigure_ovh", entry.data, errors)
+        data = {**entry.data, **values}
+        # Another server: its certificate is checked (and pinned) anew.
+        data.pop(CONF_FINGERPRINT, None)
+        same = data[CONF_ENDPOINT] == entry.data[CONF_ENDPOINT]
+        if pin := kept_pin(entry.data, same, CONF_FINGERPRINT):
+            data[CONF_FINGERPRINT] = pin
         self._ovh = data
-        return await self._ovh_submitted()
+        return await self._ovh_connect()
 
     async def async_step_reauth_ovh(
         self, user_input: dict[str, Any] | None = None
@@ -202,9 +238,12 @@ class OvhFlowMixin(ConfigFlow):
         entry = self._get_reauth_entry()
         if user_input is None:
             return self._ovh_form("reauth_ovh", entry.data, {})
+        values, errors = validate.parse(user_input, {CONF_CONSUMER_KEY: _optional_key})
+        if errors:
+            return self._ovh_form("reauth_ovh", entry.data, errors)
         self._ovh = {**entry.data}
         self._ovh.pop(CONF_CONSUMER_KEY, None)
-        self._ovh.update(_clean(user_input))
+        self._ovh.update(values)
         return await self._ovh_connect()
 
     def _ovh_form(
@@ -238,13 +277,6 @@ class OvhFlowMixin(ConfigFlow):
             step.get(self.source or "", "ovh"), self._ovh, {"base": error}
         )
 
-    async def _ovh_submitted(self) -> ConfigFlowResult:
-        try:
-            resolve_endpoint(self._ovh[CONF_ENDPOINT])
-        except ValueError:
-            return self._ovh_back("ovh_invalid_endpoint")
-        return await self._ovh_connect()
-
     # -- connection, certificate, consumer key ---------------------------------------
     def _ovh_client(self) -> OvhClient:
         # No retry on 429 in the wizard: the user sees it and submits again.
@@ -273,30 +305,24 @@ class OvhFlowMixin(ConfigFlow):
 
     async def _ovh_certificate(self, err: CertificateError) -> ConfigFlowResult:
         try:
-            presented = await presented_fingerprint(
+            await self._async_read_pin(
                 err, resolve_endpoint(self._ovh[CONF_ENDPOINT]), 443
             )
         # The server answered a moment ago; failing now is a race.
         except WakeHubError as err2:  # pragma: no cover
             return self._ovh_back(error_key(err2))
-        self._ovh_presented = presented
         return await self.async_step_ovh_certificate()
 
     async def async_step_ovh_certificate(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Show the certificate's fingerprint; it is pinned once confirmed."""
-        assert self._ovh_presented is not None
-        if user_input is not None:
-            self._ovh[CONF_FINGERPRINT] = self._ovh_presented
-            return await self._ovh_connect()
-        return self.async_show_form(
-            step_id="ovh_certificate",
-            data_schema=vol.Schema({}),
-            description_placeholders={
-                "url": resolve_endpoint(self._ovh[CONF_ENDPOINT]),
-                "fingerprint": self._ovh_presented,
-            },
+        return await self._async_pin_step(
+            "ovh_certificate",
+            user_input,
+            self._ovh,
+            url=resolve_endpoint(self._ovh[CONF_ENDPOINT]),
+            confirmed=self._ovh_connect,
         )
 
     async def async_step_ovh_validate(
@@ -397,16 +423,6 @@ class OvhFlowMixin(ConfigFlow):
         )
 
 
-def _clean(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """Stripped values; blank ones are dropped (a blank secret keeps the stored one)."""
-    cleaned: dict[str, Any] = {}
-    for key, value in user_input.items():
-        text = value.strip() if isinstance(value, str) else value
-        if text not in (None, ""):
-            cleaned[key] = text
-    return cleaned
-
-
 class OvhOptionsFlow(OptionsFlow):
     """How long a start or stop may take, and how often to poll.
 
@@ -422,8 +438,11 @@ class OvhOptionsFlow(OptionsFlow):
     async def async_step_ovh_options(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self.async_create_entry(data=timing_options(user_input))
+            options, errors = timing_options(user_input)
+            if not errors:
+                return self.async_create_entry(data=options)
         return self.async_show_form(
             step_id="ovh_options",
             data_schema=vol.Schema(
@@ -431,6 +450,7 @@ class OvhOptionsFlow(OptionsFlow):
                     self.config_entry.options, scan_interval=DEFAULT_SCAN_INTERVAL
                 )
             ),
+            errors=errors,
         )
 
 

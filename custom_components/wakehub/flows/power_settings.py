@@ -19,7 +19,6 @@ from homeassistant.helpers.selector import (
     BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
-    NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
 )
@@ -38,6 +37,7 @@ from ..const import (
 from ..power import async_get_power_manager
 from ..resource import Resource
 from ..schema import vol
+from . import validate
 
 POWER_SETTING_KEYS = (
     CONF_DEPENDENCIES,
@@ -49,8 +49,18 @@ POWER_SETTING_KEYS = (
 )
 
 
-def _number(maximum: float, unit: str, step: float = 1) -> NumberSelector:
-    return NumberSelector(
+# The limits of `_number` fields below; a threshold left empty is not stored.
+_NUMBER_RULES: dict[str, validate.Rule] = {
+    CONF_IDLE_TIMEOUT: validate.number_rule(0, 10080, whole=True),
+    CONF_CPU_THRESHOLD: validate.number_rule(0, 100),
+    CONF_NETWORK_THRESHOLD: validate.number_rule(0, 1_000_000),
+}
+
+
+def _number(
+    maximum: float, unit: str, step: float = 1
+) -> validate.FiniteNumberSelector:
+    return validate.FiniteNumberSelector(
         NumberSelectorConfig(
             min=0,
             max=maximum,
@@ -110,17 +120,18 @@ def parse_power_settings(
     """(settings to store, form errors, description placeholders for the errors)."""
     registry = er.async_get(hass)
     power = async_get_power_manager(hass)
+    numbers, errors = validate.parse(user_input, _NUMBER_RULES)
     settings: dict[str, Any] = {
         CONF_STOP_WITH_DEPENDENTS: bool(
             user_input.get(CONF_STOP_WITH_DEPENDENTS, True)
         ),
-        CONF_IDLE_TIMEOUT: int(user_input.get(CONF_IDLE_TIMEOUT, DEFAULT_IDLE_TIMEOUT)),
+        CONF_IDLE_TIMEOUT: numbers.pop(CONF_IDLE_TIMEOUT, DEFAULT_IDLE_TIMEOUT),
         CONF_KEEP_AWAKE: list(user_input.get(CONF_KEEP_AWAKE, [])),
         CONF_DEPENDENCIES: [],
+        **numbers,
     }
-    for key in (CONF_CPU_THRESHOLD, CONF_NETWORK_THRESHOLD):
-        if user_input.get(key) not in (None, ""):
-            settings[key] = float(user_input[key])
+    if errors:
+        return settings, errors, {"cycle": ""}
     proposed: list[Resource] = []
     for entity_id in user_input.get(CONF_DEPENDENCIES, []):
         entry = registry.async_get(entity_id)
@@ -186,9 +197,14 @@ class PowerSettingsSubentryFlow(ConfigSubentryFlow):
                     for k in self.kind_fields
                     if user_input.get(k) is not None
                 }
-                return self.async_update_reload_and_abort(
+                # Not async_update_reload_and_abort: it refuses entries with an
+                # update listener (OVHcloud's follows added VPSes), whose
+                # listener would not reload for a subentry's settings anyway.
+                self.hass.config_entries.async_update_subentry(
                     entry, subentry, data={**data, **settings}
                 )
+                self.hass.config_entries.async_schedule_reload(entry.entry_id)
+                return self.async_abort(reason="reconfigure_successful")
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=vol.Schema(

@@ -13,14 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
     SOURCE_RECONFIGURE,
     ConfigEntry,
-    ConfigFlow,
     ConfigFlowResult,
     ConfigSubentry,
     ConfigSubentryData,
@@ -57,8 +55,6 @@ from ..api.proxmox import ProxmoxClient, ProxmoxGuest, ProxmoxIdentity, normaliz
 from ..const import (
     CONF_HOST_LINKS,
     CONF_KIND,
-    CONF_SCAN_INTERVAL,
-    CONF_TIMEOUT,
     DOMAIN,
     KIND_PROXMOX,
 )
@@ -77,7 +73,15 @@ from ..kinds.proxmox import (
     build_client,
 )
 from ..schema import vol
-from .common import presented_fingerprint, timing_fields, timing_options
+from . import validate
+from .common import (
+    CertificatePinSteps,
+    keep_stored_secrets,
+    kept_pin,
+    same_server,
+    timing_fields,
+    timing_options,
+)
 from .power_settings import PowerSettingsSubentryFlow
 
 # The connection test may wait longer than a poll: a busy node answers slowly.
@@ -114,9 +118,25 @@ def _connection_schema(defaults: Mapping[str, Any]) -> vol.Schema:
     )
 
 
-def _host_port(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    return str(parts.hostname), int(parts.port or 8006)
+def _url(value: Any) -> str:
+    """The API's base URL; a host name alone means https on port 8006."""
+    return normalize_url(
+        validate.url(
+            value,
+            schemes=("http", "https"),
+            error="proxmox_invalid_url",
+            default_scheme="https",
+        )
+    )
+
+
+_RULES: dict[str, validate.Rule] = {
+    CONF_URL: _url,
+    CONF_USERNAME: validate.text,
+    CONF_TOKEN_ID: validate.optional_text,
+    CONF_TOKEN_SECRET: validate.secret,
+    CONF_PASSWORD: validate.secret,
+}
 
 
 def _guest_label(guest: ProxmoxGuest) -> str:
@@ -173,13 +193,12 @@ def _error_key(err: WakeHubError) -> str:
     return "proxmox_api_error"
 
 
-class ProxmoxFlowMixin(ConfigFlow):
+class ProxmoxFlowMixin(CertificatePinSteps):
     """Steps of the proxmox kind; mixed into WakeHubConfigFlow."""
 
     _data: dict[str, Any]
     _pve_identity: ProxmoxIdentity | None = None
     _pve_guests: list[ProxmoxGuest] | None = None
-    _pve_presented: str | None = None
 
     # -- forms ------------------------------------------------------------------------
 
@@ -222,10 +241,13 @@ class ProxmoxFlowMixin(ConfigFlow):
         """A new token secret or password for the stored user."""
         entry = self._get_reauth_entry()
         field = CONF_TOKEN_SECRET if entry.data.get(CONF_TOKEN_ID) else CONF_PASSWORD
-        if user_input is not None:
-            self._data = {**entry.data, field: user_input[field]}
-            return await self._pve_connect()
-        return self._pve_reauth_form({})
+        if user_input is None:
+            return self._pve_reauth_form({})
+        values, errors = validate.parse(user_input, {field: validate.required_secret})
+        if errors:
+            return self._pve_reauth_form(errors)
+        self._data = {**entry.data, **values}
+        return await self._pve_connect()
 
     def _pve_reauth_form(
         self, errors: dict[str, str], placeholders: dict[str, str] | None = None
@@ -273,38 +295,24 @@ class ProxmoxFlowMixin(ConfigFlow):
         self, user_input: Mapping[str, Any], stored: Mapping[str, Any]
     ) -> dict[str, str]:
         """Field errors for malformed input; fills `self._data` when it is valid."""
-        errors: dict[str, str] = {}
-        data: dict[str, Any] = {
-            k: v.strip() if isinstance(v, str) else v
-            for k, v in user_input.items()
-            if v not in (None, "")
-        }
-        for key in SECRET_FIELDS:
-            # A blank secret keeps the stored one: it is never shown back.
-            if not data.get(key) and stored.get(key):
-                data[key] = stored[key]
-        try:
-            data[CONF_URL] = normalize_url(str(data.get(CONF_URL, "")))
-        except ValueError:
-            errors[CONF_URL] = "proxmox_invalid_url"
-        if "@" not in str(data.get(CONF_USERNAME, "")):
+        data, errors = validate.parse(user_input, _RULES)
+        data.update(keep_stored_secrets(data, stored, SECRET_FIELDS))
+        if CONF_USERNAME in data and "@" not in data[CONF_USERNAME]:
             errors[CONF_USERNAME] = "proxmox_invalid_username"
         if data.get(CONF_TOKEN_ID) and data.get(CONF_TOKEN_SECRET):
             data.pop(CONF_PASSWORD, None)  # the token is what WakeHub uses
         elif data.get(CONF_PASSWORD):
             data.pop(CONF_TOKEN_ID, None)
             data.pop(CONF_TOKEN_SECRET, None)
-        else:
+        elif not errors.keys() & {CONF_TOKEN_ID, *SECRET_FIELDS}:
             errors["base"] = "proxmox_missing_credentials"
         if errors:
             return errors
         data[CONF_KIND] = KIND_PROXMOX
-        data.setdefault(CONF_VERIFY_SSL, True)
-        same_server = _host_port(data[CONF_URL]) == _host_port(
-            str(stored.get(CONF_URL) or "https://-")
-        )
-        if data[CONF_VERIFY_SSL] and same_server and stored.get(CONF_FINGERPRINT):
-            data[CONF_FINGERPRINT] = stored[CONF_FINGERPRINT]
+        data[CONF_VERIFY_SSL] = bool(user_input.get(CONF_VERIFY_SSL, True))
+        same = same_server(data[CONF_URL], stored.get(CONF_URL))
+        if data[CONF_VERIFY_SSL] and (pin := kept_pin(stored, same, CONF_FINGERPRINT)):
+            data[CONF_FINGERPRINT] = pin
         self._data = data
         return {}
 
@@ -354,28 +362,22 @@ class ProxmoxFlowMixin(ConfigFlow):
     async def _pve_untrusted(self, err: CertificateError) -> ConfigFlowResult:
         """Show the certificate's fingerprint so the user can pin it."""
         try:
-            presented = await presented_fingerprint(err, self._data[CONF_URL], 8006)
+            await self._async_read_pin(err, self._data[CONF_URL], 8006)
         except WakeHubError as fetch_err:
             return self._pve_form({"base": _error_key(fetch_err)})
-        self._pve_presented = presented
         return await self.async_step_proxmox_certificate()
 
     async def async_step_proxmox_certificate(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Pin the certificate whose fingerprint the user compared."""
-        assert self._pve_presented is not None
-        if user_input is not None:
-            self._data[CONF_FINGERPRINT] = self._pve_presented
-            return await self._pve_connect()
-        return self.async_show_form(
-            step_id="proxmox_certificate",
-            data_schema=vol.Schema({}),
-            description_placeholders={
-                "url": self._data[CONF_URL],
-                "fingerprint": self._pve_presented,
-                "pinned": str(self._data.get(CONF_FINGERPRINT) or "-"),
-            },
+        return await self._async_pin_step(
+            "proxmox_certificate",
+            user_input,
+            self._data,
+            url=self._data[CONF_URL],
+            confirmed=self._pve_connect,
+            placeholders={"pinned": str(self._data.get(CONF_FINGERPRINT) or "-")},
         )
 
     # -- selection ----------------------------------------------------------------------
@@ -436,10 +438,9 @@ class ProxmoxOptionsFlow(OptionsFlowWithReload):
                     errors[node] = "proxmox_unknown_entity"
                 else:
                     links[node] = entity.id
+            options, timing_errors = timing_options(user_input)
+            errors |= timing_errors
             if not errors:
-                options = timing_options(
-                    {k: user_input[k] for k in (CONF_TIMEOUT, CONF_SCAN_INTERVAL)}
-                )
                 options[CONF_HOST_LINKS] = links
                 return self.async_create_entry(data=options)
         current: Mapping[str, str] = self.config_entry.options.get(CONF_HOST_LINKS, {})
