@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
@@ -219,3 +220,27 @@ def test_names_compare_by_first_label_and_addresses_by_value() -> None:
     assert "pve1.lan" in known.addresses
     # An address is never a name.
     assert KnownAs.of(names=["192.168.1.10"]).names == frozenset()
+
+
+def suggested(result: dict[str, Any], field: str) -> object:
+    key = next(k for k in result["data_schema"].schema if str(k) == field)
+    return (key.description or {}).get("suggested_value")
+
+
+async def test_proposals_are_pre_filled_in_the_options(
+    hass: HomeAssistant, unlinked: Unlinked
+) -> None:
+    result = await hass.config_entries.options.async_init(unlinked.pve.entry_id)
+    assert suggested(result, "pve1") == "switch.rack_server"
+    assert suggested(result, "pve2") is None  # no machine has pve2's address
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"pve1": "switch.rack_server", "timeout": 300, "scan_interval": 30},
+    )
+    assert unlinked.pve.options[CONF_HOST_LINKS] == {
+        "pve1": switch_id(hass, "switch.rack_server")
+    }
+    await hass.async_block_till_done()
+
+    result = await hass.config_entries.options.async_init(unlinked.docker.entry_id)
+    assert suggested(result, CONF_HOST_LINK) == "switch.docker"

@@ -13,21 +13,29 @@ beats one that matches by either; a tie proposes nothing. Links the user set
 are never second-guessed. Proposals are pre-filled in the server's options and
 raised as a repair issue ("pve1 looks like the Proxmox node pve1: link them?")
 whose fix creates the link.
+
+The pickers of links and dependencies offer only what can be chosen (a node's
+machine, an engine's VM or machine, any WakeHub power switch for "Depends on"),
+and anything else sent to the form is refused there: an "Auto-shutdown" switch
+saved as a host would otherwise be silently ignored by the cascade.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers.selector import EntitySelector, EntitySelectorConfig
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
-from .hosting import KnownAs, LinkTarget, stored_link
+from .graph import power_switch_unique_id
+from .hosting import HostKind, KnownAs, LinkTarget, stored_link
 from .power import async_get_power_manager
-from .resource import Resource
+from .resource import Resource, ResourceFeature
 
 ISSUE_PREFIX = "link_proposal_"
 _READY = (ConfigEntryState.LOADED, ConfigEntryState.SETUP_IN_PROGRESS)
@@ -138,3 +146,94 @@ def async_update_issues(hass: HomeAssistant) -> None:
         )
     raised.clear()
     raised.update(current)
+
+
+# -- what the pickers offer ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """What a picker may offer: power switches of resources of these kinds."""
+
+    #: None: any powered resource (a dependency); else what can be a host.
+    kinds: frozenset[HostKind] | None
+    #: The entry whose own resources are not offered (nothing hosts itself).
+    exclude_entry_id: str | None = None
+
+    def allows(self, resource: Resource) -> bool:
+        if ResourceFeature.POWER not in resource.features:
+            return False
+        if resource.entry.entry_id == self.exclude_entry_id:
+            return False
+        return self.kinds is None or resource.host_kind in self.kinds
+
+
+#: "Depends on": any WakeHub power switch (a NAS, a database container...).
+ANY_POWER_SWITCH = Choice(kinds=None)
+
+
+def offered_switches(hass: HomeAssistant, choice: Choice) -> list[str]:
+    """Entity ids of the power switches a picker offers, sorted."""
+    power = async_get_power_manager(hass)
+    registry = er.async_get(hass)
+    return sorted(
+        entity_id
+        for resource in power.resources.values()
+        if choice.allows(resource)
+        and (
+            entity_id := registry.async_get_entity_id(
+                "switch", DOMAIN, power_switch_unique_id(resource.key)
+            )
+        )
+    )
+
+
+def chosen_switch(
+    hass: HomeAssistant, choice: Choice, picked: str
+) -> tuple[str, Resource] | None:
+    """The registry id to store for a picked entity, and its resource; None if
+    it may not be chosen (not a WakeHub power switch, or not of a kind that can
+    be a host)."""
+    power = async_get_power_manager(hass)
+    resource = power.graph.resource_for_switch(picked)
+    entry = er.async_get(hass).async_get(picked)
+    if resource is None or entry is None or not choice.allows(resource):
+        return None
+    return entry.id, resource
+
+
+class _OfferedSwitches(EntitySelector):
+    """Lists only the switches that can be chosen, but accepts any entity id:
+    the form then refuses a wrong one with a translated error naming what fits,
+    instead of the bare "not one of" of the selector's own check."""
+
+    def __call__(self, data: Any) -> str | list[str]:
+        return EntitySelector(EntitySelectorConfig(multiple=self.config["multiple"]))(
+            data
+        )
+
+
+def picker(
+    hass: HomeAssistant, choice: Choice, *, multiple: bool = False
+) -> EntitySelector:
+    """An entity selector offering only what `choice` allows."""
+    return _OfferedSwitches(
+        EntitySelectorConfig(
+            integration=DOMAIN,
+            domain="switch",
+            include_entities=offered_switches(hass, choice),
+            multiple=multiple,
+        )
+    )
+
+
+def suggested_link(
+    hass: HomeAssistant, entry: ConfigEntry, slot: str | None
+) -> str | None:
+    """The entity id to pre-fill for a link: the stored one, else the proposal."""
+    registry = er.async_get(hass)
+    if (stored := stored_link(entry, slot)) is not None:
+        return er.async_resolve_entity_id(registry, stored)
+    if (proposal := proposal_for(hass, entry, slot)) is not None:
+        return er.async_resolve_entity_id(registry, proposal.link)
+    return None

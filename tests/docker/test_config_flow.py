@@ -340,6 +340,7 @@ async def test_reconfigure_changed_certificate(
 async def test_options(
     hass: HomeAssistant,
     init_docker: MockConfigEntry,
+    init_machine: MockConfigEntry,
     entity_registry: er.EntityRegistry,
 ) -> None:
     result = await hass.config_entries.options.async_init(init_docker.entry_id)
@@ -354,17 +355,24 @@ async def test_options(
         },
     )
     assert result.get("errors") == {CONF_HOST_LINK: "docker_invalid_host_link"}, result
+    # Not one of its own containers, not an auto-shutdown switch.
+    for wrong in ("switch.jellyfin", "switch.nas_auto_shutdown"):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"],
+            {CONF_HOST_LINK: wrong, "timeout": 60, "scan_interval": 15},
+        )
+        assert result["errors"] == {CONF_HOST_LINK: "docker_invalid_host_link"}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
-            CONF_HOST_LINK: "switch.jellyfin",
+            CONF_HOST_LINK: "switch.nas",
             "timeout": 60.0,
             "scan_interval": 15,
             "stats": False,
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    registry_id = entity_registry.async_get("switch.jellyfin").id
+    registry_id = entity_registry.async_get("switch.nas").id
     assert init_docker.options == {
         CONF_HOST_LINK: registry_id,
         "timeout": 60,
@@ -376,7 +384,7 @@ async def test_options(
     result = await hass.config_entries.options.async_init(init_docker.entry_id)
     schema = result["data_schema"].schema
     link = next(key for key in schema if str(key) == CONF_HOST_LINK)
-    assert link.description == {"suggested_value": "switch.jellyfin"}
+    assert link.description == {"suggested_value": "switch.nas"}
     # No link: none stored.
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"timeout": 60, "scan_interval": 15, "stats": True}

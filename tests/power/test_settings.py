@@ -58,12 +58,25 @@ async def test_container_settings_are_saved_by_registry_id(
     )
     assert result["step_id"] == "reconfigure"
     other = entity_registry.async_get_or_create("switch", "other", "lamp")
+    # Only WakeHub power switches can be dependencies: an unknown entity,
+    # another integration's switch or an auto-shutdown switch would be saved and
+    # then silently ignored by the cascade, so the form refuses them.
+    for wrong in ("switch.ghost", other.entity_id, "switch.jellyfin_auto_shutdown"):
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"], {"dependencies": [JELLYFIN, wrong], **SETTINGS}
+        )
+        assert result["errors"] == {"dependencies": "dependency_not_power_switch"}
+    offered = next(
+        selector
+        for key, selector in result["data_schema"].schema.items()
+        if str(key) == "dependencies"
+    ).config["include_entities"]
+    assert "switch.jellyfin_auto_shutdown" not in offered
+    assert {JELLYFIN, VM_SWITCH, NODE_SWITCH} <= set(offered)
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],
         {
-            # An unknown entity is dropped; another integration's switch is kept
-            # but is not a WakeHub resource, so it plays no part in the cascade.
-            "dependencies": [JELLYFIN, "switch.ghost", other.entity_id],
+            "dependencies": [JELLYFIN],
             "keep_awake": ["media_player.tv"],
             "network_threshold": 50,
             **{k: v for k, v in SETTINGS.items() if k != "keep_awake"},
@@ -74,7 +87,7 @@ async def test_container_settings_are_saved_by_registry_id(
     await hass.async_block_till_done()
     data = lab.docker_entry.subentries[subentry.subentry_id].data
     assert data["container"] == "nextcloud"  # what identifies it is kept
-    assert data["dependencies"] == [entity_registry.async_get(JELLYFIN).id, other.id]
+    assert data["dependencies"] == [entity_registry.async_get(JELLYFIN).id]
     assert data["keep_awake"] == ["media_player.tv"]
     assert data["network_threshold"] == 50
 
@@ -89,7 +102,7 @@ async def test_container_settings_are_saved_by_registry_id(
         for key in result["data_schema"].schema
         if getattr(key, "description", None)
     }
-    assert schema_defaults["dependencies"] == ["switch.media_server", other.entity_id]
+    assert schema_defaults["dependencies"] == ["switch.media_server"]
 
 
 async def test_vm_cannot_depend_on_its_own_container(

@@ -576,6 +576,7 @@ async def test_removing_a_guest_removes_its_device(
 async def test_options_link_nodes_to_machines(
     hass: HomeAssistant,
     init_pve: MockConfigEntry,
+    init_machine: MockConfigEntry,
     entity_registry: er.EntityRegistry,
 ) -> None:
     result = await hass.config_entries.options.async_init(init_pve.entry_id)
@@ -590,13 +591,24 @@ async def test_options_link_nodes_to_machines(
         result["flow_id"],
         {"pve1": "switch.gone", "timeout": 120, "scan_interval": 15.0},
     )
-    assert result["errors"] == {"pve1": "proxmox_unknown_entity"}
+    assert result["errors"] == {"pve1": "host_link_not_machine"}
+    # Only a machine's power switch can be a node: not one of the cluster's own
+    # guests, not an auto-shutdown switch.
+    for wrong in ("switch.docker", "switch.nas_auto_shutdown"):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"],
+            {"pve1": wrong, "timeout": 120, "scan_interval": 15.0},
+        )
+        assert result["errors"] == {"pve1": "host_link_not_machine"}, wrong
+    selector = next(k for k in result["data_schema"].schema if str(k) == "pve1")
+    offered = result["data_schema"].schema[selector].config["include_entities"]
+    assert offered == ["switch.nas"]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {"pve1": "switch.docker", "timeout": 120, "scan_interval": 15.0},
+        {"pve1": "switch.nas", "timeout": 120, "scan_interval": 15.0},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    switch_id = entity_registry.async_get("switch.docker").id
+    switch_id = entity_registry.async_get("switch.nas").id
     assert init_pve.options == {
         "timeout": 120,
         "scan_interval": 15,
@@ -606,7 +618,7 @@ async def test_options_link_nodes_to_machines(
 
     result = await hass.config_entries.options.async_init(init_pve.entry_id)
     keys = {str(k): k for k in result["data_schema"].schema}
-    assert keys["pve1"].description == {"suggested_value": "switch.docker"}
+    assert keys["pve1"].description == {"suggested_value": "switch.nas"}
     assert keys["pve2"].description == {"suggested_value": None}
 
 

@@ -26,11 +26,8 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
     BooleanSelector,
-    EntitySelector,
-    EntitySelectorConfig,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -54,6 +51,7 @@ from ..api.errors import (
     WakeHubError,
 )
 from ..const import CONF_HOST_LINK, CONF_KIND, KIND_DOCKER
+from ..hosting import HostKind
 from ..kinds.docker import (
     CONF_CA_CERT,
     CONF_CLIENT_CERT,
@@ -67,6 +65,7 @@ from ..kinds.docker import (
     followed_containers,
     make_client,
 )
+from ..links import Choice, chosen_switch, picker, suggested_link
 from ..schema import vol
 from . import validate
 from .common import (
@@ -320,28 +319,30 @@ class DockerOptionsFlow(OptionsFlowWithReload):
     async def async_step_docker_options(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        registry = er.async_get(self.hass)
         options = self.config_entry.options
         errors: dict[str, str] = {}
+        # An engine runs in a VM or on a machine, never on its own containers.
+        choice = Choice(frozenset(HostKind), self.config_entry.entry_id)
         if user_input is not None:
             data, errors = timing_options(user_input)
             data[CONF_STATS] = bool(user_input.get(CONF_STATS, True))
             if link := user_input.get(CONF_HOST_LINK):
                 # Stored as the registry id: it survives renaming the entity.
-                if (linked := registry.async_get(link)) is None:
+                if not isinstance(link, str) or not (
+                    chosen := chosen_switch(self.hass, choice, link)
+                ):
                     errors[CONF_HOST_LINK] = "docker_invalid_host_link"
                 else:
-                    data[CONF_HOST_LINK] = linked.id
+                    data[CONF_HOST_LINK] = chosen[0]
             if not errors:
                 return self.async_create_entry(data=data)
         suggested: dict[str, Any] = {}
-        if stored := options.get(CONF_HOST_LINK):
-            suggested[CONF_HOST_LINK] = er.async_resolve_entity_id(registry, stored)
+        # Stored, else proposed from the engine's address or host name.
+        if link := suggested_link(self.hass, self.config_entry, None):
+            suggested[CONF_HOST_LINK] = link
         schema = vol.Schema(
             {
-                vol.Optional(CONF_HOST_LINK): EntitySelector(
-                    EntitySelectorConfig(integration="wakehub", domain="switch")
-                ),
+                vol.Optional(CONF_HOST_LINK): picker(self.hass, choice),
                 **timing_fields(options),
                 vol.Required(
                     CONF_STATS, default=options.get(CONF_STATS, True)

@@ -32,8 +32,8 @@ from ..const import (
     CONF_STOP_WITH_DEPENDENTS,
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_STOP_WITH_DEPENDENTS,
-    DOMAIN,
 )
+from ..links import ANY_POWER_SWITCH, chosen_switch, picker
 from ..power import async_get_power_manager
 from ..resource import Resource
 from ..schema import vol
@@ -89,9 +89,7 @@ def power_settings_fields(
     return {
         vol.Optional(
             CONF_DEPENDENCIES, description={"suggested_value": dependencies}
-        ): EntitySelector(
-            EntitySelectorConfig(integration=DOMAIN, domain="switch", multiple=True)
-        ),
+        ): picker(hass, ANY_POWER_SWITCH, multiple=True),
         vol.Required(
             CONF_STOP_WITH_DEPENDENTS,
             default=settings.get(
@@ -118,7 +116,6 @@ def parse_power_settings(
     hass: HomeAssistant, resource: Resource | None, user_input: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
     """(settings to store, form errors, description placeholders for the errors)."""
-    registry = er.async_get(hass)
     power = async_get_power_manager(hass)
     numbers, errors = validate.parse(user_input, _NUMBER_RULES)
     settings: dict[str, Any] = {
@@ -134,12 +131,17 @@ def parse_power_settings(
         return settings, errors, {"cycle": ""}
     proposed: list[Resource] = []
     for entity_id in user_input.get(CONF_DEPENDENCIES, []):
-        entry = registry.async_get(entity_id)
-        if entry is None:
-            continue
-        settings[CONF_DEPENDENCIES].append(entry.id)
-        if (dependency := power.graph.resource_for_switch(entry.id)) is not None:
-            proposed.append(dependency)
+        if not isinstance(entity_id, str) or not (
+            chosen := chosen_switch(hass, ANY_POWER_SWITCH, entity_id)
+        ):
+            return (
+                settings,
+                {CONF_DEPENDENCIES: "dependency_not_power_switch"},
+                {"cycle": ""},
+            )
+        registry_id, dependency = chosen
+        settings[CONF_DEPENDENCIES].append(registry_id)
+        proposed.append(dependency)
     if resource is not None:
         if (link := resource.host_link_id) is not None and (
             host := power.graph.resource_for_switch(link)

@@ -28,11 +28,8 @@ from homeassistant.config_entries import (
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VERIFY_SSL
-from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
     BooleanSelector,
-    EntitySelector,
-    EntitySelectorConfig,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -55,9 +52,9 @@ from ..api.proxmox import ProxmoxClient, ProxmoxGuest, ProxmoxIdentity, normaliz
 from ..const import (
     CONF_HOST_LINKS,
     CONF_KIND,
-    DOMAIN,
     KIND_PROXMOX,
 )
+from ..hosting import HostKind
 from ..kinds.proxmox import (
     CONF_CLUSTER,
     CONF_FINGERPRINT,
@@ -72,6 +69,7 @@ from ..kinds.proxmox import (
     ProxmoxCoordinator,
     build_client,
 )
+from ..links import Choice, chosen_switch, picker, suggested_link
 from ..schema import vol
 from . import validate
 from .common import (
@@ -425,37 +423,35 @@ class ProxmoxOptionsFlow(OptionsFlowWithReload):
     async def async_step_proxmox_options(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        registry = er.async_get(self.hass)
         nodes = self._nodes()
         errors: dict[str, str] = {}
+        # A node is a physical computer: only machines can be it.
+        choice = Choice(frozenset({HostKind.MACHINE}), self.config_entry.entry_id)
         if user_input is not None:
             links: dict[str, str] = {}
             for node in nodes:
                 if not (entity_id := user_input.get(node)):
                     continue
-                entity = registry.async_get(entity_id)
-                if entity is None:
-                    errors[node] = "proxmox_unknown_entity"
+                if not isinstance(entity_id, str) or not (
+                    chosen := chosen_switch(self.hass, choice, entity_id)
+                ):
+                    errors[node] = "host_link_not_machine"
                 else:
-                    links[node] = entity.id
+                    links[node] = chosen[0]
             options, timing_errors = timing_options(user_input)
             errors |= timing_errors
             if not errors:
                 options[CONF_HOST_LINKS] = links
                 return self.async_create_entry(data=options)
-        current: Mapping[str, str] = self.config_entry.options.get(CONF_HOST_LINKS, {})
-        selector = EntitySelector(
-            EntitySelectorConfig(integration=DOMAIN, domain="switch")
-        )
+        selector = picker(self.hass, choice)
         fields: dict[Any, Any] = {
             vol.Optional(
                 node,
                 description={
-                    "suggested_value": er.async_resolve_entity_id(
-                        registry, current[node]
+                    # Stored, else proposed from the cluster's node addresses.
+                    "suggested_value": suggested_link(
+                        self.hass, self.config_entry, node
                     )
-                    if node in current
-                    else None
                 },
             ): selector
             for node in nodes
