@@ -152,6 +152,8 @@ async def async_setup_kind(
         )
         # A node linked to a machine is that machine: shown on its device.
         node.shown_on = coordinator.machine_device(name)
+        if not node.features:
+            _drop_power_entities(hass, node)
         async_place_resource(hass, node)
         resources.append(node)
     resources.extend(coordinator.guests.values())
@@ -185,6 +187,21 @@ async def async_setup_kind(
     return WakeHubRuntimeData(
         coordinator=coordinator, resources=resources, on_unload=[clear_issues]
     )
+
+
+def _drop_power_entities(hass: HomeAssistant, node: ProxmoxNodeResource) -> None:
+    """A node now linked to a machine is powered by it: the switch, buttons and
+    power sensors it had without one are removed; its figures stay."""
+    registry = er.async_get(hass)
+    prefix = f"{node.key}_"
+    figures = {f"{prefix}{key}" for key in node.sensors}
+    for entity in er.async_entries_for_config_entry(registry, node.entry.entry_id):
+        if (
+            entity.config_subentry_id is None
+            and entity.unique_id.startswith(prefix)
+            and entity.unique_id not in figures
+        ):
+            registry.async_remove(entity.entity_id)
 
 
 @dataclass(frozen=True, kw_only=True)
