@@ -163,6 +163,7 @@ class PowerManager:
         ]
 
     def _hosts_on_itself(self, host: Resource) -> bool:
+        """Whether `host`'s own server reports workloads under `host`'s switch."""
         if host.entry.state is not ConfigEntryState.LOADED:
             return False
         link = self.graph.registry_id(host)

@@ -106,9 +106,9 @@ class Resource(ABC):
     #: `async_reboot` returns only once the platform's reboot finished (a Proxmox
     #: or OVH task, a Docker restart): nobody needs to watch the resource go down.
     reboot_completes_task: bool = False
-    #: Its start goes through its own server's API, which it does not run
-    #: (a Proxmox node woken by another node): a start does not wait for that
-    #: API to answer, `async_start` says why it cannot wake it.
+    #: Its start is a request to its own server's API, served by others (a
+    #: Proxmox node is woken by another node): a start does not wait for that
+    #: API to come back; `async_start` explains why it cannot wake it.
     woken_by_its_server: bool = False
     #: Set at setup when the resource is shown on another server's device
     #: instead of its own `device_info` (a Proxmox node on its machine's).

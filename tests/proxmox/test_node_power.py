@@ -318,3 +318,19 @@ async def test_a_node_linked_to_a_machine_loses_its_own_power(
         assert registry.async_get(entity_id) is None, entity_id
     assert registry.async_get("sensor.pve1_proxmox_status") is not None
     assert registry.async_get("switch.pve2") is not None
+
+
+async def test_a_broken_wake_answer_is_not_blamed_on_the_mac(
+    hass: HomeAssistant,
+    pve_sim: ProxmoxSimulator,
+    pve2_machine: MachineSimulator,
+    init_pve: MockConfigEntry,
+) -> None:
+    """Something other than Proxmox answered (a proxy's page): no MAC advice."""
+    pve_sim.inject(
+        "/wakeonlan", body="<html>proxy error</html>", content_type="text/html"
+    )
+    with pytest.raises(HomeAssistantError) as err:
+        await turn(hass, "turn_on", "switch.pve2")
+    assert err.value.translation_key == "invalid_response"
+    assert pve2_machine.packets == []
