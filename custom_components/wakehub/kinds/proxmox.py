@@ -258,6 +258,9 @@ class ProxmoxCoordinator(WakeHubCoordinator):
         self.missing: set[int] = set()
         self._counters: dict[int, _Counters] = {}
         self._boot_times: dict[str, datetime] = {}
+        #: hosted_workloads() of one poll and one set of node links: it is
+        #: asked about every resource of the entry at every poll.
+        self._hosted: tuple[object, object, dict[str, list[Workload]]] | None = None
 
     async def _async_update_data(self) -> dict[str, ResourceState]:
         try:
@@ -306,10 +309,18 @@ class ProxmoxCoordinator(WakeHubCoordinator):
         """
         links: Mapping[str, Any] = self.config_entry.options.get(CONF_HOST_LINKS) or {}
         nodes = self.cluster_state.nodes if self.cluster_state else {}
+        powered_by = [
+            (node, self.node_host_link(node))
+            for node in sorted({*map(str, links), *nodes})
+        ]
+        if (cached := self._hosted) is not None and (
+            cached[0] is self.cluster_state and cached[1] == powered_by
+        ):
+            return cached[2]
         guests = self.cluster_state.guests.values() if self.cluster_state else ()
         hosted: dict[str, list[Workload]] = {}
-        for node in sorted({*map(str, links), *nodes}):
-            if (link := self.node_host_link(node)) is None:
+        for node, link in powered_by:
+            if link is None:
                 continue
             hosted.setdefault(link, []).extend(
                 Workload(
@@ -321,6 +332,7 @@ class ProxmoxCoordinator(WakeHubCoordinator):
                 and not guest.template
                 and guest.status != "stopped"
             )
+        self._hosted = (self.cluster_state, powered_by, hosted)
         return hosted
 
     def link_targets(self) -> Sequence[LinkTarget]:
