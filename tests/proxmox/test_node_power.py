@@ -104,6 +104,7 @@ async def test_node_reboot_comes_back(
     hass: HomeAssistant, pve_sim: ProxmoxSimulator, init_pve: MockConfigEntry
 ) -> None:
     boot = pve_sim.nodes["pve2"].boot_time
+    pve_sim.node_reboot_delay = 0.6  # down long enough for a probe to see it
     await hass.services.async_call(
         "button", "press", {ATTR_ENTITY_ID: "button.pve2_reboot"}, blocking=True
     )
