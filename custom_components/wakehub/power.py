@@ -144,7 +144,11 @@ class PowerManager:
         ]
 
     def _entries_on(self, host: Resource) -> list[WakeHubConfigEntry]:
-        """The server entries whose host links name `host`."""
+        """The server entries whose host links name `host`.
+
+        And the host's own entry when its server runs on it: a Proxmox node
+        without a machine hosts its guests, reported under its own switch.
+        """
         entries: list[WakeHubConfigEntry] = self.hass.config_entries.async_entries(
             DOMAIN
         )
@@ -155,7 +159,16 @@ class PowerManager:
                 self.graph.resource_for_switch(link) is host
                 for link in entry_host_links(entry)
             )
+            or (entry is host.entry and self._hosts_on_itself(host))
         ]
+
+    def _hosts_on_itself(self, host: Resource) -> bool:
+        """Whether `host`'s own server reports workloads under `host`'s switch."""
+        if host.entry.state is not ConfigEntryState.LOADED:
+            return False
+        link = self.graph.registry_id(host)
+        coordinator = host.entry.runtime_data.coordinator
+        return link is not None and link in coordinator.hosted_workloads()
 
     def _report(self, host: Resource) -> HostReport:
         managed = {d.key: d.name for d in self.running_dependents(host)}
@@ -256,10 +269,15 @@ class PowerManager:
                 # Independent branches come up in parallel; the first failure
                 # stops this start (what already started stays started).
                 await asyncio.gather(*(self.async_start(d) for d in pending))
-            # After waking what it runs on, the last successful poll is stale
-            # (made before the host went down): ask the platform again.
-            await self._wait_platform(resource, "start", fresh=bool(pending))
-            if _is(resource.state, ResourceStatus.RUNNING):
+            if resource.woken_by_its_server:
+                await resource.coordinator.async_refresh()
+            else:
+                # After waking what it runs on, the last successful poll is
+                # stale (made before the host went down): ask the platform again.
+                await self._wait_platform(resource, "start", fresh=bool(pending))
+            if resource.coordinator.last_update_success and _is(
+                resource.state, ResourceStatus.RUNNING
+            ):
                 self._fire(resource, "start", "done", "already_running")
                 return
             self._update_transition(resource, Phase.COMMAND)

@@ -106,6 +106,10 @@ class Resource(ABC):
     #: `async_reboot` returns only once the platform's reboot finished (a Proxmox
     #: or OVH task, a Docker restart): nobody needs to watch the resource go down.
     reboot_completes_task: bool = False
+    #: Its start is a request to its own server's API, served by others (a
+    #: Proxmox node is woken by another node): a start does not wait for that
+    #: API to come back; `async_start` explains why it cannot wake it.
+    woken_by_its_server: bool = False
     #: Set at setup when the resource is shown on another server's device
     #: instead of its own `device_info` (a Proxmox node on its machine's).
     shown_on: DeviceEntry | None = None

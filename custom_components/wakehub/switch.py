@@ -57,10 +57,14 @@ class WakeHubPowerSwitch(WakeHubEntity, SwitchEntity):
     @property
     def available(self) -> bool:
         # A resource whose server is asleep can still be turned on when WakeHub
-        # knows what to wake first: its switch stays usable (and off).
+        # knows what to wake first: its switch stays usable (and off). What is
+        # served by the same server (a Proxmox guest's node) sleeps with it.
         if super().available:
             return True
-        return bool(self.power.graph.dependencies(self.resource))
+        return any(
+            dependency.coordinator is not self.resource.coordinator
+            for dependency in self.power.graph.dependencies(self.resource)
+        )
 
     @property
     def is_on(self) -> bool:

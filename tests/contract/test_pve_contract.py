@@ -211,3 +211,40 @@ def test_schema_translation() -> None:
         response=False,
     )
     assert len(both["allOf"]) == 2
+
+
+def test_node_power_requests(spec: PveSpec) -> None:
+    """A node's own shutdown and reboot, and its Wake-on-LAN sent by a peer."""
+    for command in ("shutdown", "reboot"):
+        assert (
+            spec.validate_request("POST", "/nodes/pve1/status", {"command": command})
+            == []
+        )
+    assert spec.validate_response("POST", "/nodes/pve1/status", None) == []
+    assert spec.validate_request("POST", "/nodes/pve2/wakeonlan", {}) == []
+    assert (
+        spec.validate_response("POST", "/nodes/pve2/wakeonlan", "52:54:00:00:00:02")
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "why"),
+    [
+        ("/nodes/pve1/status", {}, "'command' is a required"),
+        ("/nodes/pve1/status", {"command": "halt"}, "is not one of"),
+        ("/nodes/pve1/status", {"command": "reboot", "force": "1"}, "Additional"),
+        ("/nodes/pve2/wakeonlan", {"mac": "52:54:00:00:00:02"}, "Additional"),
+        ("/nodes/-pve2/wakeonlan", {}, "does not match"),
+    ],
+)
+def test_bad_node_power_requests(
+    spec: PveSpec, path: str, params: dict[str, str], why: str
+) -> None:
+    problems = spec.validate_request("POST", path, params)
+    assert any(why in p for p in problems), problems
+
+
+def test_node_power_answers(spec: PveSpec) -> None:
+    assert spec.validate_response("POST", "/nodes/pve1/status", "UPID:x")
+    assert spec.validate_response("POST", "/nodes/pve2/wakeonlan", 7)

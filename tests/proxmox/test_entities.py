@@ -95,7 +95,8 @@ async def test_devices(hass: HomeAssistant, init_pve: MockConfigEntry) -> None:
     assert (
         _device(hass, "homelab_100").via_device_id == _device(hass, "homelab_pve1").id
     )
-    assert hass.states.get("switch.pve1") is None  # nodes are powered as machines
+    # A node without a machine is powered through the cluster (test_node_power.py).
+    assert hass.states.get("switch.pve1").state == "on"
 
 
 async def test_one_request_per_refresh(

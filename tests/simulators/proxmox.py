@@ -12,7 +12,13 @@ What it models (enough for WakeHub's client and for Home Assistant's own
 - UPID tasks that take `start_delay`/`stop_delay`/`task_delay` seconds, fail when the
   guest is locked ("VM is locked (backup)") or on `fail_next(action, message)`;
 - snapshots, migration (`migrate(vmid, node)`), nodes going offline
-  (`set_node_online(node, False)`: guests turn `unknown`, requests to it get 595).
+  (`set_node_online(node, False)`: guests turn `unknown`, requests to it get 595);
+- a node's own power: `POST /nodes/{node}/status` shuts it down or reboots it (its
+  guests stop), and `POST /nodes/{node}/wakeonlan`, served by another running node,
+  sends a real magic packet over loopback to the MachineSimulator attached as that
+  node's hardware (`attach_machine(node, machine)`: the node is then online exactly
+  while the machine is powered); refused as Proxmox refuses it without a
+  `wakeonlan` MAC in the node's config.
 
 Every request and answer is checked against the official API tree
 (tests/contract/pve.py); violations land in `sim.violations`.
@@ -32,6 +38,7 @@ from dataclasses import dataclass, field
 import json
 import os
 import re
+import socket
 import time
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -41,6 +48,7 @@ from aiohttp import web
 from tests.contract import SPECS_DIR
 from tests.contract.pve import SPEC_NAME, load_spec
 from tests.simulators.base import HttpSimulator
+from tests.simulators.machine import MachineSimulator
 
 GIB = 1024**3
 PREFIX = "/api2/json"
@@ -104,6 +112,7 @@ class SimNode:
     maxcpu: int = 8
     maxmem: int = 32 * GIB
     boot_time: float = field(default_factory=lambda: time.time() - 3 * 86400)
+    wakeonlan: str | None = None  # the MAC of `pvenode config set --wakeonlan`
 
 
 @dataclass
@@ -178,6 +187,15 @@ class ProxmoxSimulator(HttpSimulator):
     task_delay: float = 0.05
     ticket_lifetime: float = 7200.0
     contract: bool = True
+    #: Seconds a rebooting node stays offline; a woken node without an attached
+    #: machine comes online after `node_boot_delay`.
+    node_reboot_delay: float = 0.1
+    node_boot_delay: float = 0.1
+    #: The physical machine of each node (see `attach_machine`).
+    machines: dict[str, MachineSimulator] = field(default_factory=dict)
+    #: (node woken, MAC) of every Wake-on-LAN packet the cluster sent.
+    wol_sent: list[tuple[str, str]] = field(default_factory=list)
+    _node_tasks: set[asyncio.Task[None]] = field(default_factory=set)
     nodes: dict[str, SimNode] = field(default_factory=dict)
     guests: dict[int, SimGuest] = field(default_factory=dict)
     tasks: dict[str, SimTask] = field(default_factory=dict)
@@ -295,6 +313,8 @@ class ProxmoxSimulator(HttpSimulator):
     async def stop(self) -> None:
         for handle in self._handles:
             handle.cancel()
+        for task in list(self._node_tasks):
+            task.cancel()
         await super().stop()
 
     # -- routes -----------------------------------------------------------------------
@@ -330,6 +350,7 @@ class ProxmoxSimulator(HttpSimulator):
         app.router.add_delete(
             f"{PREFIX}{guest}/snapshot/{{snapname}}", self._auth(self._delsnapshot)
         )
+        self._node_power_routes(app)
         app.router.add_route("*", "/{tail:.*}", self._public(self._not_implemented))
 
     @staticmethod
@@ -355,12 +376,14 @@ class ProxmoxSimulator(HttpSimulator):
         return wrapped
 
     def _auth(
-        self, handler: Handler
+        self, handler: Handler, *, check_node: bool = True
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def wrapped(request: web.Request) -> web.StreamResponse:
             try:
                 principal = self._authenticate(request)
-                self._check_node(request)
+                self._follow_machines()
+                if check_node:
+                    self._check_node(request)
                 return await handler(request, principal)
             except PveError as err:
                 return self._error_response(err)
@@ -990,6 +1013,123 @@ class ProxmoxSimulator(HttpSimulator):
             delete,
             lock="snapshot-delete",
         )
+
+    # -- node power -------------------------------------------------------------------
+
+    def attach_machine(
+        self, node: str, machine: MachineSimulator, *, configure_mac: bool = True
+    ) -> None:
+        """Make `machine` the node's hardware: the node is online while it is powered.
+
+        With `configure_mac`, the node's `wakeonlan` MAC is the machine's, as
+        `pvenode config set --wakeonlan <MAC>` sets it.
+        """
+        self.machines[node] = machine
+        if configure_mac:
+            self.nodes[node].wakeonlan = machine.mac
+        self._follow_machines()
+
+    def set_wakeonlan(self, node: str, mac: str | None) -> None:
+        self.nodes[node].wakeonlan = mac
+
+    def _follow_machines(self) -> None:
+        for name, machine in self.machines.items():
+            node = self.nodes[name]
+            if machine.powered and not node.online:
+                node.boot_time = time.time()
+            elif node.online and not machine.powered:
+                self._stop_guests(name)  # its power was cut
+            node.online = machine.powered
+
+    def _stop_guests(self, name: str) -> None:
+        for guest in self.guests.values():
+            if guest.node == name:
+                guest.status, guest.started_at, guest.paused = "stopped", None, False
+
+    def _node_power_routes(self, app: web.Application) -> None:
+        node = f"{PREFIX}/nodes/{{node}}"
+        app.router.add_post(f"{node}/status", self._auth(self._node_command))
+        # Not proxied: the target is off, the answering node sends the packet.
+        app.router.add_post(
+            f"{node}/wakeonlan", self._auth(self._wakeonlan, check_node=False)
+        )
+
+    def _in_background(self, coro: Awaitable[None]) -> None:
+        async def run() -> None:
+            await coro
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._node_tasks.add(task)
+        task.add_done_callback(self._node_tasks.discard)
+
+    def _power_node(self, name: str, on: bool) -> None:
+        """Switch a node's power: its machine's when attached, else the flag."""
+        if (machine := self.machines.get(name)) is not None:
+            self._in_background(machine.power_on() if on else machine.power_off())
+            return
+        node = self.nodes[name]
+        if on and not node.online:
+            node.boot_time = time.time()
+        node.online = on
+
+    async def _node_command(
+        self, request: web.Request, principal: Principal
+    ) -> web.StreamResponse:
+        name = request.match_info["node"]
+        self._require(principal, f"/nodes/{name}", "Sys.PowerMgmt")
+        form = await request.post()
+        command = str(form.get("command", ""))
+        if command not in ("shutdown", "reboot"):
+            raise PveError(
+                400,
+                "Parameter verification failed.",
+                {
+                    "command": f"value '{command}' does not have a value in the enumeration 'reboot, shutdown'"
+                },
+            )
+        # Like the node's own shutdown: every guest is stopped, then it goes off.
+        self._stop_guests(name)
+
+        def off() -> None:
+            self._power_node(name, False)
+            if command == "reboot":
+                handle = self.later(
+                    self.node_reboot_delay, lambda: self._power_node(name, True)
+                )
+                if handle is not None:
+                    self._handles.append(handle)
+
+        if (handle := self.later(self.stop_delay, off)) is not None:
+            self._handles.append(handle)
+        return self._data(None)
+
+    async def _wakeonlan(
+        self, request: web.Request, principal: Principal
+    ) -> web.StreamResponse:
+        name = request.match_info["node"]
+        self._require(principal, f"/nodes/{name}", "Sys.PowerMgmt")
+        node = self.nodes.get(name)
+        if node is None:
+            raise PveError(500, f"hostname lookup '{name}' failed - no such node")
+        answering = next((n for n in self.nodes.values() if n.online), None)
+        if answering is node:
+            raise PveError(500, f"node '{name}' is local node, cannot wake my self!")
+        if not node.wakeonlan:
+            raise PveError(500, f"No wake on LAN MAC address defined for '{name}'!")
+        mac = node.wakeonlan
+        self.wol_sent.append((name, mac))
+        packet = b"\xff" * 6 + bytes.fromhex(mac.replace(":", "")) * 16
+        if (machine := self.machines.get(name)) is not None:
+            # A real datagram to the machine's "network card" on loopback.
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.sendto(packet, (machine.host, machine.udp_port))
+        elif not node.online:
+            handle = self.later(
+                self.node_boot_delay, lambda: self._power_node(name, True)
+            )
+            if handle is not None:
+                self._handles.append(handle)
+        return self._data(mac)
 
     # -- contract -------------------------------------------------------------------------
 

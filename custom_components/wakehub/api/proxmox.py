@@ -21,6 +21,8 @@ Public API (what the Home Assistant layer uses):
     await client.list_snapshots(guest) -> list[ProxmoxSnapshot]
     await client.create_snapshot(guest, name, description="", include_ram=False) -> upid
     await client.rollback_snapshot(guest, name) / delete_snapshot(guest, name) -> upid
+    await client.node_command(node, "shutdown" | "reboot")   a node's own power
+    await client.wake_node(node) -> mac            Wake-on-LAN sent by the answering node
 
 `guest` is anything with `node`, `type` ("qemu"/"lxc") and `vmid` (a ProxmoxGuest
 or a GuestRef). When the node is stale because the guest migrated, actions find it
@@ -637,6 +639,27 @@ class ProxmoxClient:
                 return task
             if not await pace.wait():
                 raise TaskTimeout(f"task {upid} still running after {timeout:g} s")
+
+    # -- node power -----------------------------------------------------------------
+
+    async def node_command(
+        self, node: str, command: Literal["shutdown", "reboot"]
+    ) -> None:
+        """Shut a node down or reboot it (its guests stop first, as on its console).
+
+        Proxmox answers at once (no task): the node goes offline afterwards.
+        """
+        await self._request("POST", f"/nodes/{node}/status", form={"command": command})
+
+    async def wake_node(self, node: str) -> str:
+        """Have the node answering the API send `node`'s Wake-on-LAN packet.
+
+        The packet leaves from inside the cluster's network, so it reaches a node
+        the caller's network cannot. Proxmox needs the node's MAC in its config
+        (`pvenode config set --wakeonlan <MAC>`) and refuses without it; the
+        answering node cannot wake itself. Returns the MAC the packet was for.
+        """
+        return text(await self._request("POST", f"/nodes/{node}/wakeonlan"))
 
     # -- plumbing -------------------------------------------------------------------
 

@@ -26,7 +26,11 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
@@ -34,7 +38,7 @@ from homeassistant.util import dt as dt_util
 
 from ..action_errors import update_failed
 from ..api.backoff import FIRST_DELAY
-from ..api.errors import CertificateError, WakeHubError
+from ..api.errors import ApiError, CertificateError, InvalidResponse, WakeHubError
 from ..api.models import ResourceStatus
 from ..api.proxmox import (
     ActionNotSupported,
@@ -50,10 +54,11 @@ from ..api.proxmox import (
     upid_node,
     validate_snapshot_name,
 )
-from ..const import CONF_HOST_LINKS, DOMAIN
+from ..const import CONF_HOST_LINKS, CONF_STOP_WITH_DEPENDENTS, DOMAIN
 from ..coordinator import WakeHubCoordinator, async_first_refresh
 from ..devices import async_place_resource, entry_device, linked_device, via
-from ..hosting import HostKind, KnownAs, LinkTarget, Workload
+from ..graph import power_switch_unique_id
+from ..hosting import HostKind, KnownAs, LinkTarget, Workload, stored_link
 from ..resource import Resource, ResourceFeature, ResourceState, Snapshot
 from ..runtime import WakeHubRuntimeData
 
@@ -139,10 +144,16 @@ async def async_setup_kind(
     resources: list[Resource] = []
     for name in sorted(node_names):
         node = ProxmoxNodeResource(
-            key=node_key(cluster, name), name=name, coordinator=coordinator, entry=entry
+            key=node_key(cluster, name),
+            name=name,
+            coordinator=coordinator,
+            entry=entry,
+            powered=coordinator.machine_link(name) is None,
         )
         # A node linked to a machine is that machine: shown on its device.
         node.shown_on = coordinator.machine_device(name)
+        if not node.features:
+            _drop_power_entities(hass, node)
         async_place_resource(hass, node)
         resources.append(node)
     resources.extend(coordinator.guests.values())
@@ -176,6 +187,21 @@ async def async_setup_kind(
     return WakeHubRuntimeData(
         coordinator=coordinator, resources=resources, on_unload=[clear_issues]
     )
+
+
+def _drop_power_entities(hass: HomeAssistant, node: ProxmoxNodeResource) -> None:
+    """A node now linked to a machine is powered by it: the switch, buttons and
+    power sensors it had without one are removed; its figures stay."""
+    registry = er.async_get(hass)
+    prefix = f"{node.key}_"
+    figures = {f"{prefix}{key}" for key in node.sensors}
+    for entity in er.async_entries_for_config_entry(registry, node.entry.entry_id):
+        if (
+            entity.config_subentry_id is None
+            and entity.unique_id.startswith(prefix)
+            and entity.unique_id not in figures
+        ):
+            registry.async_remove(entity.entity_id)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -232,6 +258,9 @@ class ProxmoxCoordinator(WakeHubCoordinator):
         self.missing: set[int] = set()
         self._counters: dict[int, _Counters] = {}
         self._boot_times: dict[str, datetime] = {}
+        #: hosted_workloads() of one poll and one set of node links: it is
+        #: asked about every resource of the entry at every poll.
+        self._hosted: tuple[object, object, dict[str, list[Workload]]] | None = None
 
     async def _async_update_data(self) -> dict[str, ResourceState]:
         try:
@@ -271,18 +300,29 @@ class ProxmoxCoordinator(WakeHubCoordinator):
         return data
 
     def hosted_workloads(self) -> Mapping[str, Sequence[Workload]]:
-        """Every guest that is not stopped, per node linked to a machine.
+        """Every guest that is not stopped, per node, under what powers the node.
 
-        Templates never run. A guest whose node is offline reports "unknown":
-        it counts, since nobody can say it is stopped.
+        That is the node's machine when linked, else the node's own power switch
+        (so a node without a machine is never released while a guest runs on
+        it). Templates never run. A guest whose node is offline reports
+        "unknown": it counts, since nobody can say it is stopped.
         """
         links: Mapping[str, Any] = self.config_entry.options.get(CONF_HOST_LINKS) or {}
+        nodes = self.cluster_state.nodes if self.cluster_state else {}
+        powered_by = [
+            (node, self.node_host_link(node))
+            for node in sorted({*map(str, links), *nodes})
+        ]
+        if (cached := self._hosted) is not None and (
+            cached[0] is self.cluster_state and cached[1] == powered_by
+        ):
+            return cached[2]
         guests = self.cluster_state.guests.values() if self.cluster_state else ()
         hosted: dict[str, list[Workload]] = {}
-        for node, link in links.items():
-            if not link:
+        for node, link in powered_by:
+            if link is None:
                 continue
-            hosted.setdefault(str(link), []).extend(
+            hosted.setdefault(link, []).extend(
                 Workload(
                     guest.name or f"{guest.type} {guest.vmid}",
                     self.guests[guest.vmid].key if guest.vmid in self.guests else None,
@@ -292,6 +332,7 @@ class ProxmoxCoordinator(WakeHubCoordinator):
                 and not guest.template
                 and guest.status != "stopped"
             )
+        self._hosted = (self.cluster_state, powered_by, hosted)
         return hosted
 
     def link_targets(self) -> Sequence[LinkTarget]:
@@ -389,10 +430,28 @@ class ProxmoxCoordinator(WakeHubCoordinator):
             device.id, via_device_id=self.node_device(resource.node).id
         )
 
+    def machine_link(self, node: str) -> str | None:
+        """The power switch (registry id) of the machine linked to `node`, if any."""
+        return stored_link(self.config_entry, node)
+
+    def node_host_link(self, node: str) -> str | None:
+        """The power switch (registry id) that powers `node`, and so its guests.
+
+        Its machine's when the user linked one; else the node's own switch,
+        powered through the cluster (None until that switch is registered).
+        """
+        if (link := self.machine_link(node)) is not None:
+            return link
+        registry = er.async_get(self.hass)
+        entity_id = registry.async_get_entity_id(
+            "switch", DOMAIN, power_switch_unique_id(node_key(self.cluster, node))
+        )
+        switch = registry.async_get(entity_id) if entity_id else None
+        return switch.id if switch else None
+
     def machine_device(self, node: str) -> dr.DeviceEntry | None:
         """The device of the machine the user linked this node to, if any."""
-        links: Mapping[str, Any] = self.config_entry.options.get(CONF_HOST_LINKS) or {}
-        return linked_device(self.hass, links.get(node))
+        return linked_device(self.hass, self.machine_link(node))
 
     def node_device(self, node: str) -> dr.DeviceEntry:
         """The device showing a node: its machine's, else its own (made if new)."""
@@ -448,13 +507,31 @@ def _percent(value: float | None, total: float | None) -> float | None:
 
 
 class ProxmoxNodeResource(Resource):
-    """A cluster node: a device with figures, powered through its machine entry."""
+    """A cluster node: a device with figures, and power.
+
+    A node linked to a WakeHub machine is powered through that machine (and
+    shown on its device). A node without a machine is powered through the
+    cluster: shut down and rebooted by its own API, woken by another running
+    node's Wake-on-LAN, which reaches it even when Home Assistant sits on
+    another network.
+    """
 
     sensors = frozenset({"status", "cpu", "memory", "uptime"})
-    features = ResourceFeature(0)
     # "Proxmox CPU": on its machine's device it sits beside the machine's "CPU",
     # and a node named like its machine gets no "_2" entity ids before linking.
     translation_prefix = "node_"
+    starting_text = "waking"
+    # Its wake is a request to the cluster's API: waiting for that API to come
+    # back is pointless when no other node runs to serve it.
+    woken_by_its_server = True
+
+    def __init__(self, *, powered: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.features = (
+            ResourceFeature.POWER | ResourceFeature.REBOOT
+            if powered
+            else ResourceFeature(0)
+        )
 
     @staticmethod
     def node_device_info(cluster: str, node: str) -> DeviceInfo:
@@ -469,6 +546,57 @@ class ProxmoxNodeResource(Resource):
     def device_info(self) -> DeviceInfo:
         assert isinstance(self.coordinator, ProxmoxCoordinator)
         return self.node_device_info(self.coordinator.cluster, self.name)
+
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        """The entry's options; a node is not stopped with its dependents unless
+        they say so: turning off a guest must not power a whole host off that
+        nobody linked to a machine (and whose Wake-on-LAN may not be set up)."""
+        return {CONF_STOP_WITH_DEPENDENTS: False, **self.entry.options}
+
+    @property
+    def client(self) -> ProxmoxClient:
+        assert isinstance(self.coordinator, ProxmoxCoordinator)
+        return self.coordinator.client
+
+    async def async_stop(self) -> None:
+        """Its guests are shut down by Proxmox first; then it powers off."""
+        await self.client.node_command(self.name, "shutdown")
+
+    async def async_reboot(self) -> None:
+        await self.client.node_command(self.name, "reboot")
+
+    async def async_start(self) -> None:
+        """Ask the node answering the API to send this node's magic packet."""
+        cluster = self.entry.title
+        placeholders = {"name": self.name, "cluster": cluster}
+        try:
+            state = await self.client.fetch_state()
+        except WakeHubError as err:
+            # Nothing answers for the cluster (a standalone host that is off).
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="proxmox_wake_unreachable",
+                translation_placeholders={**placeholders, "message": str(err)},
+            ) from err
+        if not any(n.online for n in state.nodes.values() if n.name != self.name):
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="proxmox_no_peer",
+                translation_placeholders=placeholders,
+            )
+        try:
+            await self.client.wake_node(self.name)
+        except InvalidResponse:
+            raise
+        except ApiError as err:
+            # Typically no `wakeonlan` MAC in the node's config: Proxmox's
+            # words, and how to set it.
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="proxmox_wake_failed",
+                translation_placeholders={**placeholders, "message": err.message},
+            ) from err
 
 
 _REASONS: Final = {"start": "start", "shutdown": "stop", "reboot": "reboot"}
@@ -516,10 +644,10 @@ class ProxmoxGuestResource(Resource):
 
     @property
     def host_link_id(self) -> str | None:
-        """The machine that is the node this guest runs on now (it may migrate)."""
-        links = self.entry.options.get(CONF_HOST_LINKS) or {}
-        link = links.get(self.node)
-        return str(link) if link else None
+        """What powers the node this guest runs on now (it may migrate): the
+        node's machine, else the node itself."""
+        assert isinstance(self.coordinator, ProxmoxCoordinator)
+        return self.coordinator.node_host_link(self.node)
 
     @property
     def ref(self) -> GuestRef:
