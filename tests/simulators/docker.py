@@ -27,6 +27,8 @@ Knobs (constructor fields and methods):
   `recreate(name)` (same name, new id), `set_health(name, s)`,
   `set_state(name, s)`, `fail_start(name, message)`, `fail_next(suffix, status,
   message)` (the next request whose path ends with suffix gets that error body);
+- `labels=` on a container; `add_stack(project, {service: [needs...]})` creates a
+  compose project's containers (`{project}-{service}-1`) labelled as compose does;
 - `max_concurrent_stats` (highest number of stats requests served at once).
 
 Standalone for the demo: `python -m tests.simulators.docker --port 2375`
@@ -247,6 +249,7 @@ class SimContainer:
     sampled_at: float | None = None
     rx_bytes: int = 0
     tx_bytes: int = 0
+    labels: dict[str, str] = field(default_factory=dict)
 
     def status_text(self, now: dt.datetime) -> str:
         """The list's human `Status`, health suffix included, as the engine says."""
@@ -338,8 +341,31 @@ class DockerSimulator(HttpSimulator):
         health = fields.pop("health", old.health_target if old.healthcheck else None)
         return self.add_container(
             name, image=fields.pop("image", old.image), state=state,
-            health=health, **fields,
+            health=health, labels=fields.pop("labels", old.labels), **fields,
         )  # fmt: skip
+
+    def add_stack(
+        self, project: str, services: dict[str, list[str]], **fields: Any
+    ) -> list[SimContainer]:
+        """A compose project: one container per service, `{project}-{service}-1`,
+        with compose's labels; `services` maps each to the services it needs
+        (condition service_started). `fields` apply to every container."""
+        return [
+            self.add_container(
+                f"{project}-{service}-1",
+                labels={
+                    "com.docker.compose.project": project,
+                    "com.docker.compose.service": service,
+                    "com.docker.compose.container-number": "1",
+                    "com.docker.compose.oneoff": "False",
+                    "com.docker.compose.depends_on": ",".join(
+                        f"{need}:service_started:false" for need in needs
+                    ),
+                },
+                **fields,
+            )
+            for service, needs in services.items()
+        ]
 
     def set_health(self, name: str, status: str) -> None:
         """The healthcheck now reports `status` (and settles there after starts)."""
@@ -549,7 +575,7 @@ class DockerSimulator(HttpSimulator):
                 "Command": "/docker-entrypoint.sh",
                 "Created": int(c.created.timestamp()),
                 "Ports": [],
-                "Labels": {},
+                "Labels": dict(c.labels),
                 "State": c.state,
                 "Status": c.status_text(now),
                 "HostConfig": {"NetworkMode": "bridge" if c.networked else "none"},
@@ -597,7 +623,11 @@ class DockerSimulator(HttpSimulator):
                 "RestartCount": 0,
                 "Driver": "overlay2",
                 "Platform": "linux",
-                "Config": {"Image": c.image, "Hostname": c.id[:12]}
+                "Config": {
+                    "Image": c.image,
+                    "Hostname": c.id[:12],
+                    "Labels": dict(c.labels),
+                }
                 | ({} if c.stop_timeout is None else {"StopTimeout": c.stop_timeout}),
             }
         )
