@@ -3,6 +3,7 @@ recreated members, the wizard, and protection of the engine's host."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_USER
@@ -18,9 +19,14 @@ from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.wakehub.api.docker import parse_depends_on, parse_labels
+from custom_components.wakehub.api.docker import (
+    Container,
+    parse_depends_on,
+    parse_labels,
+)
 from custom_components.wakehub.const import CONF_HOST_LINK, CONF_TIMEOUT, DOMAIN
 from custom_components.wakehub.devices import entry_device
+from custom_components.wakehub.kinds.docker import stack_members
 from custom_components.wakehub.power import async_get_power_manager
 from tests.conftest import machine_data
 from tests.simulators.docker import DockerSimulator
@@ -81,6 +87,45 @@ def test_compose_labels_are_parsed_defensively() -> None:
     assert parse_depends_on("") == {}
     assert parse_labels({"a": "1", "b": 2, "c": None}) == {"a": "1"}
     assert parse_labels(["not", "an", "object"]) == {}
+
+
+def _member(name: str, service: str, needs: str = "") -> Container:
+    return Container(
+        name=name,
+        id=name,
+        image="busybox",
+        state="exited",
+        status_text="Exited (0)",
+        created=dt.datetime.fromtimestamp(0, dt.UTC),
+        health=None,
+        labels={
+            "com.docker.compose.project": "p",
+            "com.docker.compose.service": service,
+            "com.docker.compose.depends_on": needs,
+        },
+    )
+
+
+def test_start_order_of_odd_projects() -> None:
+    """Replicas of a service start together; a dependency that is not in the
+    project is ignored; a cycle (compose refuses it) is broken by name."""
+    containers = [
+        _member("p-web-2", "web", "api:service_started:false"),
+        _member("p-web-1", "web", "api:service_started:false"),
+        _member("p-api-1", "api", "db:service_healthy:false,gone:service_started"),
+        _member("p-db-1", "db"),
+        _member("p-a-1", "a", "b:service_started:false"),
+        _member("p-b-1", "b", "a:service_started:false"),
+    ]
+    order = stack_members({c.name: c for c in containers}, "p")
+    assert [c.name for c in order] == [
+        "p-db-1",
+        "p-api-1",
+        "p-web-1",
+        "p-web-2",
+        "p-a-1",
+        "p-b-1",
+    ]
 
 
 async def test_stack_starts_in_order_and_stops_in_reverse(
