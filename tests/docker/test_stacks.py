@@ -3,6 +3,7 @@ recreated members, the wizard, and protection of the engine's host."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -15,6 +16,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -438,3 +440,117 @@ async def test_stack_is_a_running_workload_of_the_engines_host(
         await hass.config_entries.async_unload(machine.entry_id)
     finally:
         await host.stop()
+
+
+# -- conditions: healthy services and one-shot jobs ---------------------------------
+APP = {
+    "db": [],
+    "migrate": ["db:service_healthy"],
+    "web": ["db:service_healthy", "migrate:service_completed_successfully"],
+}
+
+
+@pytest.fixture
+async def app_entry(
+    hass: HomeAssistant, make_sim: SimFactory
+) -> tuple[DockerSimulator, MockConfigEntry]:
+    """db with a healthcheck, a migration job, and web waiting for both."""
+    sim = await make_sim(start_delay=0.01, stop_delay=0.01, health_delay=0.3)
+    sim.add_stack("app", APP, state="exited")
+    sim.set_health("app-db-1", "healthy")
+    sim.containers["app-migrate-1"].runs_for = 0.1
+    entry = docker_entry_for(sim, (), stacks=("app",))
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return sim, entry
+
+
+async def test_dependents_wait_for_health_and_jobs(
+    hass: HomeAssistant, app_entry: tuple[DockerSimulator, MockConfigEntry]
+) -> None:
+    sim, _ = app_entry
+    db, migrate, web = (sim.containers[f"app-{s}-1"] for s in ("db", "migrate", "web"))
+    await _switch(hass, "turn_on", "switch.app")
+    assert hass.states.get("switch.app").state == STATE_ON
+    assert db.started_at is not None
+    assert migrate.started_at is not None
+    assert migrate.finished_at is not None
+    assert web.started_at is not None
+    # A lower bound, never flaky: migrate waited for db's healthcheck to pass.
+    assert (migrate.started_at - db.started_at).total_seconds() >= 0.3
+    assert web.started_at > migrate.finished_at
+    # The finished job does not make the stack look partly stopped.
+    status = hass.states.get("sensor.app_status")
+    assert status.state == "running"
+    assert status.attributes["not_running"] == ["app-migrate-1"]
+
+    await _switch(hass, "turn_off", "switch.app")
+    assert hass.states.get("switch.app").state == STATE_OFF
+    assert sim.count("POST", "/v1.56/containers/app-migrate-1/stop") == 0
+
+
+@pytest.mark.parametrize(
+    ("breaks", "state"),
+    [
+        ("job", "Exited (3) Less than a second ago"),
+        ("health", "Up Less than a second (unhealthy)"),
+    ],
+)
+async def test_a_failed_dependency_stops_the_start(
+    hass: HomeAssistant,
+    app_entry: tuple[DockerSimulator, MockConfigEntry],
+    breaks: str,
+    state: str,
+) -> None:
+    sim, _ = app_entry
+    if breaks == "job":
+        sim.containers["app-migrate-1"].job_exit_code = 3
+    else:
+        sim.set_health("app-db-1", "unhealthy")
+    with pytest.raises(HomeAssistantError) as err:
+        await _switch(hass, "turn_on", "switch.app")
+    assert err.value.translation_key == "docker_stack_dependency_failed"
+    assert err.value.translation_placeholders == {
+        "name": "app",
+        "service": "migrate" if breaks == "job" else "db",
+        "state": state,
+    }
+    assert sim.containers["app-web-1"].state == "exited"
+
+
+async def test_a_dependency_that_never_gets_ready(
+    hass: HomeAssistant, app_entry: tuple[DockerSimulator, MockConfigEntry]
+) -> None:
+    sim, entry = app_entry
+    sim.health_delay = 3600
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "timeout": 1}
+    )
+    await hass.async_block_till_done()
+    with pytest.raises(HomeAssistantError) as err:
+        await _switch(hass, "turn_on", "switch.app")
+    assert err.value.translation_key == "docker_stack_dependency_timeout"
+    assert err.value.translation_placeholders == {
+        "name": "app",
+        "service": "db",
+        "timeout": "1",
+    }
+    assert sim.containers["app-migrate-1"].state == "exited"
+
+
+async def test_a_dependency_removed_while_awaited(
+    hass: HomeAssistant, app_entry: tuple[DockerSimulator, MockConfigEntry]
+) -> None:
+    sim, _ = app_entry
+    sim.health_delay = 3600
+    start = hass.async_create_task(_switch(hass, "turn_on", "switch.app"))
+    async with asyncio.timeout(10):  # until the stack waits for db's health
+        while True:
+            if sim.containers["app-db-1"].state == "running":
+                break
+            await asyncio.sleep(0.01)
+    del sim.containers["app-db-1"]
+    with pytest.raises(HomeAssistantError) as err:
+        await start
+    assert err.value.translation_key == "not_found"

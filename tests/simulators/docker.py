@@ -28,7 +28,9 @@ Knobs (constructor fields and methods):
   `set_state(name, s)`, `fail_start(name, message)`, `fail_next(suffix, status,
   message)` (the next request whose path ends with suffix gets that error body);
 - `labels=` on a container; `add_stack(project, {service: [needs...]})` creates a
-  compose project's containers (`{project}-{service}-1`) labelled as compose does;
+  compose project's containers (`{project}-{service}-1`) labelled as compose does
+  (a need is "svc" or "svc:condition"); `runs_for=` (and `job_exit_code=`) makes a
+  container a one-shot job that exits by itself once started;
 - `max_concurrent_stats` (highest number of stats requests served at once).
 
 Standalone for the demo: `python -m tests.simulators.docker --port 2375`
@@ -250,6 +252,9 @@ class SimContainer:
     rx_bytes: int = 0
     tx_bytes: int = 0
     labels: dict[str, str] = field(default_factory=dict)
+    # A one-shot job: once started, it exits by itself after this long.
+    runs_for: float | None = None
+    job_exit_code: int = 0
 
     def status_text(self, now: dt.datetime) -> str:
         """The list's human `Status`, health suffix included, as the engine says."""
@@ -349,7 +354,8 @@ class DockerSimulator(HttpSimulator):
     ) -> list[SimContainer]:
         """A compose project: one container per service, `{project}-{service}-1`,
         with compose's labels; `services` maps each to the services it needs
-        (condition service_started). `fields` apply to every container."""
+        ("svc", condition service_started, or "svc:condition"). `fields` apply
+        to every container."""
         return [
             self.add_container(
                 f"{project}-{service}-1",
@@ -359,7 +365,8 @@ class DockerSimulator(HttpSimulator):
                     "com.docker.compose.container-number": "1",
                     "com.docker.compose.oneoff": "False",
                     "com.docker.compose.depends_on": ",".join(
-                        f"{need}:service_started:false" for need in needs
+                        f"{need if ':' in need else need + ':service_started'}:false"
+                        for need in needs
                     ),
                 },
                 **fields,
@@ -739,6 +746,12 @@ class DockerSimulator(HttpSimulator):
             return _error(500, c.fail_start)
         c.state = "running"
         c.started_at = dt.datetime.now(dt.UTC)
+        if c.runs_for is not None:
+            self._timers.append(
+                asyncio.get_running_loop().call_later(
+                    c.runs_for, self._job_done, c, c.started_at
+                )
+            )
         if c.healthcheck:
             c.health = "starting"
             self._timers.append(
@@ -764,6 +777,10 @@ class DockerSimulator(HttpSimulator):
         else:
             await asyncio.sleep(self.stop_delay)
             self._exited(c, 0)
+
+    def _job_done(self, c: SimContainer, started: dt.datetime | None) -> None:
+        if c.state == "running" and c.started_at == started:
+            self._exited(c, c.job_exit_code)
 
     def _settle_health(self, c: SimContainer) -> None:
         if c.state == "running" and c.health == "starting":

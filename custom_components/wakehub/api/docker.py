@@ -187,6 +187,12 @@ class Container:
         return self.state == "running"
 
     @property
+    def exit_code(self) -> int | None:
+        """Its last exit code, from the list's "Exited (0) ..." (None otherwise)."""
+        match = EXITED.match(self.status_text)
+        return int(match.group(1)) if match else None
+
+    @property
     def project(self) -> str | None:
         """The compose project (stack) it belongs to; None for `compose run`'s
         one-off containers and containers compose did not create."""
@@ -237,6 +243,7 @@ class _CpuSample:
 
 
 # -- small parsers (pure functions, tested directly) ----------------------------
+EXITED = re.compile(r"^Exited \((-?\d+)\)")
 HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 UP_FOR = re.compile(r"^Up (.+?)(?: \(.*\))?$")
 DURATION_UNITS = {

@@ -24,7 +24,10 @@ can be followed as one resource: a container subentry holding `stack` (the
 project) instead of `container`. Its members are found by their labels at each
 poll, so `docker compose up` recreating them changes nothing. It starts them in
 dependency order (the `com.docker.compose.depends_on` label) and stops them in
-reverse, each with the stop rule above; it runs when all of them run.
+reverse, each with the stop rule above; it runs when all of them run. A service others wait for with the condition
+`service_healthy` must be healthy, one they wait for with
+`service_completed_successfully` (a one-shot job: migrations, init) must have
+exited with 0, before they start; such jobs do not count in the stack's state.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -60,9 +64,9 @@ from ..api.docker import (
     DockerClient,
     EngineInfo,
 )
-from ..api.errors import CertificateError, WakeHubError
+from ..api.errors import CertificateError, NotFound, WakeHubError
 from ..api.models import ResourceStatus
-from ..const import CONF_HOST_LINK, DOMAIN
+from ..const import CONF_HOST_LINK, DOMAIN, PROBE_INTERVAL
 from ..coordinator import WakeHubCoordinator, async_first_refresh
 from ..devices import async_place_resource, entry_device, linked_device, via
 from ..hosting import KnownAs, LinkTarget, Workload, stored_link
@@ -170,6 +174,23 @@ def stack_members(containers: Mapping[str, Container], project: str) -> list[Con
             pending.difference_update(ready)
     rank = {service: index for index, service in enumerate(order)}
     return sorted(members, key=lambda c: (rank[c.service], c.name))
+
+
+HEALTHY = "service_healthy"
+COMPLETED = "service_completed_successfully"
+
+
+def awaited(members: Sequence[Container]) -> dict[str, str]:
+    """Service -> what its dependents wait for before they start: HEALTHY or
+    COMPLETED (services only started first are left out)."""
+    conditions: dict[str, str] = {}
+    for member in members:
+        for service, condition in member.depends_on.items():
+            if condition == COMPLETED or (
+                condition == HEALTHY and conditions.get(service) != COMPLETED
+            ):
+                conditions[service] = condition
+    return conditions
 
 
 async def stop_grace(
@@ -625,8 +646,11 @@ _NO_METRICS = _Metrics(
 def _stack_state(members: Sequence[Container]) -> ResourceState:
     """A stack's state from its members': their common status when they share
     one, else `starting` (partly up: neither on nor off), with the members that
-    run and those that do not as attributes."""
-    statuses = {c.status for c in members}
+    run and those that do not as attributes. One-shot jobs are left out: they
+    exit once done."""
+    jobs = {s for s, condition in awaited(members).items() if condition == COMPLETED}
+    lasting = [c for c in members if c.service not in jobs] or members
+    statuses = {c.status for c in lasting}
     status = statuses.pop() if len(statuses) == 1 else ResourceStatus.STARTING
     return ResourceState(
         status=status,
@@ -785,11 +809,57 @@ class StackResource(Resource):
         # One at a time: the engine answers a start once the container runs,
         # so each service is up before the ones that depend on it start.
         client = self.coordinator.client
-        for member in await self._members():
+        members = await self._members()
+        conditions = awaited(members)
+        for member in members:
             if member.state == "paused":
                 await client.unpause(member.name)
             elif not member.running:
                 await client.start(member.name)
+            if (condition := conditions.get(member.service)) is not None:
+                await self._until(member, condition)
+
+    async def _until(self, member: Container, condition: str) -> None:
+        """Wait until `member` is healthy, or has completed, as its dependents
+        need; raise when it failed or took longer than the start timeout."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    now = (await self.coordinator.client.list_containers()).get(
+                        member.name
+                    )
+                    if now is None:
+                        raise NotFound(f"{member.name} was removed while starting")
+                    if condition == HEALTHY:
+                        if now.health in (None, "healthy"):
+                            return  # no healthcheck: compose would refuse
+                        failed = now.health == "unhealthy" or not now.running
+                    elif now.exit_code == 0:
+                        return
+                    else:
+                        failed = not now.running
+                    if failed:
+                        raise HomeAssistantError(
+                            translation_domain=DOMAIN,
+                            translation_key="docker_stack_dependency_failed",
+                            translation_placeholders={
+                                "name": self.name,
+                                "service": member.service,
+                                # Docker's own words: "Exited (1) 2 seconds ago".
+                                "state": now.status_text,
+                            },
+                        )
+                    await asyncio.sleep(PROBE_INTERVAL.total_seconds())
+        except TimeoutError:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="docker_stack_dependency_timeout",
+                translation_placeholders={
+                    "name": self.name,
+                    "service": member.service,
+                    "timeout": str(round(self.timeout)),
+                },
+            ) from None
 
     async def async_stop(self) -> None:
         # In reverse, one at a time: a service stops before what it depends on.
