@@ -352,24 +352,42 @@ async def _exit_code(session: aiohttp.ClientSession, name: str) -> int:
 # -- compose stacks ---------------------------------------------------------------------
 # A PID 1 that exits on SIGTERM: stops are quick and clean (exit code 0).
 EXITS_ON_TERM = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"]
-# Dependency order db, cache, web; name order would start cache first.
-STACK = {"web": ["cache", "db"], "cache": ["db"], "db": []}
+# Dependency order db, cache, web; name order would start cache first. cache
+# waits for db's healthcheck, which passes once db has run for a second.
+STACK = {
+    "web": ["cache:service_started", "db:service_started"],
+    "cache": ["db:service_healthy"],
+    "db": [],
+}
+DB_READY = [
+    "sh",
+    "-c",
+    "trap 'exit 0' TERM; sleep 1; touch /tmp/ok; while :; do sleep 0.1; done",
+]
+DB_HEALTHCHECK = {
+    "Test": ["CMD", "test", "-f", "/tmp/ok"],
+    "Interval": SECOND // 4,
+    "Timeout": SECOND,
+    "Retries": 20,
+}
 
 
 async def _create_stack(create: Create, project: str) -> list[str]:  # noqa: F811
     """The project's containers as `docker compose create` labels them; their
     names in dependency order."""
     for service, needs in STACK.items():
+        db = service == "db"
         await create(
             f"{project}-{service}-1",
-            EXITS_ON_TERM,
+            DB_READY if db else EXITS_ON_TERM,
+            **({"Healthcheck": DB_HEALTHCHECK} if db else {}),
             Labels={
                 "com.docker.compose.project": project,
                 "com.docker.compose.service": service,
                 "com.docker.compose.container-number": "1",
                 "com.docker.compose.oneoff": "False",
                 "com.docker.compose.depends_on": ",".join(
-                    f"{need}:service_started:false" for need in needs
+                    f"{need}:false" for need in needs
                 ),
             },
         )
@@ -442,6 +460,8 @@ async def test_stack_in_order_on_a_real_engine(
     started = [await _time(raw, name, "StartedAt") for name in members]
     assert started == sorted(started)
     assert len(set(started)) == len(started)
+    # A lower bound, never flaky: cache waited for db's healthcheck to pass.
+    assert (started[1] - started[0]).total_seconds() >= 1
 
     async with asyncio.timeout(60):  # a hang guard, not a timing
         await hass.services.async_call(
