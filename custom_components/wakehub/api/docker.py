@@ -6,6 +6,7 @@ What the integration uses::
                           verify_ssl=True, fingerprint=None, timeout=10)
     engine = await client.connect()       # EngineInfo: connection test + unique id
     containers = await client.list_containers()          # {name: Container}, 1 request
+    containers["media-db-1"].project, .service, .depends_on  # compose labels
     stats = await client.container_stats(containers.values())  # {name: ContainerStats}
     started = await client.started_at(containers["jellyfin"])  # datetime | None
     details = await client.inspect("jellyfin")           # ContainerDetails

@@ -380,7 +380,8 @@ class DockerOptionsFlow(OptionsFlowWithReload):
 
 
 class ContainerSubentryFlow(PowerSettingsSubentryFlow):
-    """Add containers to follow: discovery again, offering only new ones."""
+    """Add containers and stacks to follow: discovery again, offering only new
+    ones."""
 
     # The stop grace period, whole seconds; blank: the container's own stop timeout.
     kind_fields: ClassVar[Mapping[str, Any]] = MappingProxyType(
