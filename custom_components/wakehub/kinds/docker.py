@@ -24,10 +24,11 @@ can be followed as one resource: a container subentry holding `stack` (the
 project) instead of `container`. Its members are found by their labels at each
 poll, so `docker compose up` recreating them changes nothing. It starts them in
 dependency order (the `com.docker.compose.depends_on` label) and stops them in
-reverse, each with the stop rule above; it runs when all of them run. A service others wait for with the condition
-`service_healthy` must be healthy, one they wait for with
-`service_completed_successfully` (a one-shot job: migrations, init) must have
-exited with 0, before they start; such jobs do not count in the stack's state.
+reverse, each with the stop rule above; it runs when all of them run. A
+service others wait for with the condition `service_healthy` must be healthy,
+one they wait for with `service_completed_successfully` (a one-shot job:
+migrations, init) must have exited with 0, before they start; such jobs do not
+count in the stack's state.
 """
 
 from __future__ import annotations
