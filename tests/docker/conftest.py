@@ -102,12 +102,24 @@ def container_subentry(name: str) -> dict[str, Any]:
     }
 
 
+def stack_subentry(project: str) -> dict[str, Any]:
+    """A followed compose stack, as the wizard stores it."""
+    return {
+        "subentry_type": "container",
+        "data": {"stack": project},
+        "title": project,
+        "unique_id": f"stack:{project}",
+        "subentry_id": f"sub_stack_{project}",
+    }
+
+
 def docker_entry_for(
     sim: DockerSimulator,
     containers: tuple[str, ...] = ("jellyfin", "nextcloud", "paperless"),
     *,
     data: dict[str, Any] | None = None,
     options: dict[str, Any] | None = None,
+    stacks: tuple[str, ...] = (),
 ) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
@@ -117,7 +129,8 @@ def docker_entry_for(
         | (data or {}),
         options={CONF_TIMEOUT: 5, CONF_SCAN_INTERVAL: 30} | (options or {}),
         entry_id=ENTRY_ID,
-        subentries_data=[container_subentry(name) for name in containers],
+        subentries_data=[container_subentry(name) for name in containers]
+        + [stack_subentry(project) for project in stacks],
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+import datetime as dt
 import os
 from typing import Any
 
@@ -22,7 +23,9 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.wakehub.api.docker import parse_timestamp
 from custom_components.wakehub.const import CONF_HOST_LINK, CONF_TIMEOUT, DOMAIN
+from custom_components.wakehub.power import async_get_power_manager
 from tests.api.test_docker_real_engine import (
     IGNORES_SIGTERM,
     SCRIPT,
@@ -344,3 +347,192 @@ async def test_stop_and_grace_on_a_real_engine(
 async def _exit_code(session: aiohttp.ClientSession, name: str) -> int:
     async with session.get(f"http://docker/v1.41/containers/{name}/json") as response:
         return int((await response.json())["State"]["ExitCode"])
+
+
+# -- compose stacks ---------------------------------------------------------------------
+# A PID 1 that exits on SIGTERM: stops are quick and clean (exit code 0).
+EXITS_ON_TERM = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"]
+# Dependency order db, cache, web; name order would start cache first. cache
+# waits for db's healthcheck, which passes once db has run for a second.
+STACK = {
+    "web": ["cache:service_started", "db:service_started"],
+    "cache": ["db:service_healthy"],
+    "db": [],
+}
+DB_READY = [
+    "sh",
+    "-c",
+    "trap 'exit 0' TERM; sleep 1; touch /tmp/ok; while :; do sleep 0.1; done",
+]
+DB_HEALTHCHECK = {
+    "Test": ["CMD", "test", "-f", "/tmp/ok"],
+    "Interval": SECOND // 4,
+    "Timeout": SECOND,
+    "Retries": 20,
+}
+
+
+async def _create_stack(create: Create, project: str) -> list[str]:  # noqa: F811
+    """The project's containers as `docker compose create` labels them; their
+    names in dependency order."""
+    for service, needs in STACK.items():
+        db = service == "db"
+        await create(
+            f"{project}-{service}-1",
+            DB_READY if db else EXITS_ON_TERM,
+            **({"Healthcheck": DB_HEALTHCHECK} if db else {}),
+            Labels={
+                "com.docker.compose.project": project,
+                "com.docker.compose.service": service,
+                "com.docker.compose.container-number": "1",
+                "com.docker.compose.oneoff": "False",
+                "com.docker.compose.depends_on": ",".join(
+                    f"{need}:false" for need in needs
+                ),
+            },
+        )
+    return [f"{project}-{service}-1" for service in ("db", "cache", "web")]
+
+
+async def _time(session: aiohttp.ClientSession, name: str, which: str) -> dt.datetime:
+    """`StartedAt` or `FinishedAt` as the engine recorded it. Parsed, not
+    compared as text: Go trims trailing zeros of the nanoseconds."""
+    async with session.get(f"http://docker/v1.41/containers/{name}/json") as response:
+        when = parse_timestamp((await response.json())["State"][which])
+    assert when is not None, f"{name} has no {which}"
+    return when
+
+
+@pytest.fixture
+async def stack_entry(
+    hass: HomeAssistant,
+    create: Create,  # noqa: F811
+) -> AsyncIterator[dict[str, Any]]:
+    """A compose-labelled project, followed as one stack through the wizard."""
+    project = _unique("stack")
+    members = await _create_stack(create, project)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "docker"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"url": f"unix://{SOCKET}", "verify_ssl": True}
+    )
+    assert result["step_id"] == "resources"
+    options = {
+        o["value"]: o["label"]
+        for o in result["data_schema"].schema["resources"].config["options"]
+    }
+    assert options[f"stack:{project}"] == f"stack: {project} (3 containers)"
+    assert set(members) <= set(options)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"resources": [f"stack:{project}"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    await hass.async_block_till_done()
+    yield {"project": project, "members": members, "entry": entry}
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_stack_in_order_on_a_real_engine(
+    hass: HomeAssistant,
+    stack_entry: dict[str, Any],
+    create: Create,  # noqa: F811
+    raw: aiohttp.ClientSession,  # noqa: F811
+) -> None:
+    """Started in dependency order, stopped in reverse (the engine's own
+    StartedAt/FinishedAt say so); deleted and created again with the same
+    labels (`docker compose up` after `down`), it keeps its entities."""
+    project, members = stack_entry["project"], stack_entry["members"]
+    switch = f"switch.{_slug(project)}"
+    registry = er.async_get(hass)
+    entity = registry.async_get(switch)
+    assert entity is not None
+    assert hass.states.get(switch).state == STATE_OFF
+
+    await hass.services.async_call(
+        "switch", "turn_on", {ATTR_ENTITY_ID: switch}, blocking=True
+    )
+    assert hass.states.get(switch).state == STATE_ON
+    started = [await _time(raw, name, "StartedAt") for name in members]
+    assert started == sorted(started)
+    assert len(set(started)) == len(started)
+    # A lower bound, never flaky: cache waited for db's healthcheck to pass.
+    assert (started[1] - started[0]).total_seconds() >= 1
+
+    async with asyncio.timeout(60):  # a hang guard, not a timing
+        await hass.services.async_call(
+            "switch", "turn_off", {ATTR_ENTITY_ID: switch}, blocking=True
+        )
+    assert hass.states.get(switch).state == STATE_OFF
+    finished = [await _time(raw, name, "FinishedAt") for name in members]
+    assert finished == sorted(finished, reverse=True)
+    assert len(set(finished)) == len(finished)
+    assert [await _exit_code(raw, name) for name in members] == [0, 0, 0]
+
+    for name in members:
+        async with raw.delete(
+            f"http://docker/v1.41/containers/{name}", params={"force": "1"}
+        ) as response:
+            assert response.status == 204
+    await _wait(hass, switch, lambda s: s == STATE_UNAVAILABLE)
+    await _create_stack(create, project)
+    await _wait(hass, switch, lambda s: s == STATE_OFF)
+    assert registry.async_get(switch).id == entity.id
+    await hass.services.async_call(
+        "switch", "turn_on", {ATTR_ENTITY_ID: switch}, blocking=True
+    )
+    assert hass.states.get(switch).state == STATE_ON
+    async with asyncio.timeout(60):
+        await hass.services.async_call(
+            "switch", "turn_off", {ATTR_ENTITY_ID: switch}, blocking=True
+        )
+
+
+async def test_a_real_stack_keeps_the_docker_host_on(
+    hass: HomeAssistant, stack_entry: dict[str, Any]
+) -> None:
+    """The engine on a (simulated) machine: the running stack is a managed
+    workload of that machine, its containers no unmanaged ones."""
+    host = MachineSimulator(mac="52:54:00:00:d0:c9", shutdown_delay=0.05)
+    await host.start(powered=True)
+    try:
+        machine = MockConfigEntry(
+            domain=DOMAIN,
+            title="Docker host",
+            unique_id=host.mac,
+            data=machine_data(host),
+            options={CONF_TIMEOUT: 10},
+        )
+        machine.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(machine.entry_id)
+        await hass.async_block_till_done()
+        entry = stack_entry["entry"]
+        link = er.async_get(hass).async_get("switch.docker_host")
+        hass.config_entries.async_update_entry(
+            entry, options={**entry.options, CONF_HOST_LINK: link.id}
+        )
+        await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+
+        switch = f"switch.{_slug(stack_entry['project'])}"
+        await hass.services.async_call(
+            "switch", "turn_on", {ATTR_ENTITY_ID: switch}, blocking=True
+        )
+        power = async_get_power_manager(hass)
+        host_resource = machine.runtime_data.resources[0]
+        report = await power.async_workloads_on(host_resource)
+        assert stack_entry["project"] in report.managed
+        assert not set(stack_entry["members"]) & set(report.unmanaged)
+        async with asyncio.timeout(60):
+            await hass.services.async_call(
+                "switch", "turn_off", {ATTR_ENTITY_ID: switch}, blocking=True
+            )
+        report = await power.async_workloads_on(host_resource)
+        assert stack_entry["project"] not in report.managed
+        await hass.config_entries.async_unload(machine.entry_id)
+    finally:
+        await host.stop()

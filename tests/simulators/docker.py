@@ -27,6 +27,10 @@ Knobs (constructor fields and methods):
   `recreate(name)` (same name, new id), `set_health(name, s)`,
   `set_state(name, s)`, `fail_start(name, message)`, `fail_next(suffix, status,
   message)` (the next request whose path ends with suffix gets that error body);
+- `labels=` on a container; `add_stack(project, {service: [needs...]})` creates a
+  compose project's containers (`{project}-{service}-1`) labelled as compose does
+  (a need is "svc" or "svc:condition"); `runs_for=` (and `job_exit_code=`) makes a
+  container a one-shot job that exits by itself once started;
 - `max_concurrent_stats` (highest number of stats requests served at once).
 
 Standalone for the demo: `python -m tests.simulators.docker --port 2375`
@@ -247,6 +251,10 @@ class SimContainer:
     sampled_at: float | None = None
     rx_bytes: int = 0
     tx_bytes: int = 0
+    labels: dict[str, str] = field(default_factory=dict)
+    # A one-shot job: once started, it exits by itself after this long.
+    runs_for: float | None = None
+    job_exit_code: int = 0
 
     def status_text(self, now: dt.datetime) -> str:
         """The list's human `Status`, health suffix included, as the engine says."""
@@ -338,8 +346,33 @@ class DockerSimulator(HttpSimulator):
         health = fields.pop("health", old.health_target if old.healthcheck else None)
         return self.add_container(
             name, image=fields.pop("image", old.image), state=state,
-            health=health, **fields,
+            health=health, labels=fields.pop("labels", old.labels), **fields,
         )  # fmt: skip
+
+    def add_stack(
+        self, project: str, services: dict[str, list[str]], **fields: Any
+    ) -> list[SimContainer]:
+        """A compose project: one container per service, `{project}-{service}-1`,
+        with compose's labels; `services` maps each to the services it needs
+        ("svc", condition service_started, or "svc:condition"). `fields` apply
+        to every container."""
+        return [
+            self.add_container(
+                f"{project}-{service}-1",
+                labels={
+                    "com.docker.compose.project": project,
+                    "com.docker.compose.service": service,
+                    "com.docker.compose.container-number": "1",
+                    "com.docker.compose.oneoff": "False",
+                    "com.docker.compose.depends_on": ",".join(
+                        f"{need if ':' in need else need + ':service_started'}:false"
+                        for need in needs
+                    ),
+                },
+                **fields,
+            )
+            for service, needs in services.items()
+        ]
 
     def set_health(self, name: str, status: str) -> None:
         """The healthcheck now reports `status` (and settles there after starts)."""
@@ -549,7 +582,7 @@ class DockerSimulator(HttpSimulator):
                 "Command": "/docker-entrypoint.sh",
                 "Created": int(c.created.timestamp()),
                 "Ports": [],
-                "Labels": {},
+                "Labels": dict(c.labels),
                 "State": c.state,
                 "Status": c.status_text(now),
                 "HostConfig": {"NetworkMode": "bridge" if c.networked else "none"},
@@ -597,7 +630,11 @@ class DockerSimulator(HttpSimulator):
                 "RestartCount": 0,
                 "Driver": "overlay2",
                 "Platform": "linux",
-                "Config": {"Image": c.image, "Hostname": c.id[:12]}
+                "Config": {
+                    "Image": c.image,
+                    "Hostname": c.id[:12],
+                    "Labels": dict(c.labels),
+                }
                 | ({} if c.stop_timeout is None else {"StopTimeout": c.stop_timeout}),
             }
         )
@@ -709,6 +746,12 @@ class DockerSimulator(HttpSimulator):
             return _error(500, c.fail_start)
         c.state = "running"
         c.started_at = dt.datetime.now(dt.UTC)
+        if c.runs_for is not None:
+            self._timers.append(
+                asyncio.get_running_loop().call_later(
+                    c.runs_for, self._job_done, c, c.started_at
+                )
+            )
         if c.healthcheck:
             c.health = "starting"
             self._timers.append(
@@ -734,6 +777,10 @@ class DockerSimulator(HttpSimulator):
         else:
             await asyncio.sleep(self.stop_delay)
             self._exited(c, 0)
+
+    def _job_done(self, c: SimContainer, started: dt.datetime | None) -> None:
+        if c.state == "running" and c.started_at == started:
+            self._exited(c, c.job_exit_code)
 
     def _settle_health(self, c: SimContainer) -> None:
         if c.state == "running" and c.health == "starting":

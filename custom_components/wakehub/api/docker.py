@@ -6,6 +6,7 @@ What the integration uses::
                           verify_ssl=True, fingerprint=None, timeout=10)
     engine = await client.connect()       # EngineInfo: connection test + unique id
     containers = await client.list_containers()          # {name: Container}, 1 request
+    containers["media-db-1"].project, .service, .depends_on  # compose labels
     stats = await client.container_stats(containers.values())  # {name: ContainerStats}
     started = await client.started_at(containers["jellyfin"])  # datetime | None
     details = await client.inspect("jellyfin")           # ContainerDetails
@@ -63,7 +64,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import datetime as dt
 import os
 from pathlib import Path
@@ -105,6 +106,13 @@ MIN_API_VERSION = (1, 41)  # also the first with one-shot stats
 # The newest API this client was checked against; never ask an engine for more.
 MAX_API_VERSION = (1, 56)
 DEFAULT_PORTS = {"http": 2375, "https": 2376}
+# Labels `docker compose` puts on the containers of a project (a "stack").
+COMPOSE_PROJECT = "com.docker.compose.project"
+COMPOSE_SERVICE = "com.docker.compose.service"
+# "db:service_healthy:false,cache:service_started:true": service:condition:restart.
+COMPOSE_DEPENDS_ON = "com.docker.compose.depends_on"
+# "True" on the throwaway containers of `docker compose run`: not stack members.
+COMPOSE_ONEOFF = "com.docker.compose.oneoff"
 # The engine's stop timeout for a container that sets none (`docker stop`'s 10 s,
 # unless the daemon's `default-stop-timeout` says otherwise).
 ENGINE_STOP_TIMEOUT = 10
@@ -167,6 +175,8 @@ class Container:
     status_text: str  # Docker's human status: "Up 3 hours (healthy)"
     created: dt.datetime
     health: str | None  # healthy, unhealthy, starting; None without healthcheck
+    #: The container's labels (string values only); not part of its hash.
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def status(self) -> ResourceStatus:
@@ -176,6 +186,30 @@ class Container:
     @property
     def running(self) -> bool:
         return self.state == "running"
+
+    @property
+    def exit_code(self) -> int | None:
+        """Its last exit code, from the list's "Exited (0) ..." (None otherwise)."""
+        match = EXITED.match(self.status_text)
+        return int(match.group(1)) if match else None
+
+    @property
+    def project(self) -> str | None:
+        """The compose project (stack) it belongs to; None for `compose run`'s
+        one-off containers and containers compose did not create."""
+        if self.labels.get(COMPOSE_ONEOFF, "").lower() == "true":
+            return None
+        return self.labels.get(COMPOSE_PROJECT) or None
+
+    @property
+    def service(self) -> str:
+        """Its compose service (the container's name when it has none)."""
+        return self.labels.get(COMPOSE_SERVICE) or self.name
+
+    @property
+    def depends_on(self) -> dict[str, str]:
+        """The services it needs first, with compose's condition for each."""
+        return parse_depends_on(self.labels.get(COMPOSE_DEPENDS_ON, ""))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -210,6 +244,7 @@ class _CpuSample:
 
 
 # -- small parsers (pure functions, tested directly) ----------------------------
+EXITED = re.compile(r"^Exited \((-?\d+)\)")
 HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 UP_FOR = re.compile(r"^Up (.+?)(?: \(.*\))?$")
 DURATION_UNITS = {
@@ -235,6 +270,28 @@ def health_from_status(status_text: str) -> str | None:
     if match is None:
         return None
     return "starting" if match.group(1) == "health: starting" else match.group(1)
+
+
+def parse_depends_on(label: str) -> dict[str, str]:
+    """Compose's depends_on label, "svc:condition:restart,..." -> {svc: condition}.
+
+    The condition defaults to "service_started" when missing (older compose).
+    """
+    needs: dict[str, str] = {}
+    for part in label.split(","):
+        service, _, rest = part.strip().partition(":")
+        if service:
+            needs[service] = rest.partition(":")[0] or "service_started"
+    return needs
+
+
+def parse_labels(value: Any) -> dict[str, str]:
+    """The list's `Labels` object; anything not a string is left out."""
+    return {
+        str(key): label
+        for key, raw in opt_obj(value).items()
+        if (label := opt_str(raw)) is not None
+    }
 
 
 def max_uptime(status_text: str) -> float | None:
@@ -670,6 +727,7 @@ class DockerClient:
                 status_text=status_text,
                 created=_created(opt_int(item.get("Created"))),
                 health=health,
+                labels=parse_labels(item.get("Labels")),
             )
         self._forget_gone(containers)
         return containers

@@ -5,6 +5,10 @@ engine's ID) → `docker_certificate` when the server's certificate is not trust
 (pin its SHA-256 fingerprint once the user confirms) → `resources` (containers to
 follow, one subentry each) → entry. Reconfigure (`reconfigure_docker`), options
 (`docker_options`: host link, timing, stats) and the "container" subentry flow.
+
+Containers of a compose project are offered one by one and as their stack
+(value `stack:<project>`: ":" never appears in a container name); a stack
+becomes a container subentry holding `stack` instead of `container`.
 """
 
 from __future__ import annotations
@@ -58,11 +62,13 @@ from ..kinds.docker import (
     CONF_CLIENT_KEY,
     CONF_CONTAINER,
     CONF_FINGERPRINT,
+    CONF_STACK,
     CONF_STATS,
     CONF_STOP_GRACE,
     SECRET_FIELDS,
     SUBENTRY_CONTAINER,
     followed_containers,
+    followed_stacks,
     make_client,
 )
 from ..links import Choice, chosen_switch, picker, suggested_link
@@ -85,6 +91,7 @@ FLOW_TIMEOUT = 10.0
 CONF_RESOURCES = "resources"
 DEFAULT_URL = "unix:///var/run/docker.sock"
 MAX_STOP_GRACE = 3600
+STACK_PREFIX = "stack:"  # option values of stacks; never in a container name
 
 _PEM = TextSelector(TextSelectorConfig(multiline=True))
 _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.TEXT))
@@ -127,19 +134,38 @@ def _parse(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str
     return data, errors
 
 
-def _container_options(containers: list[Container]) -> list[SelectOptionDict]:
+def _stacks(containers: list[Container]) -> dict[str, int]:
+    """Compose project -> how many containers it has."""
+    counts: dict[str, int] = {}
+    for container in containers:
+        if container.project is not None:
+            counts[container.project] = counts.get(container.project, 0) + 1
+    return counts
+
+
+def _container_options(
+    containers: list[Container], stacks: Mapping[str, int]
+) -> list[SelectOptionDict]:
     return [
+        SelectOptionDict(
+            value=f"{STACK_PREFIX}{project}",
+            label=f"stack: {project} ({count} containers)",
+        )
+        for project, count in sorted(stacks.items())
+    ] + [
         SelectOptionDict(value=c.name, label=f"{c.name} — {c.image} ({c.state})")
         for c in sorted(containers, key=lambda c: c.name)
     ]
 
 
-def _selection_schema(containers: list[Container]) -> vol.Schema:
+def _selection_schema(
+    containers: list[Container], stacks: Mapping[str, int]
+) -> vol.Schema:
     return vol.Schema(
         {
             vol.Optional(CONF_RESOURCES, default=[]): SelectSelector(
                 SelectSelectorConfig(
-                    options=_container_options(containers),
+                    options=_container_options(containers, stacks),
                     multiple=True,
                     mode=SelectSelectorMode.LIST,
                 )
@@ -285,13 +311,11 @@ class DockerFlowMixin(CertificatePinSteps):
             return self.async_create_entry(
                 title=self._docker_title,
                 data=self._data,
-                subentries=[
-                    _container_subentry(name) for name in user_input[CONF_RESOURCES]
-                ],
+                subentries=[_subentry(value) for value in user_input[CONF_RESOURCES]],
             )
         return self.async_show_form(
             step_id="resources",
-            data_schema=_selection_schema(containers),
+            data_schema=_selection_schema(containers, _stacks(containers)),
             description_placeholders={
                 "engine": self._docker_title,
                 "count": str(len(containers)),
@@ -299,12 +323,21 @@ class DockerFlowMixin(CertificatePinSteps):
         )
 
 
-def _container_subentry(name: str) -> ConfigSubentryData:
+def _subentry(value: str) -> ConfigSubentryData:
+    """The subentry of a selected option: a container, or a stack."""
+    if value.startswith(STACK_PREFIX):
+        project = value.removeprefix(STACK_PREFIX)
+        return ConfigSubentryData(
+            subentry_type=SUBENTRY_CONTAINER,
+            data={CONF_STACK: project},
+            title=project,
+            unique_id=value,
+        )
     return ConfigSubentryData(
         subentry_type=SUBENTRY_CONTAINER,
-        data={CONF_CONTAINER: name},
-        title=name,
-        unique_id=name,
+        data={CONF_CONTAINER: value},
+        title=value,
+        unique_id=value,
     )
 
 
@@ -357,7 +390,8 @@ class DockerOptionsFlow(OptionsFlowWithReload):
 
 
 class ContainerSubentryFlow(PowerSettingsSubentryFlow):
-    """Add containers to follow: discovery again, offering only new ones."""
+    """Add containers and stacks to follow: discovery again, offering only new
+    ones."""
 
     # The stop grace period, whole seconds; blank: the container's own stop timeout.
     kind_fields: ClassVar[Mapping[str, Any]] = MappingProxyType(
@@ -369,7 +403,6 @@ class ContainerSubentryFlow(PowerSettingsSubentryFlow):
             )
         }
     )
-    _available: list[Container]
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -381,7 +414,7 @@ class ContainerSubentryFlow(PowerSettingsSubentryFlow):
                 return self.async_abort(reason="docker_nothing_selected")
             for name in names[1:]:
                 self._add(entry, name)
-            first = _container_subentry(names[0])
+            first = _subentry(names[0])
             return self.async_create_entry(
                 title=first["title"], data=first["data"], unique_id=first["unique_id"]
             )
@@ -390,17 +423,22 @@ class ContainerSubentryFlow(PowerSettingsSubentryFlow):
         except WakeHubError:
             return self.async_abort(reason="cannot_connect")
         followed = followed_containers(entry)
-        self._available = [c for c in containers if c.name not in followed]
-        if not self._available:
+        available = [c for c in containers if c.name not in followed]
+        stacks = {
+            project: count
+            for project, count in _stacks(containers).items()
+            if project not in followed_stacks(entry)
+        }
+        if not available and not stacks:
             return self.async_abort(reason="docker_no_more_containers")
         return self.async_show_form(
             step_id="user",
-            data_schema=_selection_schema(self._available),
+            data_schema=_selection_schema(available, stacks),
             description_placeholders={"engine": entry.title},
         )
 
     def _add(self, entry: ConfigEntry, name: str) -> None:
-        data = _container_subentry(name)
+        data = _subentry(name)
         self.hass.config_entries.async_add_subentry(
             entry,
             ConfigSubentry(

@@ -18,6 +18,17 @@ A stop is `docker stop`'s: SIGTERM, then SIGKILL after the container's own stop
 timeout (`StopTimeout`, else the engine's default), or after the container's
 `stop_grace` setting when the user set one. The resource's start/stop timeout
 only bounds how long WakeHub waits for the outcome.
+
+A compose stack (the containers labelled with one `com.docker.compose.project`)
+can be followed as one resource: a container subentry holding `stack` (the
+project) instead of `container`. Its members are found by their labels at each
+poll, so `docker compose up` recreating them changes nothing. It starts them in
+dependency order (the `com.docker.compose.depends_on` label) and stops them in
+reverse, each with the stop rule above; it runs when all of them run. A
+service others wait for with the condition `service_healthy` must be healthy,
+one they wait for with `service_completed_successfully` (a one-shot job:
+migrations, init) must have exited with 0, before they start; such jobs do not
+count in the stack's state.
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -53,12 +65,12 @@ from ..api.docker import (
     DockerClient,
     EngineInfo,
 )
-from ..api.errors import CertificateError, WakeHubError
+from ..api.errors import CertificateError, NotFound, WakeHubError
 from ..api.models import ResourceStatus
-from ..const import CONF_HOST_LINK, DOMAIN
+from ..const import CONF_HOST_LINK, DOMAIN, PROBE_INTERVAL
 from ..coordinator import WakeHubCoordinator, async_first_refresh
 from ..devices import async_place_resource, entry_device, linked_device, via
-from ..hosting import KnownAs, LinkTarget, Workload
+from ..hosting import KnownAs, LinkTarget, Workload, stored_link
 from ..power import async_get_power_manager
 from ..resource import Resource, ResourceFeature, ResourceState
 from ..runtime import WakeHubRuntimeData
@@ -71,6 +83,7 @@ CONF_CLIENT_KEY = "client_key"
 CONF_FINGERPRINT = "fingerprint"
 CONF_STATS = "stats"
 CONF_CONTAINER = "container"  # subentry data: the container's name
+CONF_STACK = "stack"  # subentry data of a stack: its compose project
 # Subentry data: seconds between SIGTERM and SIGKILL on stop and restart
 # (absent: the container's own stop timeout, as `docker stop`).
 CONF_STOP_GRACE = "stop_grace"
@@ -111,7 +124,16 @@ def followed_containers(entry: ConfigEntry) -> dict[str, str]:
     return {
         str(sub.data.get(CONF_CONTAINER, sub.unique_id)): sub.subentry_id
         for sub in entry.subentries.values()
-        if sub.subentry_type == SUBENTRY_CONTAINER
+        if sub.subentry_type == SUBENTRY_CONTAINER and CONF_STACK not in sub.data
+    }
+
+
+def followed_stacks(entry: ConfigEntry) -> dict[str, str]:
+    """Compose project -> subentry id, for every stack followed."""
+    return {
+        str(sub.data[CONF_STACK]): sub.subentry_id
+        for sub in entry.subentries.values()
+        if sub.subentry_type == SUBENTRY_CONTAINER and CONF_STACK in sub.data
     }
 
 
@@ -119,8 +141,83 @@ def container_key(engine_id: str, name: str) -> str:
     return f"{engine_id}_{name}"
 
 
+def stack_key(engine_id: str, project: str) -> str:
+    # ":" never appears in a container name: no clash with container_key.
+    return f"{engine_id}_stack:{project}"
+
+
+def stack_members(containers: Mapping[str, Container], project: str) -> list[Container]:
+    """The containers of a compose project, in the order they start.
+
+    A service starts after the services it depends on (compose's depends_on
+    label); services that do not depend on each other start by name. A cycle,
+    which compose itself refuses, is broken by name rather than refused.
+    """
+    members = [c for c in containers.values() if c.project == project]
+    services = {c.service for c in members}
+    needs = {
+        service: {
+            need
+            for c in members
+            if c.service == service
+            for need in c.depends_on
+            if need in services and need != service
+        }
+        for service in services
+    }
+    order: list[str] = []
+    while needs:
+        ready = sorted(s for s, pending in needs.items() if not pending) or [min(needs)]
+        for service in ready:
+            del needs[service]
+            order.append(service)
+        for pending in needs.values():
+            pending.difference_update(ready)
+    rank = {service: index for index, service in enumerate(order)}
+    return sorted(members, key=lambda c: (rank[c.service], c.name))
+
+
+HEALTHY = "service_healthy"
+COMPLETED = "service_completed_successfully"
+
+
+def awaited(members: Sequence[Container]) -> dict[str, str]:
+    """Service -> what its dependents wait for before they start: HEALTHY or
+    COMPLETED (services only started first are left out)."""
+    conditions: dict[str, str] = {}
+    for member in members:
+        for service, condition in member.depends_on.items():
+            if condition == COMPLETED or (
+                condition == HEALTHY and conditions.get(service) != COMPLETED
+            ):
+                conditions[service] = condition
+    return conditions
+
+
+async def stop_grace(
+    client: DockerClient, name: str, setting: Any, timeout: float
+) -> tuple[int | None, float | None]:
+    """(`t` to send, how long the engine may take) for a stop or restart.
+
+    The user's `stop_grace` setting, else the container's own StopTimeout; when
+    it has none, no `t` is sent and the engine applies its default, which may
+    have been raised daemon-wide: then the request may last as long as WakeHub
+    waits for a stop (`timeout`).
+    """
+    if setting is not None:
+        return int(setting), None
+    own = (await client.inspect(name)).stop_timeout
+    if own is not None:
+        return own, None
+    return None, max(float(ENGINE_STOP_TIMEOUT), timeout)
+
+
 def missing_issue_id(entry: ConfigEntry, name: str) -> str:
     return f"docker_container_missing_{entry.entry_id}_{name}"
+
+
+def missing_stack_issue_id(entry: ConfigEntry, project: str) -> str:
+    return f"docker_stack_missing_{entry.entry_id}_{project}"
 
 
 def certificate_issue_id(entry: ConfigEntry) -> str:
@@ -162,6 +259,16 @@ async def async_setup_kind(
                 image=listed.image if listed else None,
             )
         )
+    resources.extend(
+        StackResource(
+            key=stack_key(coordinator.engine_id, project),
+            name=project,
+            coordinator=coordinator,
+            entry=entry,
+            subentry_id=subentry_id,
+        )
+        for project, subentry_id in coordinator.stacks.items()
+    )
 
     @callback
     def _entry_changed(change: ConfigEntryChange, changed: ConfigEntry) -> None:
@@ -170,7 +277,10 @@ async def async_setup_kind(
         if (
             change is ConfigEntryChange.UPDATED
             and changed.entry_id == entry.entry_id
-            and followed_containers(changed) != coordinator.followed
+            and (
+                followed_containers(changed) != coordinator.followed
+                or followed_stacks(changed) != coordinator.stacks
+            )
         ):
             hass.config_entries.async_schedule_reload(entry.entry_id)
 
@@ -196,6 +306,8 @@ class DockerCoordinator(WakeHubCoordinator):
         self.engine_id: str = str(entry.unique_id)
         self.engine: EngineInfo | None = None
         self.followed = followed_containers(entry)
+        #: Compose project -> subentry id of every stack followed.
+        self.stacks = followed_stacks(entry)
         #: Every container of the engine at the last poll, by name.
         self.containers: dict[str, Container] = {}
         # name -> (container id, monotonic time, rx bytes, tx bytes)
@@ -257,6 +369,11 @@ class DockerCoordinator(WakeHubCoordinator):
             data[container_key(self.engine_id, name)] = self._container_state(
                 container, started.get(name)
             )
+        for project in self.stacks:
+            members = stack_members(containers, project)
+            self._note_stack_presence(project, bool(members))
+            if members:
+                data[stack_key(self.engine_id, project)] = _stack_state(members)
         self._schedule_stats(running)
         return data
 
@@ -267,16 +384,20 @@ class DockerCoordinator(WakeHubCoordinator):
             return {}
         return {
             str(link): [
-                Workload(
-                    name,
-                    container_key(self.engine_id, name)
-                    if name in self.followed
-                    else None,
-                )
+                Workload(name, self._managed_by(container))
                 for name, container in self.containers.items()
                 if container.status is not ResourceStatus.STOPPED
             ]
         }
+
+    def _managed_by(self, container: Container) -> str | None:
+        """The key of the resource managing a container: itself when followed,
+        else its stack when that is followed."""
+        if container.name in self.followed:
+            return container_key(self.engine_id, container.name)
+        if container.project is not None and container.project in self.stacks:
+            return stack_key(self.engine_id, container.project)
+        return None
 
     def link_targets(self) -> Sequence[LinkTarget]:
         """The engine: known by its URL's host and by its own host name."""
@@ -319,10 +440,9 @@ class DockerCoordinator(WakeHubCoordinator):
     def _changing(self) -> bool:
         """Is a start, stop or reboot of one of this engine's containers under way?"""
         power = async_get_power_manager(self.hass)
-        return any(
-            power.transition(container_key(self.engine_id, name)) is not None
-            for name in self.followed
-        )
+        keys = [container_key(self.engine_id, name) for name in self.followed]
+        keys += [stack_key(self.engine_id, project) for project in self.stacks]
+        return any(power.transition(key) is not None for key in keys)
 
     async def _async_sample_stats(self, running: list[Container]) -> None:
         """One stats sample of `running`, merged into the last poll's states."""
@@ -453,6 +573,26 @@ class DockerCoordinator(WakeHubCoordinator):
             },
         )
 
+    def _note_stack_presence(self, project: str, present: bool) -> None:
+        """A followed stack without any container (`docker compose down`)."""
+        issue_id = missing_stack_issue_id(self.config_entry, project)
+        if present:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="docker_stack_missing",
+            translation_placeholders={
+                "name": project,
+                "engine": self.config_entry.title,
+            },
+        )
+
     def _note_image(self, name: str, image: str) -> None:
         """Keep the device's model (the image) current after a recreate."""
         if self._images.get(name) == image:
@@ -502,6 +642,27 @@ class _Metrics:
 _NO_METRICS = _Metrics(
     container_id="", cpu=None, memory=None, network_in=None, network_out=None
 )
+
+
+def _stack_state(members: Sequence[Container]) -> ResourceState:
+    """A stack's state from its members': their common status when they share
+    one, else `starting` (partly up: neither on nor off), with the members that
+    run and those that do not as attributes. One-shot jobs are left out: they
+    exit once done."""
+    jobs = {s for s, condition in awaited(members).items() if condition == COMPLETED}
+    lasting = [c for c in members if c.service not in jobs] or members
+    statuses = {c.status for c in lasting}
+    status = statuses.pop() if len(statuses) == 1 else ResourceStatus.STARTING
+    return ResourceState(
+        status=status,
+        attributes={
+            "status": {
+                "containers": len(members),
+                "running": [c.name for c in members if c.running],
+                "not_running": [c.name for c in members if not c.running],
+            }
+        },
+    )
 
 
 class DockerEngineResource(Resource):
@@ -569,12 +730,12 @@ class ContainerResource(Resource):
         have been raised daemon-wide: then the request may last as long as
         WakeHub waits for a stop.
         """
-        if (grace := self.settings.get(CONF_STOP_GRACE)) is not None:
-            return int(grace), None
-        own = (await self.coordinator.client.inspect(self.name)).stop_timeout
-        if own is not None:
-            return own, None
-        return None, max(float(ENGINE_STOP_TIMEOUT), self.timeout)
+        return await stop_grace(
+            self.coordinator.client,
+            self.name,
+            self.settings.get(CONF_STOP_GRACE),
+            self.timeout,
+        )
 
     @property
     def host_link_id(self) -> str | None:
@@ -606,3 +767,108 @@ class ContainerResource(Resource):
 
     async def async_unpause(self) -> None:
         await self.coordinator.client.unpause(self.name)
+
+
+class StackResource(Resource):
+    """A compose stack: its containers started in dependency order, stopped in
+    reverse. Members are found by their project label at each action."""
+
+    sensors = frozenset({"status"})
+    features = ResourceFeature.POWER
+    starting_text = "starting_stack"
+    coordinator: DockerCoordinator
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        info: dict[str, Any] = {
+            "identifiers": {(DOMAIN, self.key)},
+            "name": self.name,
+            "manufacturer": "Docker",
+            "model": "Compose stack",
+            **via(
+                entry_device(
+                    self.coordinator.hass,
+                    self.entry.entry_id,
+                    self.coordinator.engine_id,
+                )
+            ),
+        }
+        return cast("DeviceInfo", info)
+
+    @property
+    def host_link_id(self) -> str | None:
+        """The VM or machine the engine runs on, when the user linked it."""
+        return stored_link(self.entry, None)
+
+    async def _members(self) -> list[Container]:
+        """The stack's containers now, in start order (not the last poll's: a
+        `docker compose up` may have recreated them since)."""
+        containers = await self.coordinator.client.list_containers()
+        return stack_members(containers, self.name)
+
+    async def async_start(self) -> None:
+        # One at a time: the engine answers a start once the container runs,
+        # so each service is up before the ones that depend on it start.
+        client = self.coordinator.client
+        members = await self._members()
+        conditions = awaited(members)
+        for member in members:
+            if member.state == "paused":
+                await client.unpause(member.name)
+            elif not member.running:
+                await client.start(member.name)
+            if (condition := conditions.get(member.service)) is not None:
+                await self._until(member, condition)
+
+    async def _until(self, member: Container, condition: str) -> None:
+        """Wait until `member` is healthy, or has completed, as its dependents
+        need; raise when it failed or took longer than the start timeout."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    now = (await self.coordinator.client.list_containers()).get(
+                        member.name
+                    )
+                    if now is None:
+                        raise NotFound(f"{member.name} was removed while starting")
+                    if condition == HEALTHY:
+                        if now.health in (None, "healthy"):
+                            return  # no healthcheck: compose would refuse
+                        failed = now.health == "unhealthy" or not now.running
+                    elif now.exit_code == 0:
+                        return
+                    else:
+                        failed = not now.running
+                    if failed:
+                        raise HomeAssistantError(
+                            translation_domain=DOMAIN,
+                            translation_key="docker_stack_dependency_failed",
+                            translation_placeholders={
+                                "name": self.name,
+                                "service": member.service,
+                                # Docker's own words: "Exited (1) 2 seconds ago".
+                                "state": now.status_text,
+                            },
+                        )
+                    await asyncio.sleep(PROBE_INTERVAL.total_seconds())
+        except TimeoutError:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="docker_stack_dependency_timeout",
+                translation_placeholders={
+                    "name": self.name,
+                    "service": member.service,
+                    "timeout": str(round(self.timeout)),
+                },
+            ) from None
+
+    async def async_stop(self) -> None:
+        # In reverse, one at a time: a service stops before what it depends on.
+        client = self.coordinator.client
+        for member in reversed(await self._members()):
+            if member.status is ResourceStatus.STOPPED:
+                continue
+            grace, wait = await stop_grace(
+                client, member.name, self.settings.get(CONF_STOP_GRACE), self.timeout
+            )
+            await client.stop(member.name, timeout=grace, wait=wait)
