@@ -14,9 +14,12 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.wakehub.api.errors import ApiError, Conflict, TaskFailed
+from custom_components.wakehub.api.proxmox import ActionNotSupported, GuestRef
 from custom_components.wakehub.const import (
     CONF_IDLE_TIMEOUT,
     CONF_TIMEOUT,
@@ -223,8 +226,6 @@ async def test_client_refuses_lxc_hibernate_and_pause(
     hass: HomeAssistant, pve_sim: ProxmoxSimulator
 ) -> None:
     """Belt and braces: the client itself never sends them for a container."""
-    from custom_components.wakehub.api.proxmox import ActionNotSupported
-
     entry = await _setup(hass, pve_sim)
     client = entry.runtime_data.coordinator.client
     ref = _guest(entry, 102).ref
@@ -241,8 +242,6 @@ async def test_hibernation_that_outlives_the_timeout(
 ) -> None:
     """Writing the RAM takes longer than the timeout: the task goes on in Proxmox,
     and the message does not suggest a force stop mid-save."""
-    from homeassistant.exceptions import HomeAssistantError
-
     entry = _entry(hass, pve_sim, **{CONF_STOP_METHOD: "hibernate"})
     hass.config_entries.async_update_entry(entry, options={CONF_TIMEOUT: 0.3})
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -393,3 +392,49 @@ async def test_form_refuses_the_stop_method_for_a_container(
     assert result["type"] is FlowResultType.ABORT
     await hass.async_block_till_done()
     assert CONF_STOP_METHOD not in entry.subentries["SUB102"].data
+
+
+# -- the simulator behaves as Proxmox, and is held to the API's contract -------------
+
+
+async def test_simulator_suspend_and_resume_rules(
+    hass: HomeAssistant, pve_sim: ProxmoxSimulator
+) -> None:
+    """A paused VM refuses start and shutdown; a hibernated one refuses all but a
+    start or resume (which restore it); nothing is suspended that does not run."""
+    entry = await _setup(hass, pve_sim)
+    client = entry.runtime_data.coordinator.client
+    vm = _guest(entry, 100).ref
+    stopped = GuestRef("pve1", "qemu", 101)
+
+    async def run(upid: str) -> None:
+        await client.wait_for_task("pve1", upid, timeout=5, interval=0.01)
+
+    await run(await client.pause(vm))
+    with pytest.raises(TaskFailed, match="already running"):
+        await run(await client.start(vm))
+    with pytest.raises(ApiError, match="VM is paused - cannot shutdown"):
+        await client.shutdown(vm)
+    await run(await client.resume(vm))
+
+    await run(await client.hibernate(vm))
+    with pytest.raises(Conflict, match=r"VM is locked \(suspended\)"):
+        await client.shutdown(vm)
+    await run(await client.resume(vm))  # Proxmox lets resume restore it too
+    assert (pve_sim.guests[100].status, pve_sim.guests[100].lock) == ("running", None)
+
+    with pytest.raises(ApiError, match="VM 101 not running"):
+        await client.hibernate(stopped)
+
+
+async def test_simulator_flags_a_bad_suspend_request(
+    hass: HomeAssistant, pve_sim: ProxmoxSimulator
+) -> None:
+    """The contract check sees the form WakeHub sends: a malformed one is caught."""
+    entry = await _setup(hass, pve_sim)
+    client = entry.runtime_data.coordinator.client
+    await client._request("POST", f"{PATH[10:]}suspend", form={"todisk": "maybe"})
+    assert any("todisk" in v for v in pve_sim.violations), pve_sim.violations
+    pve_sim.violations.clear()
+    # What WakeHub itself sends passes (the fixture asserts no violation at the end).
+    await client.resume(_guest(entry, 100).ref)
