@@ -458,8 +458,8 @@ class ProxmoxCoordinator(WakeHubCoordinator):
 
 
 def is_paused(guest: ProxmoxGuest) -> bool:
-    """Frozen in RAM: Proxmox reports QEMU's run state (`paused`, or `suspended`
-    when the guest itself slept) as the status of a VM that is not running."""
+    """Frozen in RAM. /cluster/resources gives a live VM's QEMU run state as its
+    status: `paused`, or `suspended` when the guest itself went to sleep."""
     return guest.status in ("paused", "suspended")
 
 
