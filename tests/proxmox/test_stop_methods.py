@@ -438,3 +438,27 @@ async def test_simulator_flags_a_bad_suspend_request(
     pve_sim.violations.clear()
     # What WakeHub itself sends passes (the fixture asserts no violation at the end).
     await client.resume(_guest(entry, 100).ref)
+
+
+async def test_hibernate_needs_the_disk_privilege(
+    hass: HomeAssistant, pve_sim: ProxmoxSimulator
+) -> None:
+    """Proxmox also wants VM.Config.Disk to write the RAM image: the refusal
+    names the missing privilege."""
+    pve_sim.add_token(
+        "root@pam",
+        "wakehub",
+        "limited-secret",
+        privileges=frozenset({"VM.Audit", "VM.PowerMgmt"}),
+    )
+    entry = _entry(hass, pve_sim, **{CONF_STOP_METHOD: "hibernate"})
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, "token_secret": "limited-secret"}
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    with pytest.raises(HomeAssistantError) as err:
+        await _switch(hass, "turn_off")
+    assert err.value.translation_key == "permission_denied"
+    assert "VM.Config.Disk" in str(err.value.translation_placeholders)
+    assert pve_sim.guests[100].status == "running"

@@ -942,6 +942,8 @@ class ProxmoxSimulator(HttpSimulator):
                 guest, principal, action, self.resume_delay, paused(False)
             )
         if form.get("todisk") in ("1", "true", "yes", "on"):
+            # The RAM image is a new volume of the VM.
+            self._require(principal, f"/vms/{guest.vmid}", "VM.Config.Disk")
             return self._task(
                 guest,
                 principal,
