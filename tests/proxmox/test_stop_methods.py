@@ -462,3 +462,20 @@ async def test_hibernate_needs_the_disk_privilege(
     assert err.value.translation_key == "permission_denied"
     assert "VM.Config.Disk" in str(err.value.translation_placeholders)
     assert pve_sim.guests[100].status == "running"
+
+
+async def test_a_refused_hibernation_reports_proxmox_text(
+    hass: HomeAssistant, pve_sim: ProxmoxSimulator
+) -> None:
+    """Some VMs cannot be hibernated (a passed-through PCI device): Proxmox's
+    words reach the user and the VM stays on."""
+    await _setup(hass, pve_sim, **{CONF_STOP_METHOD: "hibernate"})
+    pve_sim.fail_next("suspend", "cannot suspend VM with PCI passthrough")
+    with pytest.raises(HomeAssistantError) as err:
+        await _switch(hass, "turn_off")
+    assert err.value.translation_key == "task_failed"
+    assert err.value.translation_placeholders["message"] == (
+        "cannot suspend VM with PCI passthrough"
+    )
+    assert pve_sim.guests[100].status == "running"
+    assert hass.states.get(SWITCH).state == STATE_ON
