@@ -13,7 +13,9 @@ JSON-schema dialect. This module turns it into standard JSON Schema once per pro
   strings (Proxmox's Perl side is loose about that);
 - `pattern` is anchored as Proxmox anchors it (`^...$`), Perl's `(?^:` becomes `(?:`;
 - a few `format`s that matter to WakeHub are checked (`pve-configid` for snapshot
-  names, `pve-node`); the other keywords (`typetext`, `renderer`, ...) are ignored.
+  names, `pve-node`);
+- a request parameter's `requires` (`statestorage` only with `todisk`) becomes a
+  `dependentRequired`; the other keywords (`typetext`, `renderer`, ...) are ignored.
 
 Usage: `spec = load_spec(path)`, then `spec.validate_request(method, path, params)`
 and `spec.validate_response(method, path, data)`; both return a list of violations
@@ -123,6 +125,13 @@ def _object_schema(schema: Mapping[str, Any], *, response: bool) -> dict[str, An
             if isinstance(prop, Mapping) and not prop.get("optional")
         ),
     }
+    requires = {
+        name: [prop["requires"]]
+        for name, prop in properties.items()
+        if isinstance(prop, Mapping) and isinstance(prop.get("requires"), str)
+    }
+    if requires and not response:
+        out["dependentRequired"] = requires
     extra = schema.get("additionalProperties")
     if isinstance(extra, Mapping):
         out["additionalProperties"] = to_json_schema(extra, response=response)

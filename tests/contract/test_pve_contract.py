@@ -68,6 +68,29 @@ def test_good_requests(spec: PveSpec) -> None:
 
 
 @pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/nodes/pve1/qemu/100/status/suspend", {"todisk": "1"}),  # hibernate
+        ("/nodes/pve1/qemu/100/status/suspend", {}),  # pause
+        (
+            "/nodes/pve1/qemu/100/status/suspend",
+            {"todisk": "1", "statestorage": "local-lvm"},
+        ),
+        ("/nodes/pve1/qemu/100/status/resume", {}),
+        ("/nodes/pve1/qemu/100/status/start", {}),  # also wakes a hibernated VM
+        ("/nodes/pve1/lxc/102/status/suspend", {}),
+    ],
+)
+def test_good_suspend_and_resume_requests(
+    spec: PveSpec, path: str, params: dict[str, str]
+) -> None:
+    assert spec.validate_request("POST", path, params) == []
+    assert (
+        spec.validate_response("POST", path, "UPID:pve1:1:2:3:qmsuspend:100:x:") == []
+    )
+
+
+@pytest.mark.parametrize(
     ("method", "path", "params", "why"),
     [
         ("GET", "/cluster/resources", {"type": "vms"}, "is not one of"),
@@ -93,6 +116,25 @@ def test_good_requests(spec: PveSpec) -> None:
             "vmstate",
         ),
         ("POST", "/nodes/pve1/qemu/42/status/start", {}, "less than the minimum"),
+        (
+            "POST",
+            "/nodes/pve1/qemu/100/status/suspend",
+            {"todisk": "maybe"},
+            "todisk",
+        ),
+        (
+            "POST",
+            "/nodes/pve1/qemu/100/status/suspend",
+            {"statestorage": "local"},
+            "'todisk' is a dependency of 'statestorage'",
+        ),
+        (
+            "POST",
+            "/nodes/pve1/lxc/102/status/suspend",
+            {"todisk": "1"},
+            "Additional properties",
+        ),
+        ("POST", "/nodes/pve1/qemu/100/status/resume", {"todisk": "1"}, "Additional"),
         ("POST", "/nodes/pve1/qemu/abc/status/start", {}, "is not of type 'integer'"),
         (
             "POST",

@@ -11,6 +11,12 @@ What it models (enough for WakeHub's client and for Home Assistant's own
   checked as Proxmox checks them ("Permission check failed (/vms/100, VM.PowerMgmt)");
 - UPID tasks that take `start_delay`/`stop_delay`/`task_delay` seconds, fail when the
   guest is locked ("VM is locked (backup)") or on `fail_next(action, message)`;
+- suspend and resume (qemu): `todisk=1` hibernates (lock `suspending` for
+  `hibernate_delay`, then stopped with lock `suspended` until a start restores it
+  in `restore_delay`), without it the VM is paused in RAM (status `paused` in
+  /cluster/resources, as pvestatd reports QEMU's run state) until a resume
+  (`resume_delay`); set the delays so that a cold start (`start_delay`) is the
+  slowest wake and a resume from RAM the fastest, as on real hardware;
 - snapshots, migration (`migrate(vmid, node)`), nodes going offline
   (`set_node_online(node, False)`: guests turn `unknown`, requests to it get 595);
 - a node's own power: `POST /nodes/{node}/status` shuts it down or reboots it (its
@@ -185,6 +191,12 @@ class ProxmoxSimulator(HttpSimulator):
     start_delay: float = 0.05
     stop_delay: float = 0.05
     task_delay: float = 0.05
+    # Suspend and resume (qemu): writing the RAM to disk, starting a hibernated
+    # VM from it, pausing and resuming in RAM.
+    hibernate_delay: float = 0.05
+    restore_delay: float = 0.03
+    pause_delay: float = 0.01
+    resume_delay: float = 0.01
     ticket_lifetime: float = 7200.0
     contract: bool = True
     #: Seconds a rebooting node stays offline; a woken node without an attached
@@ -569,7 +581,9 @@ class ProxmoxSimulator(HttpSimulator):
             return entry
         stats = self._guest_stats(guest)
         stats.pop("cpus")
-        entry.update(stats, status=guest.status, disk=guest.maxdisk // 4)
+        # pvestatd reports QEMU's run state: a paused VM is "paused" here.
+        status = "paused" if guest.paused and guest.status == "running" else None
+        entry.update(stats, status=status or guest.status, disk=guest.maxdisk // 4)
         if guest.lock:
             entry["lock"] = guest.lock
         return entry
@@ -812,8 +826,10 @@ class ProxmoxSimulator(HttpSimulator):
         *,
         lock: str | None = None,
         failure: str | None = None,
+        skiplock: bool = False,
     ) -> web.Response:
-        """Start a UPID task: fails on a lock or fail_next, else applies `effect`."""
+        """Start a UPID task: fails on a lock (unless `skiplock`) or fail_next,
+        else applies `effect`."""
         prefix = "qm" if guest.type == "qemu" else "vz"
         kind = {
             "snapshot": f"{prefix}snapshot",
@@ -837,7 +853,7 @@ class ProxmoxSimulator(HttpSimulator):
             now,
         )
         self.tasks[upid] = task
-        if failure is None and guest.lock:
+        if failure is None and guest.lock and not skiplock:
             failure = f"{guest.kind_word} is locked ({guest.lock})"
         if failure is None:
             failure = self._fail_next.pop(action, None)
@@ -874,9 +890,11 @@ class ProxmoxSimulator(HttpSimulator):
         ) and not (action == "reset" and guest.type == "qemu"):
             return await self._not_implemented(request)
         self._require(principal, f"/vms/{guest.vmid}", "VM.PowerMgmt")
-        await request.post()
+        form = await request.post()
         running = guest.status == "running"
         label = f"{guest.kind_word} {guest.vmid}"
+        if action in ("suspend", "resume") or guest.lock == "suspended":
+            return self._suspend_or_resume(guest, principal, action, form)
         if action != "start" and not running:
             raise PveError(500, f"{label} not running")
         if action == "reset" and guest.lock:
@@ -891,12 +909,6 @@ class ProxmoxSimulator(HttpSimulator):
         def restart() -> None:
             guest.started_at = time.time()
 
-        def pause(value: bool) -> Callable[[], None]:
-            def apply() -> None:
-                guest.paused = value
-
-            return apply
-
         if action == "start":
             failure = f"{label} already running" if running else None
             return self._task(
@@ -907,11 +919,63 @@ class ProxmoxSimulator(HttpSimulator):
             "stop": (self.task_delay, stop),
             "reboot": (self.stop_delay, restart),
             "reset": (self.task_delay, restart),
-            "suspend": (self.task_delay, pause(True)),
-            "resume": (self.task_delay, pause(False)),
         }
+        if action == "shutdown" and guest.paused:
+            raise PveError(500, "VM is paused - cannot shutdown")
         delay, effect = effects[action]
         return self._task(guest, principal, action, delay, effect)
+
+    # -- suspend and resume ---------------------------------------------------------------
+
+    def _suspend_or_resume(
+        self, guest: SimGuest, principal: Principal, action: str, form: Any
+    ) -> web.Response:
+        """Pause in RAM, hibernate to disk, and the wakes from either.
+
+        A hibernated VM (stopped, lock `suspended`) wakes by `start` (or
+        `resume`), which restores its RAM; any other action meets the lock.
+        """
+        label = f"{guest.kind_word} {guest.vmid}"
+        hibernated = guest.status == "stopped" and guest.lock == "suspended"
+
+        def paused(value: bool) -> Callable[[], None]:
+            def apply() -> None:
+                guest.paused = value
+
+            return apply
+
+        def hibernate() -> None:
+            guest.status, guest.started_at, guest.paused = "stopped", None, False
+            guest.lock = "suspended"
+
+        def restore() -> None:
+            guest.status, guest.started_at, guest.paused = "running", time.time(), False
+            guest.lock = None
+
+        if hibernated and action in ("start", "resume"):
+            return self._task(
+                guest, principal, action, self.restore_delay, restore, skiplock=True
+            )
+        if hibernated:
+            raise PveError(500, f"{guest.kind_word} is locked (suspended)")
+        if guest.status != "running":
+            raise PveError(500, f"{label} not running")
+        if action == "resume":
+            return self._task(
+                guest, principal, action, self.resume_delay, paused(False)
+            )
+        if form.get("todisk") in ("1", "true", "yes", "on"):
+            # The RAM image is a new volume of the VM.
+            self._require(principal, f"/vms/{guest.vmid}", "VM.Config.Disk")
+            return self._task(
+                guest,
+                principal,
+                action,
+                self.hibernate_delay,
+                hibernate,
+                lock="suspending",
+            )
+        return self._task(guest, principal, action, self.pause_delay, paused(True))
 
     async def _snapshot(
         self, request: web.Request, principal: Principal

@@ -16,6 +16,7 @@ Public API (what the Home Assistant layer uses):
     await client.discover() -> list[ProxmoxGuest]  guests without templates, by vmid
     await client.locate(vmid) -> ProxmoxGuest      where a guest is now (it may migrate)
     await client.start|shutdown|stop|reboot|reset|suspend|resume(guest) -> upid
+    await client.hibernate|pause(guest) -> upid    qemu only: stop keeping the state
     await client.wait_for_task(node, upid, timeout=300, interval=0.25) -> ProxmoxTask
     await client.task_status(node, upid) -> ProxmoxTask
     await client.list_snapshots(guest) -> list[ProxmoxSnapshot]
@@ -559,6 +560,22 @@ class ProxmoxClient:
         if action == "reset" and guest.type == "lxc":
             raise ActionNotSupported("LXC containers cannot be reset; use reboot")
         return await self._guest_post(guest, f"status/{action}")
+
+    # -- stops that keep the guest's state (qemu only) -------------------------------
+
+    async def hibernate(self, guest: GuestLike) -> str:
+        """Suspend to disk: the RAM is saved to a state volume, then the VM stops
+        (lock `suspended`). A plain `start` resumes it where it was."""
+        if guest.type == "lxc":
+            raise ActionNotSupported("LXC containers cannot be hibernated")
+        return await self._guest_post(guest, "status/suspend", {"todisk": True})
+
+    async def pause(self, guest: GuestLike) -> str:
+        """Pause in RAM (status `paused`): the VM keeps its memory on the node and
+        `resume` continues it at once. A `start` would be refused (it runs)."""
+        if guest.type == "lxc":
+            raise ActionNotSupported("LXC containers cannot be paused")
+        return await self.suspend(guest)
 
     # -- snapshots ------------------------------------------------------------------
 

@@ -12,7 +12,11 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.config_entries import (
+    ConfigSubentry,
+    ConfigSubentryFlow,
+    SubentryFlowResult,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
@@ -171,9 +175,14 @@ class PowerSettingsSubentryFlow(ConfigSubentryFlow):
 
     A kind may add optional fields of its own to the form (`kind_fields`, key ->
     validator): what is entered is stored under that key, a blank one removed.
+    `kind_fields_for` may offer only some of them to a given subentry.
     """
 
     kind_fields: ClassVar[Mapping[str, Any]] = MappingProxyType({})
+
+    def kind_fields_for(self, subentry: ConfigSubentry) -> Mapping[str, Any]:
+        """The kind's fields offered for this subentry (all of them by default)."""
+        return self.kind_fields
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
@@ -181,6 +190,7 @@ class PowerSettingsSubentryFlow(ConfigSubentryFlow):
         entry = self._get_entry()
         subentry = self._get_reconfigure_subentry()
         resource = resource_of(self.hass, entry.entry_id, subentry.subentry_id)
+        offered = self.kind_fields_for(subentry)
         errors: dict[str, str] = {}
         placeholders = {"name": subentry.title, "cycle": ""}
         if user_input is not None:
@@ -195,9 +205,7 @@ class PowerSettingsSubentryFlow(ConfigSubentryFlow):
                     if k not in POWER_SETTING_KEYS and k not in self.kind_fields
                 }
                 data |= {
-                    k: user_input[k]
-                    for k in self.kind_fields
-                    if user_input.get(k) is not None
+                    k: user_input[k] for k in offered if user_input.get(k) is not None
                 }
                 # Not async_update_reload_and_abort: it refuses entries with an
                 # update listener (OVHcloud's follows added VPSes), whose
@@ -217,7 +225,7 @@ class PowerSettingsSubentryFlow(ConfigSubentryFlow):
                             key,
                             description={"suggested_value": subentry.data.get(key)},
                         ): validator
-                        for key, validator in self.kind_fields.items()
+                        for key, validator in offered.items()
                     },
                 }
             ),

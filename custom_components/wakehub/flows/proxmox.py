@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 from homeassistant.config_entries import (
@@ -61,10 +61,12 @@ from ..kinds.proxmox import (
     CONF_NAME,
     CONF_NODE,
     CONF_NODES,
+    CONF_STOP_METHOD,
     CONF_TOKEN_ID,
     CONF_TOKEN_SECRET,
     CONF_TYPE,
     CONF_VMID,
+    STOP_METHODS,
     SUBENTRY_GUEST,
     ProxmoxCoordinator,
     build_client,
@@ -466,9 +468,29 @@ class ProxmoxOptionsFlow(OptionsFlowWithReload):
 
 
 class GuestSubentryFlow(PowerSettingsSubentryFlow):
-    """Add guests found since the entry was created (only those not added yet)."""
+    """Add guests found since the entry was created (only those not added yet).
 
+    Reconfiguring a qemu VM also chooses how it stops (`stop_method`).
+    """
+
+    kind_fields: ClassVar[Mapping[str, Any]] = MappingProxyType(
+        {
+            CONF_STOP_METHOD: SelectSelector(
+                SelectSelectorConfig(
+                    options=list(STOP_METHODS),
+                    translation_key=CONF_STOP_METHOD,
+                    mode=SelectSelectorMode.LIST,
+                )
+            )
+        }
+    )
     _guests: dict[str, ProxmoxGuest] | None = None
+
+    def kind_fields_for(self, subentry: ConfigSubentry) -> Mapping[str, Any]:
+        # An LXC container can neither hibernate nor pause: it only shuts down.
+        if subentry.data.get(CONF_TYPE) == "lxc":
+            return {}
+        return self.kind_fields
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None

@@ -76,6 +76,12 @@ CONF_TYPE: Final = "type"
 CONF_NODE: Final = "node"
 CONF_NAME: Final = "name"
 SUBENTRY_GUEST: Final = "guest"
+# How a qemu guest is stopped (subentry data; LXC containers always shut down).
+CONF_STOP_METHOD: Final = "stop_method"
+STOP_SHUTDOWN: Final = "shutdown"  # ACPI shutdown; the next start boots cold
+STOP_HIBERNATE: Final = "hibernate"  # RAM saved to disk; the next start restores it
+STOP_PAUSE: Final = "pause"  # frozen in the node's RAM; resumed at once
+STOP_METHODS: Final = (STOP_SHUTDOWN, STOP_HIBERNATE, STOP_PAUSE)
 
 # Seconds a poll's request may take before the cluster is reported unreachable.
 REQUEST_TIMEOUT = 10.0
@@ -209,14 +215,21 @@ class GuestState(ResourceState):
     """A guest's state; `powered` says whether it runs, whatever it goes through.
 
     A VM being backed up shows `backuping` on its status sensor but is running:
-    its power switch stays on.
+    its power switch stays on. A `dormant` guest (paused in RAM or hibernated to
+    disk) shows `paused` but serves nothing: its switch is off, and a stop has
+    reached its end.
     """
 
     powered: bool = False
+    dormant: bool = False
 
     @property
     def is_running(self) -> bool:
         return self.powered
+
+    @property
+    def is_stopped(self) -> bool:
+        return self.status is ResourceStatus.STOPPED or self.dormant
 
 
 @dataclass
@@ -374,16 +387,19 @@ class ProxmoxCoordinator(WakeHubCoordinator):
             network_in = counter_rate(previous.netin, guest.netin, seconds)
             network_out = counter_rate(previous.netout, guest.netout, seconds)
         known = guest.status != "unknown"  # its node is offline: nothing is known
+        paused = is_paused(guest)
         return GuestState(
             status=guest.resource_status,
             powered=running,
+            dormant=paused or is_hibernated(guest),
             cpu=_percent(guest.cpu, 1) if running else (0.0 if known else None),
             memory=_percent(guest.mem, guest.maxmem) if known else None,
             disk=_percent(guest.disk, guest.maxdisk) if known else None,
             network_in=network_in,
             network_out=network_out,
+            # Paused, it has not rebooted: its boot time stays.
             boot_time=self._boot_time(
-                f"guest/{guest.vmid}", guest.uptime if running else None
+                f"guest/{guest.vmid}", guest.uptime if running or paused else None
             ),
             attributes={
                 "status": {
@@ -500,6 +516,17 @@ class ProxmoxCoordinator(WakeHubCoordinator):
         )
 
 
+def is_paused(guest: ProxmoxGuest) -> bool:
+    """Frozen in RAM. /cluster/resources gives a live VM's QEMU run state as its
+    status: `paused`, or `suspended` when the guest itself went to sleep."""
+    return guest.status in ("paused", "suspended")
+
+
+def is_hibernated(guest: ProxmoxGuest) -> bool:
+    """Suspended to disk: stopped, its saved RAM waiting for the next start."""
+    return guest.status == "stopped" and guest.lock == "suspended"
+
+
 def _percent(value: float | None, total: float | None) -> float | None:
     if value is None or not total:
         return None
@@ -599,7 +626,14 @@ class ProxmoxNodeResource(Resource):
             ) from err
 
 
-_REASONS: Final = {"start": "start", "shutdown": "stop", "reboot": "reboot"}
+# The power manager's timeout message for these actions (others: the task's own).
+# A hibernation that outlives the timeout goes on writing the RAM: no "force stop".
+_REASONS: Final = {
+    "start": "start",
+    "resume": "start",
+    "shutdown": "stop",
+    "reboot": "reboot",
+}
 
 
 class ProxmoxGuestResource(Resource):
@@ -670,11 +704,40 @@ class ProxmoxGuestResource(Resource):
 
     # -- power -----------------------------------------------------------------------
 
+    @property
+    def stop_method(self) -> str:
+        """How the switch's off and auto-shutdown stop it: the user's choice for a
+        qemu VM; an LXC container always shuts down."""
+        method = self.settings.get(CONF_STOP_METHOD)
+        if self.guest_type == "qemu" and method in STOP_METHODS:
+            return str(method)
+        return STOP_SHUTDOWN
+
     async def async_start(self) -> None:
-        await self._run("start", self.client.start)
+        # What Proxmox reports decides, not the stop method: a VM paused by hand
+        # (or before the method changed) wakes too. Proxmox refuses to start a
+        # paused VM (it runs); a hibernated one starts normally and Proxmox
+        # restores its saved RAM.
+        if self._is_paused():
+            await self._run("resume", self.client.resume)
+        else:
+            await self._run("start", self.client.start)
 
     async def async_stop(self) -> None:
-        await self._run("shutdown", self.client.shutdown)
+        method = self.stop_method
+        if method == STOP_HIBERNATE:
+            await self._run("hibernate", self.client.hibernate)
+        elif method == STOP_PAUSE:
+            await self._run("pause", self.client.pause)
+        else:
+            await self._run("shutdown", self.client.shutdown)
+
+    def _is_paused(self) -> bool:
+        """Paused in RAM at the last poll."""
+        assert isinstance(self.coordinator, ProxmoxCoordinator)
+        state = self.coordinator.cluster_state
+        guest = state.guests.get(self.vmid) if state is not None else None
+        return guest is not None and is_paused(guest)
 
     async def async_reboot(self) -> None:
         await self._run("reboot", self.client.reboot)
