@@ -21,6 +21,8 @@ Public API (what the Home Assistant layer uses):
     await client.list_snapshots(guest) -> list[ProxmoxSnapshot]
     await client.create_snapshot(guest, name, description="", include_ram=False) -> upid
     await client.rollback_snapshot(guest, name) / delete_snapshot(guest, name) -> upid
+    await client.backup(guest, storage, mode="snapshot", compress=None) -> upid
+    await client.last_backup(guest) -> int | None   end time of its last good vzdump
 
 `guest` is anything with `node`, `type` ("qemu"/"lxc") and `vmid` (a ProxmoxGuest
 or a GuestRef). When the node is stale because the guest migrated, actions find it
@@ -93,6 +95,10 @@ SNAPSHOT_NAME_RE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,39}$")
 PERMISSION_RE: Final = re.compile(r"Permission check failed \(([^,]*),\s*([^)]+)\)")
 
 type GuestType = Literal["qemu", "lxc"]
+type BackupMode = Literal["snapshot", "suspend", "stop"]
+type BackupCompress = Literal["zstd", "gzip", "lzo", "0"]
+# Task states of a backup that produced an archive ("WARNINGS: n" still did).
+BACKUP_OK_STATUSES: Final = "ok,warning"
 type PowerAction = Literal[
     "start", "shutdown", "stop", "reboot", "reset", "suspend", "resume"
 ]
@@ -602,6 +608,57 @@ class ProxmoxClient:
     async def delete_snapshot(self, guest: GuestLike, name: str) -> str:
         validate_snapshot_name(name)
         return await self._guest_upid(guest, "DELETE", f"snapshot/{name}")
+
+    # -- backups ----------------------------------------------------------------------
+
+    async def backup(
+        self,
+        guest: GuestLike,
+        storage: str,
+        mode: BackupMode = "snapshot",
+        compress: BackupCompress | None = None,
+    ) -> str:
+        """Back the guest up now (POST /nodes/{node}/vzdump); returns the UPID.
+
+        Needs VM.Backup on the guest and Datastore.AllocateSpace on `storage`.
+        """
+        form: dict[str, Any] = {"vmid": guest.vmid, "storage": storage, "mode": mode}
+        if compress is not None:
+            form["compress"] = compress
+        try:
+            upid = await self._request("POST", f"/nodes/{guest.node}/vzdump", form=form)
+        except NotFound:
+            moved = await self.locate(guest.vmid)
+            if moved.node == guest.node:
+                raise
+            upid = await self._request("POST", f"/nodes/{moved.node}/vzdump", form=form)
+        if not isinstance(upid, str) or not upid:
+            raise InvalidResponse("Proxmox did not return a task id")
+        return upid
+
+    async def last_backup(self, guest: GuestLike) -> int | None:
+        """When the guest's last successful backup ended (UNIX time), if any.
+
+        ONE GET /nodes/{node}/tasks filtered on vzdump tasks of this vmid that
+        ended well, newest first. Proxmox lists a user's own tasks, and every
+        task with Sys.Audit on the node; a backup job covering several guests is
+        one task without a vmid, so it is not seen here.
+        """
+        items = await self._request(
+            "GET",
+            f"/nodes/{guest.node}/tasks",
+            params={
+                "typefilter": "vzdump",
+                "vmid": str(guest.vmid),
+                "statusfilter": BACKUP_OK_STATUSES,
+                "limit": "1",
+            },
+        )
+        ends = [
+            opt_int(item.get("endtime")) or opt_int(item.get("starttime"))
+            for item in objects(items, "the task list")
+        ]
+        return max((end for end in ends if end), default=None)
 
     # -- tasks ----------------------------------------------------------------------
 
