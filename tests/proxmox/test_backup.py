@@ -232,3 +232,14 @@ async def test_last_backup_read_failure_keeps_polling(
     await coordinator.async_refresh()
     assert coordinator.last_update_success
     assert hass.states.get("sensor.docker_last_backup").state == "unknown"
+
+
+async def test_backup_of_a_guest_that_migrated(
+    hass: HomeAssistant, pve_sim: ProxmoxSimulator, init_pve: MockConfigEntry
+) -> None:
+    """Still believed on pve1, now on pve2: found again by vmid, backed up there."""
+    pve_sim.migrate(100, "pve2")
+    await backup(hass, {"entity_id": "switch.docker", "storage": "local"})
+    assert pve_sim.count("POST", "/api2/json/nodes/pve2/vzdump") == 1
+    task = next(t for t in pve_sim.tasks.values() if t.type == "vzdump")
+    assert (task.node, task.exitstatus) == ("pve2", "OK")
