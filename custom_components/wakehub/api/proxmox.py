@@ -625,16 +625,7 @@ class ProxmoxClient:
         form: dict[str, Any] = {"vmid": guest.vmid, "storage": storage, "mode": mode}
         if compress is not None:
             form["compress"] = compress
-        try:
-            upid = await self._request("POST", f"/nodes/{guest.node}/vzdump", form=form)
-        except NotFound:
-            moved = await self.locate(guest.vmid)
-            if moved.node == guest.node:
-                raise
-            upid = await self._request("POST", f"/nodes/{moved.node}/vzdump", form=form)
-        if not isinstance(upid, str) or not upid:
-            raise InvalidResponse("Proxmox did not return a task id")
-        return upid
+        return await self._guest_upid(guest, "POST", "vzdump", form, on_node=True)
 
     async def last_backup(self, guest: GuestLike) -> int | None:
         """When the guest's last successful backup ended (UNIX time), if any.
@@ -708,8 +699,10 @@ class ProxmoxClient:
         method: str,
         suffix: str,
         form: Mapping[str, Any] | None = None,
+        *,
+        on_node: bool = False,
     ) -> str:
-        upid = await self._guest_request(guest, method, suffix, form)
+        upid = await self._guest_request(guest, method, suffix, form, on_node=on_node)
         if not isinstance(upid, str) or not upid:
             raise InvalidResponse("Proxmox did not return a task id")
         return upid
@@ -720,15 +713,26 @@ class ProxmoxClient:
         method: str,
         suffix: str,
         form: Mapping[str, Any] | None = None,
+        *,
+        on_node: bool = False,
     ) -> Any:
-        """Request on a guest; if it migrated away from `guest.node`, follow it."""
+        """Request on a guest (or, `on_node`, on its node: /nodes/{node}/{suffix});
+        if it migrated away from `guest.node`, follow it."""
+
+        def path(where: GuestLike) -> str:
+            return (
+                f"/nodes/{where.node}/{suffix}"
+                if on_node
+                else _guest_path(where, suffix)
+            )
+
         try:
-            return await self._request(method, _guest_path(guest, suffix), form=form)
+            return await self._request(method, path(guest), form=form)
         except NotFound:
             moved = await self.locate(guest.vmid)
             if moved.node == guest.node:
                 raise
-            return await self._request(method, _guest_path(moved, suffix), form=form)
+            return await self._request(method, path(moved), form=form)
 
     async def _request(
         self,
