@@ -19,10 +19,13 @@ from datetime import datetime
 from enum import IntFlag
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceEntry, DeviceInfo
 
+from .action_errors import translate_error
+from .api.errors import WakeHubError
 from .api.models import ResourceStatus
-from .const import CONF_DEPENDENCIES, CONF_TIMEOUT, DEFAULT_TIMEOUT
+from .const import CONF_DEPENDENCIES, CONF_TIMEOUT, DEFAULT_TIMEOUT, DOMAIN
 from .hosting import HostKind, KnownAs
 
 if TYPE_CHECKING:
@@ -44,6 +47,7 @@ class ResourceFeature(IntFlag):
     REBUILD = 128  # rebuild + list_images
     RESET_PASSWORD = 256
     PAUSE = 512  # freeze and thaw in place: wakehub.pause/unpause
+    BACKUP = 1024  # a platform backup now: wakehub.backup (Proxmox vzdump)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +95,15 @@ class Snapshot:
             "include_ram": self.include_ram,
             **self.extra,
         }
+
+
+def safety_snapshot_name(action: str, now: datetime) -> str:
+    """The snapshot `snapshot_first` takes: wakehub-before-<action>-<UTC time>.
+
+    Short action words ("restore", "rebuild") keep it within Proxmox's 40
+    characters for a snapshot name.
+    """
+    return f"wakehub-before-{action}-{now.strftime('%Y%m%d%H%M%S')}"
 
 
 class Resource(ABC):
@@ -217,10 +230,48 @@ class Resource(ABC):
     async def async_list_snapshots(self) -> list[Snapshot]:
         raise NotImplementedError
 
-    async def async_restore_snapshot(self, name: str | None) -> None:
+    async def async_restore_snapshot(
+        self, name: str | None, *, snapshot_first: bool = False
+    ) -> None:
         raise NotImplementedError
 
     async def async_delete_snapshot(self, name: str | None) -> None:
+        raise NotImplementedError
+
+    async def async_snapshot_before(self, action: str, word: str) -> None:
+        """Before `action`: take a snapshot named by `safety_snapshot_name(word)`
+        and wait for it.
+
+        For `snapshot_first`: raises a WakeHubError (or a translated
+        HomeAssistantError saying why) when no snapshot could be taken, so the
+        risky action is not performed.
+        """
+        raise NotImplementedError
+
+    async def async_take_safety_snapshot(self, action: str, word: str) -> None:
+        """`snapshot_first`: the snapshot before `action`, or an error saying
+        that `action` was not done and why (the platform's words).
+
+        Kinds call it once the action's input is checked, right before the
+        request that can lose data; `word` goes in the snapshot's name.
+        """
+        try:
+            await self.async_snapshot_before(action, word)
+        except WakeHubError as err:
+            placeholders = translate_error(err, self.name).translation_placeholders
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="snapshot_first_failed",
+                translation_placeholders={
+                    "name": self.name,
+                    "action": action,
+                    "message": (placeholders or {}).get("message", ""),
+                },
+            ) from err
+
+    # -- backups (ResourceFeature.BACKUP) ----------------------------------------------
+    async def async_backup(self, storage: str, mode: str, compress: str | None) -> None:
+        """Back up now to `storage` and return once the platform's task ended."""
         raise NotImplementedError
 
     # -- cloud servers (RESCUE, CONSOLE, REBUILD, RESET_PASSWORD) ---------------------
@@ -239,6 +290,8 @@ class Resource(ABC):
         ssh_key: str | None,
         public_ssh_key: str | None,
         do_not_send_password: bool,
+        *,
+        snapshot_first: bool = False,
     ) -> dict[str, Any]:
         raise NotImplementedError
 

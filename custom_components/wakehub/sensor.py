@@ -31,7 +31,9 @@ PARALLEL_UPDATES = 0
 
 # Sensors for which "no value" is a fact (no snapshot taken yet), shown as
 # unknown; every other figure without a value is unavailable.
-_NONE_IS_UNKNOWN = frozenset({"status", "snapshot", "last_restore_point"})
+_NONE_IS_UNKNOWN = frozenset(
+    {"status", "snapshot", "last_restore_point", "last_backup"}
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,6 +137,15 @@ SENSORS: tuple[WakeHubSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda state: state.extra.get("last_restore_point"),
+    ),
+    # Proxmox guests: read on a slow path, only while enabled (kinds/proxmox.py).
+    WakeHubSensorEntityDescription(
+        key="last_backup",
+        translation_key="last_backup",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda state: state.extra.get("last_backup"),
     ),
     WakeHubSensorEntityDescription(
         key="ipv4",

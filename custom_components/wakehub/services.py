@@ -44,6 +44,12 @@ ATTR_SSH_KEY = "ssh_key"
 ATTR_PUBLIC_SSH_KEY = "public_ssh_key"
 ATTR_DO_NOT_SEND_PASSWORD = "do_not_send_password"
 ATTR_CONFIRM = "confirm"
+ATTR_SNAPSHOT_FIRST = "snapshot_first"
+ATTR_STORAGE = "storage"
+ATTR_MODE = "mode"
+ATTR_COMPRESS = "compress"
+BACKUP_MODES = ("snapshot", "suspend", "stop")
+BACKUP_COMPRESSIONS = ("zstd", "gzip", "lzo", "0")
 
 TARGET_FIELDS: dict[Any, Any] = {
     vol.Optional("entity_id"): cv.comp_entity_ids,
@@ -247,11 +253,15 @@ def async_setup_services(hass: HomeAssistant) -> None:
             vol.Optional(ATTR_INCLUDE_RAM, default=False): cv.boolean,
         },
     )
+    # Actions that can lose data take a snapshot first when asked to.
+    snapshot_first = {vol.Optional(ATTR_SNAPSHOT_FIRST, default=False): cv.boolean}
     register(
         "restore_snapshot",
         ResourceFeature.SNAPSHOTS,
-        lambda r, call: r.async_restore_snapshot(call.data.get(ATTR_NAME)),
-        {vol.Optional(ATTR_NAME): cv.string},
+        lambda r, call: r.async_restore_snapshot(
+            call.data.get(ATTR_NAME), snapshot_first=call.data[ATTR_SNAPSHOT_FIRST]
+        ),
+        {vol.Optional(ATTR_NAME): cv.string, **snapshot_first},
     )
     register(
         "delete_snapshot",
@@ -303,6 +313,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
             call.data.get(ATTR_SSH_KEY),
             call.data.get(ATTR_PUBLIC_SSH_KEY),
             call.data[ATTR_DO_NOT_SEND_PASSWORD],
+            snapshot_first=call.data[ATTR_SNAPSHOT_FIRST],
         ),
         {
             vol.Required(ATTR_IMAGE_ID): cv.string,
@@ -310,9 +321,27 @@ def async_setup_services(hass: HomeAssistant) -> None:
             vol.Optional(ATTR_PUBLIC_SSH_KEY): cv.string,
             vol.Optional(ATTR_DO_NOT_SEND_PASSWORD, default=False): cv.boolean,
             vol.Optional(ATTR_CONFIRM, default=False): cv.boolean,
+            **snapshot_first,
         },
         response=SupportsResponse.OPTIONAL,
         check=confirmed,
+    )
+    # Proxmox's own backup (vzdump) of a guest, followed to the task's end;
+    # other kinds refuse it before anything is sent.
+    register(
+        "backup",
+        ResourceFeature.BACKUP,
+        lambda r, call: r.async_backup(
+            call.data[ATTR_STORAGE], call.data[ATTR_MODE], call.data.get(ATTR_COMPRESS)
+        ),
+        {
+            vol.Required(ATTR_STORAGE): cv.string,
+            vol.Optional(ATTR_MODE, default="snapshot"): vol.In(BACKUP_MODES),
+            vol.Optional(ATTR_COMPRESS): vol.All(
+                cv.string, vol.In(BACKUP_COMPRESSIONS)
+            ),
+        },
+        refusal="backup_not_supported",
     )
     register(
         "reset_password",

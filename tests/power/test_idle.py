@@ -32,6 +32,7 @@ from custom_components.wakehub.const import (
 )
 from custom_components.wakehub.idle import DATA_IDLE, SAVE_DELAY, STORAGE_KEY
 from custom_components.wakehub.logbook import describe
+from custom_components.wakehub.power import async_get_power_manager
 from tests.conftest import record_events
 from tests.power.conftest import JELLYFIN, VM_SWITCH, Lab
 from tests.simulators.machine import MachineSimulator
@@ -131,6 +132,9 @@ async def test_idle_machine_is_stopped_after_its_timeout(
     assert machine_sim.powered
     await tick(hass, freezer, 1.5)
     await run_clock(hass, freezer, lambda: hass.states.get(SWITCH).state == STATE_OFF)
+    # The switch reads off as soon as a poll sees it; let the stop's own
+    # follow-up end too (cut short at teardown, its SSH login would linger).
+    await run_clock(hass, freezer, lambda: not async_get_power_manager(hass)._running)
     assert not machine_sim.powered
     assert hass.states.get(SWITCH).state == STATE_OFF
     assert hass.states.get(AT).state == STATE_UNKNOWN
@@ -232,6 +236,9 @@ async def test_countdown_survives_a_restart(
 
     await tick(hass, freezer, 11)
     await run_clock(hass, freezer, lambda: hass.states.get(SWITCH).state == STATE_OFF)
+    # The switch reads off as soon as a poll sees it; let the stop's own
+    # follow-up end too (cut short at teardown, its SSH login would linger).
+    await run_clock(hass, freezer, lambda: not async_get_power_manager(hass)._running)
     assert not machine_sim.powered
 
 

@@ -17,6 +17,9 @@ What it models (enough for WakeHub's client and for Home Assistant's own
   /cluster/resources, as pvestatd reports QEMU's run state) until a resume
   (`resume_delay`); set the delays so that a cold start (`start_delay`) is the
   slowest wake and a resume from RAM the fastest, as on real hardware;
+- backups (`POST /nodes/{node}/vzdump`): a `vzdump` task that locks the guest,
+  fails as Proxmox does on a storage that does not exist or takes no backups,
+  and shows in the node's task list (filtered by type, vmid and status);
 - snapshots, migration (`migrate(vmid, node)`), nodes going offline
   (`set_node_online(node, False)`: guests turn `unknown`, requests to it get 595);
 - a node's own power: `POST /nodes/{node}/status` shuts it down or reboots it (its
@@ -81,6 +84,9 @@ ALL_PRIVILEGES = frozenset(
 DEFAULT_TOKEN_ID = "root@pam!wakehub"
 DEFAULT_TOKEN_SECRET = "5f0c6b8e-2d1a-4c3b-9e7f-0a1b2c3d4e5f"
 DEFAULT_PASSWORD = "proxmox-demo"
+# Storages of every node: "local" takes backups, "local-lvm" only disks.
+BACKUP_STORAGES = frozenset({"local"})
+OTHER_STORAGES = frozenset({"local-lvm"})
 SNAPNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]+$")
 Handler = Callable[[web.Request, "Principal"], Awaitable[web.StreamResponse]]
 
@@ -355,6 +361,7 @@ class ProxmoxSimulator(HttpSimulator):
             f"{PREFIX}{guest}/status/{{action}}", self._auth(self._power)
         )
         app.router.add_post(f"{PREFIX}{guest}/snapshot", self._auth(self._snapshot))
+        app.router.add_post(f"{PREFIX}/nodes/{{node}}/vzdump", self._auth(self._vzdump))
         app.router.add_post(
             f"{PREFIX}{guest}/snapshot/{{snapname}}/rollback",
             self._auth(self._rollback),
@@ -702,11 +709,17 @@ class ProxmoxSimulator(HttpSimulator):
     ) -> web.StreamResponse:
         node = request.match_info["node"]
         typefilter = request.query.get("typefilter")
+        vmid = request.query.get("vmid")
+        statuses = request.query.get("statusfilter")
+        wanted = set(statuses.split(",")) if statuses else None
         limit = int(request.query.get("limit", "50"))
         tasks = [
             t
             for t in reversed(self.tasks.values())
-            if t.node == node and (typefilter is None or t.type == typefilter)
+            if t.node == node
+            and (typefilter is None or t.type == typefilter)
+            and (vmid is None or t.id == vmid)
+            and (wanted is None or _status_type(t) in wanted)
         ][:limit]
         items = []
         for task in tasks:
@@ -834,6 +847,7 @@ class ProxmoxSimulator(HttpSimulator):
         kind = {
             "snapshot": f"{prefix}snapshot",
             "delsnapshot": f"{prefix}delsnapshot",
+            "vzdump": "vzdump",
         }.get(action, f"{prefix}{action}")
         now = int(time.time())
         self._pid += 1
@@ -1022,6 +1036,42 @@ class ProxmoxSimulator(HttpSimulator):
             self.task_delay,
             create,
             lock="snapshot",
+            failure=failure,
+        )
+
+    async def _vzdump(
+        self, request: web.Request, principal: Principal
+    ) -> web.StreamResponse:
+        """One guest backed up now (WakeHub never asks for `all` or a pool)."""
+        node = request.match_info["node"]
+        form = await request.post()
+        vmid = int(str(form.get("vmid", "0")))
+        guest = self.guests.get(vmid)
+        if guest is None or guest.node != node:
+            conf = "lxc" if guest is not None and guest.type == "lxc" else "qemu-server"
+            raise PveError(
+                500,
+                f"Configuration file 'nodes/{node}/{conf}/{vmid}.conf' does not exist",
+            )
+        storage = str(form.get("storage", ""))
+        self._require(principal, f"/vms/{vmid}", "VM.Backup")
+        self._require(principal, f"/storage/{storage}", "Datastore.AllocateSpace")
+        # Proxmox checks the storage inside the task: the UPID comes back, then
+        # the task fails with its words.
+        failure = None
+        if storage not in BACKUP_STORAGES:
+            failure = (
+                f"can't use storage '{storage}' for backups - wrong content type"
+                if storage in OTHER_STORAGES
+                else f"storage '{storage}' does not exist"
+            )
+        return self._task(
+            guest,
+            principal,
+            "vzdump",
+            self.task_delay,
+            lambda: None,
+            lock="backup",
             failure=failure,
         )
 
@@ -1226,6 +1276,17 @@ class ProxmoxSimulator(HttpSimulator):
             else:
                 problems.extend(spec.validate_response(method, path, payload["data"]))
         return problems
+
+
+def _status_type(task: SimTask) -> str:
+    """A finished task's status as `statusfilter` names it (running: none)."""
+    if task.running:
+        return "running"
+    if task.exitstatus == "OK":
+        return "ok"
+    if (task.exitstatus or "").startswith("WARNINGS"):
+        return "warning"
+    return "error"
 
 
 @dataclass

@@ -24,6 +24,8 @@ Public API (what the Home Assistant layer uses):
     await client.rollback_snapshot(guest, name) / delete_snapshot(guest, name) -> upid
     await client.node_command(node, "shutdown" | "reboot")   a node's own power
     await client.wake_node(node) -> mac            Wake-on-LAN sent by the answering node
+    await client.backup(guest, storage, mode="snapshot", compress=None) -> upid
+    await client.last_backup(guest) -> int | None   end time of its last good vzdump
 
 `guest` is anything with `node`, `type` ("qemu"/"lxc") and `vmid` (a ProxmoxGuest
 or a GuestRef). When the node is stale because the guest migrated, actions find it
@@ -96,6 +98,10 @@ SNAPSHOT_NAME_RE: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,39}$")
 PERMISSION_RE: Final = re.compile(r"Permission check failed \(([^,]*),\s*([^)]+)\)")
 
 type GuestType = Literal["qemu", "lxc"]
+type BackupMode = Literal["snapshot", "suspend", "stop"]
+type BackupCompress = Literal["zstd", "gzip", "lzo", "0"]
+# Task states of a backup that produced an archive ("WARNINGS: n" still did).
+BACKUP_OK_STATUSES: Final = "ok,warning"
 type PowerAction = Literal[
     "start", "shutdown", "stop", "reboot", "reset", "suspend", "resume"
 ]
@@ -622,6 +628,48 @@ class ProxmoxClient:
         validate_snapshot_name(name)
         return await self._guest_upid(guest, "DELETE", f"snapshot/{name}")
 
+    # -- backups ----------------------------------------------------------------------
+
+    async def backup(
+        self,
+        guest: GuestLike,
+        storage: str,
+        mode: BackupMode = "snapshot",
+        compress: BackupCompress | None = None,
+    ) -> str:
+        """Back the guest up now (POST /nodes/{node}/vzdump); returns the UPID.
+
+        Needs VM.Backup on the guest and Datastore.AllocateSpace on `storage`.
+        """
+        form: dict[str, Any] = {"vmid": guest.vmid, "storage": storage, "mode": mode}
+        if compress is not None:
+            form["compress"] = compress
+        return await self._guest_upid(guest, "POST", "vzdump", form, on_node=True)
+
+    async def last_backup(self, guest: GuestLike) -> int | None:
+        """When the guest's last successful backup ended (UNIX time), if any.
+
+        ONE GET /nodes/{node}/tasks filtered on vzdump tasks of this vmid that
+        ended well, newest first. Proxmox lists a user's own tasks, and every
+        task with Sys.Audit on the node; a backup job covering several guests is
+        one task without a vmid, so it is not seen here.
+        """
+        items = await self._request(
+            "GET",
+            f"/nodes/{guest.node}/tasks",
+            params={
+                "typefilter": "vzdump",
+                "vmid": str(guest.vmid),
+                "statusfilter": BACKUP_OK_STATUSES,
+                "limit": "1",
+            },
+        )
+        ends = [
+            opt_int(item.get("endtime")) or opt_int(item.get("starttime"))
+            for item in objects(items, "the task list")
+        ]
+        return max((end for end in ends if end), default=None)
+
     # -- tasks ----------------------------------------------------------------------
 
     async def task_status(self, node: str, upid: str) -> ProxmoxTask:
@@ -691,8 +739,10 @@ class ProxmoxClient:
         method: str,
         suffix: str,
         form: Mapping[str, Any] | None = None,
+        *,
+        on_node: bool = False,
     ) -> str:
-        upid = await self._guest_request(guest, method, suffix, form)
+        upid = await self._guest_request(guest, method, suffix, form, on_node=on_node)
         if not isinstance(upid, str) or not upid:
             raise InvalidResponse("Proxmox did not return a task id")
         return upid
@@ -703,15 +753,26 @@ class ProxmoxClient:
         method: str,
         suffix: str,
         form: Mapping[str, Any] | None = None,
+        *,
+        on_node: bool = False,
     ) -> Any:
-        """Request on a guest; if it migrated away from `guest.node`, follow it."""
+        """Request on a guest (or, `on_node`, on its node: /nodes/{node}/{suffix});
+        if it migrated away from `guest.node`, follow it."""
+
+        def path(where: GuestLike) -> str:
+            return (
+                f"/nodes/{where.node}/{suffix}"
+                if on_node
+                else _guest_path(where, suffix)
+            )
+
         try:
-            return await self._request(method, _guest_path(guest, suffix), form=form)
+            return await self._request(method, path(guest), form=form)
         except NotFound:
             moved = await self.locate(guest.vmid)
             if moved.node == guest.node:
                 raise
-            return await self._request(method, _guest_path(moved, suffix), form=form)
+            return await self._request(method, path(moved), form=form)
 
     async def _request(
         self,

@@ -54,7 +54,13 @@ from ..api.ovh import (
 )
 from ..const import DOMAIN
 from ..coordinator import WakeHubCoordinator
-from ..resource import Resource, ResourceFeature, ResourceState, Snapshot
+from ..resource import (
+    Resource,
+    ResourceFeature,
+    ResourceState,
+    Snapshot,
+    safety_snapshot_name,
+)
 from ..runtime import WakeHubRuntimeData
 
 _LOGGER = logging.getLogger(__name__)
@@ -558,8 +564,40 @@ class OvhVpsResource(Resource):
             ) from err
 
     @_readable_expiry
-    async def async_restore_snapshot(self, name: str | None) -> None:
+    async def async_restore_snapshot(
+        self, name: str | None, *, snapshot_first: bool = False
+    ) -> None:
+        if snapshot_first:
+            # The snapshot to restore is the one OVHcloud keeps: none can be
+            # taken beside it, so this refuses (unless there is nothing to restore).
+            if await self.client.get_snapshot(self.key) is None:
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key="ovh_no_snapshot",
+                    translation_placeholders={"name": self.name},
+                )
+            await self.async_take_safety_snapshot("restore_snapshot", "restore")
         await self._on_snapshot(lambda: self.client.restore_snapshot(self.key))
+
+    async def async_snapshot_before(self, action: str, word: str) -> None:
+        # One snapshot per VPS: an existing one is never deleted to make room.
+        existing = await self.client.get_snapshot(self.key)
+        if existing is not None:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="ovh_snapshot_first_exists",
+                translation_placeholders={
+                    "name": self.name,
+                    "action": action,
+                    "snapshot": existing.description or existing.id or "",
+                },
+            )
+        await self._follow(
+            lambda: self.client.create_snapshot(
+                self.key, safety_snapshot_name(word, dt_util.utcnow())
+            ),
+            details=True,
+        )
 
     @_readable_expiry
     async def async_delete_snapshot(self, name: str | None) -> None:
@@ -615,6 +653,8 @@ class OvhVpsResource(Resource):
         ssh_key: str | None,
         public_ssh_key: str | None,
         do_not_send_password: bool,
+        *,
+        snapshot_first: bool = False,
     ) -> dict[str, Any]:
         if do_not_send_password and not (ssh_key or public_ssh_key):
             raise ServiceValidationError(
@@ -633,6 +673,8 @@ class OvhVpsResource(Resource):
                     ),
                 },
             )
+        if snapshot_first:
+            await self.async_take_safety_snapshot("rebuild", "rebuild")
         task = await self._follow(
             lambda: self.client.rebuild(
                 self.key,

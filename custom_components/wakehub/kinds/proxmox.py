@@ -11,6 +11,7 @@ Resource keys: guests `{cluster}_{vmid}`, nodes `{cluster}_{node}`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,6 +43,8 @@ from ..api.errors import ApiError, CertificateError, InvalidResponse, WakeHubErr
 from ..api.models import ResourceStatus
 from ..api.proxmox import (
     ActionNotSupported,
+    BackupCompress,
+    BackupMode,
     ClusterState,
     GuestRef,
     GuestType,
@@ -59,7 +62,13 @@ from ..coordinator import WakeHubCoordinator, async_first_refresh
 from ..devices import async_place_resource, entry_device, linked_device, via
 from ..graph import power_switch_unique_id
 from ..hosting import HostKind, KnownAs, LinkTarget, Workload, stored_link
-from ..resource import Resource, ResourceFeature, ResourceState, Snapshot
+from ..resource import (
+    Resource,
+    ResourceFeature,
+    ResourceState,
+    Snapshot,
+    safety_snapshot_name,
+)
 from ..runtime import WakeHubRuntimeData
 
 _LOGGER = logging.getLogger(__name__)
@@ -88,6 +97,11 @@ REQUEST_TIMEOUT = 10.0
 # How often a Proxmox task (UPID) is read at first while an action waits for
 # it; reads then slow down, by the rule every platform shares (api/backoff.py).
 TASK_POLL_INTERVAL = FIRST_DELAY
+# How long a backup may run before the action stops waiting (it goes on in Proxmox).
+BACKUP_TIMEOUT = 3600.0
+# The last-backup sensors are read on a slow path: this often, and after a
+# backup WakeHub ran; only for guests whose sensor is enabled.
+BACKUP_INTERVAL = timedelta(minutes=15)
 # The boot time is recomputed from the uptime each poll; drift below this is noise.
 BOOT_TIME_TOLERANCE = 60
 
@@ -269,6 +283,10 @@ class ProxmoxCoordinator(WakeHubCoordinator):
                 node=str(subentry.data.get(CONF_NODE, "")),
             )
         self.missing: set[int] = set()
+        #: When each guest's last good backup ended (None: none found), by vmid.
+        self.last_backups: dict[int, datetime | None] = {}
+        self._backups_due: datetime | None = None
+        self._backups_stale: set[int] = set()
         self._counters: dict[int, _Counters] = {}
         self._boot_times: dict[str, datetime] = {}
         #: hosted_workloads() of one poll and one set of node links: it is
@@ -288,6 +306,7 @@ class ProxmoxCoordinator(WakeHubCoordinator):
         self.cluster_state = state
         if self.node_addresses is None:
             await self._learn_node_addresses()
+        await self._update_last_backups(state)
         return self.states(state, time.monotonic())
 
     async def _learn_node_addresses(self) -> None:
@@ -296,6 +315,51 @@ class ProxmoxCoordinator(WakeHubCoordinator):
             self.node_addresses = await self.client.node_addresses()
         except WakeHubError as err:
             _LOGGER.debug("Node addresses of %s unknown: %s", self.cluster, err)
+
+    # -- last backups (slow path) ---------------------------------------------------
+
+    def backup_done(self, vmid: int) -> None:
+        """A backup of this guest ended: read its last backup at the next poll."""
+        self._backups_stale.add(vmid)
+
+    def _shows_last_backup(self, resource: ProxmoxGuestResource) -> bool:
+        """Its last-backup sensor exists and is enabled (disabled by default)."""
+        registry = er.async_get(self.hass)
+        entity_id = registry.async_get_entity_id(
+            "sensor", DOMAIN, f"{resource.key}_last_backup"
+        )
+        entry = registry.async_get(entity_id) if entity_id else None
+        return entry is not None and not entry.disabled
+
+    async def _update_last_backups(self, state: ClusterState) -> None:
+        """Every BACKUP_INTERVAL, after a backup, or when a sensor is new: one
+        task-list request per guest whose sensor is shown and whose node is up."""
+        now = dt_util.utcnow()
+        due = self._backups_due is None or now >= self._backups_due
+        if due:
+            self._backups_due = now + BACKUP_INTERVAL
+        todo = [
+            guest
+            for vmid, resource in self.guests.items()
+            if (guest := state.guests.get(vmid)) is not None
+            and guest.status != "unknown"  # its node is offline
+            and (due or vmid in self._backups_stale or vmid not in self.last_backups)
+            and self._shows_last_backup(resource)
+        ]
+        await asyncio.gather(*(self._read_last_backup(guest) for guest in todo))
+
+    async def _read_last_backup(self, guest: ProxmoxGuest) -> None:
+        self._backups_stale.discard(guest.vmid)
+        try:
+            end = await self.client.last_backup(guest)
+        except WakeHubError as err:
+            # Keep what was known; the next slow cycle asks again.
+            _LOGGER.debug("Last backup of %s unknown: %s", guest.vmid, err)
+            self.last_backups.setdefault(guest.vmid, None)
+            return
+        self.last_backups[guest.vmid] = (
+            datetime.fromtimestamp(end, UTC) if end else None
+        )
 
     def states(self, state: ClusterState, now: float) -> dict[str, ResourceState]:
         """Resource states of one poll (pure mapping; also used by the benchmark)."""
@@ -401,6 +465,7 @@ class ProxmoxCoordinator(WakeHubCoordinator):
             boot_time=self._boot_time(
                 f"guest/{guest.vmid}", guest.uptime if running or paused else None
             ),
+            extra={"last_backup": self.last_backups.get(guest.vmid)},
             attributes={
                 "status": {
                     "vmid": guest.vmid,
@@ -634,6 +699,12 @@ _REASONS: Final = {
     "shutdown": "stop",
     "reboot": "reboot",
 }
+_COMPRESS: Final[dict[str, BackupCompress]] = {
+    "zstd": "zstd",
+    "gzip": "gzip",
+    "lzo": "lzo",
+    "0": "0",
+}
 
 
 class ProxmoxGuestResource(Resource):
@@ -643,7 +714,16 @@ class ProxmoxGuestResource(Resource):
     reboot_completes_task = True
 
     sensors = frozenset(
-        {"status", "cpu", "memory", "disk", "network_in", "network_out", "uptime"}
+        {
+            "status",
+            "cpu",
+            "memory",
+            "disk",
+            "network_in",
+            "network_out",
+            "uptime",
+            "last_backup",
+        }
     )
 
     def __init__(
@@ -663,6 +743,7 @@ class ProxmoxGuestResource(Resource):
             | ResourceFeature.REBOOT
             | ResourceFeature.FORCE_STOP
             | ResourceFeature.SNAPSHOTS
+            | ResourceFeature.BACKUP
         )
         if self.guest_type == "qemu":
             self.features |= ResourceFeature.RESET
@@ -760,11 +841,14 @@ class ProxmoxGuestResource(Resource):
             ) from err
         await self._follow(upid, _REASONS.get(action))
 
-    async def _follow(self, upid: str, action: str | None = None) -> None:
+    async def _follow(
+        self, upid: str, action: str | None = None, timeout: float | None = None
+    ) -> None:
         """Wait for the task; a task still running at the deadline is explained."""
+        timeout = self.timeout if timeout is None else timeout
         try:
             await self.client.wait_for_task(
-                upid_node(upid), upid, timeout=self.timeout, interval=TASK_POLL_INTERVAL
+                upid_node(upid), upid, timeout=timeout, interval=TASK_POLL_INTERVAL
             )
         except TaskTimeout as err:
             # A shutdown the guest ignores: the power manager's message suggests
@@ -776,7 +860,7 @@ class ProxmoxGuestResource(Resource):
                 else "proxmox_task_timeout",
                 translation_placeholders={
                     "name": self.name,
-                    "timeout": str(round(self.timeout)),
+                    "timeout": str(round(timeout)),
                 },
             ) from err
 
@@ -819,9 +903,43 @@ class ProxmoxGuestResource(Resource):
             for s in await self.client.list_snapshots(self.ref)
         ]
 
-    async def async_restore_snapshot(self, name: str | None) -> None:
-        upid = await self.client.rollback_snapshot(self.ref, self._snapshot_name(name))
+    async def async_restore_snapshot(
+        self, name: str | None, *, snapshot_first: bool = False
+    ) -> None:
+        snapshot = self._snapshot_name(name)
+        # A name that does not exist is left to Proxmox's own refusal below,
+        # without a snapshot taken for nothing.
+        if snapshot_first and any(
+            s.name == snapshot for s in await self.client.list_snapshots(self.ref)
+        ):
+            await self.async_take_safety_snapshot("restore_snapshot", "restore")
+        upid = await self.client.rollback_snapshot(self.ref, snapshot)
         await self._follow(upid)
+
+    async def async_snapshot_before(self, action: str, word: str) -> None:
+        name = safety_snapshot_name(word, dt_util.utcnow())
+        upid = await self.client.create_snapshot(
+            self.ref, name, f"Taken by WakeHub before {action}"
+        )
+        # TaskTimeout and TaskFailed reach async_take_safety_snapshot as they are.
+        await self.client.wait_for_task(
+            upid_node(upid), upid, timeout=self.timeout, interval=TASK_POLL_INTERVAL
+        )
+
+    # -- backups ---------------------------------------------------------------------
+
+    async def async_backup(self, storage: str, mode: str, compress: str | None) -> None:
+        """vzdump now; Proxmox's failure ("storage 'x' does not exist") is raised."""
+        backup_mode: BackupMode = (
+            "suspend" if mode == "suspend" else "stop" if mode == "stop" else "snapshot"
+        )
+        upid = await self.client.backup(
+            self.ref, storage, backup_mode, _COMPRESS.get(compress or "")
+        )
+        await self._follow(upid, timeout=BACKUP_TIMEOUT)
+        assert isinstance(self.coordinator, ProxmoxCoordinator)
+        self.coordinator.backup_done(self.vmid)
+        await self.coordinator.async_refresh()
 
     async def async_delete_snapshot(self, name: str | None) -> None:
         upid = await self.client.delete_snapshot(self.ref, self._snapshot_name(name))
