@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ from tests.simulators.proxmox import ProxmoxSimulator
 from tests.test_machine_entities import repairs_client, start_fix_flow
 
 NODE_ADDRESS = "127.0.0.11"  # pve1's address in the cluster, and its machine's host
+GUEST_ADDRESS = "127.0.0.12"  # the VM "docker"'s address, as its guest agent says
 
 
 @dataclass
@@ -51,7 +53,7 @@ async def add(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
 def second_loopback_address() -> None:
     """The machine listens on another loopback address than 127.0.0.1 (which
     names every host): allow connecting there too, and nowhere else."""
-    pytest_socket.socket_allow_hosts(["127.0.0.1", NODE_ADDRESS])
+    pytest_socket.socket_allow_hosts(["127.0.0.1", NODE_ADDRESS, GUEST_ADDRESS])
 
 
 @pytest.fixture
@@ -59,12 +61,33 @@ async def unlinked(hass: HomeAssistant) -> AsyncIterator[Unlinked]:
     """A lab added server by server, with no link set: a machine whose host is
     pve1's address, the cluster, and an engine whose host name is the VM
     "docker" it runs in (its URL, on loopback, says nothing)."""
+    async with lab(hass) as servers:
+        yield servers
+
+
+@contextlib.asynccontextmanager
+async def lab(
+    hass: HomeAssistant,
+    *,
+    engine_name: str = "docker",
+    engine_host: str = "127.0.0.1",
+    addresses: dict[int, list[str]] | None = None,
+    vmids: tuple[int, ...] = (100,),
+    stopped: tuple[int, ...] = (),
+) -> AsyncIterator[Unlinked]:
+    """The lab of `unlinked`, its engine's name and host, the guests WakeHub
+    manages (100 is the running VM "docker"), their addresses and those stopped
+    being chosen."""
     machine_sim = MachineSimulator(mac="52:54:00:00:00:11", host=NODE_ADDRESS)
     await machine_sim.start(powered=True)
     pve_sim = ProxmoxSimulator()
     pve_sim.nodes["pve1"].ip = NODE_ADDRESS
+    for vmid, guest_addresses in (addresses or {}).items():
+        pve_sim.guests[vmid].addresses = guest_addresses
+    for vmid in stopped:
+        pve_sim.guests[vmid].status = "stopped"
     await pve_sim.start()
-    docker_sim = DockerSimulator(engine_name="docker")
+    docker_sim = DockerSimulator(engine_name=engine_name, host=engine_host)
     await docker_sim.start()
 
     machine = await add(
@@ -83,7 +106,7 @@ async def unlinked(hass: HomeAssistant) -> AsyncIterator[Unlinked]:
             title="homelab",
             unique_id="homelab",
             data=pve_data(pve_sim),
-            subentries_data=guest_subentries([100]),
+            subentries_data=guest_subentries(list(vmids)),
         ),
     )
     docker = await add(
@@ -95,13 +118,84 @@ async def unlinked(hass: HomeAssistant) -> AsyncIterator[Unlinked]:
             data={CONF_KIND: KIND_DOCKER, "url": docker_sim.docker_url},
         ),
     )
-    yield Unlinked(machine, pve, docker, pve_sim)
-    for entry in (docker, pve, machine):
-        if hass.config_entries.async_get_entry(entry.entry_id):
-            await hass.config_entries.async_unload(entry.entry_id)
-    await docker_sim.stop()
-    await pve_sim.stop()
-    await machine_sim.stop()
+    try:
+        yield Unlinked(machine, pve, docker, pve_sim)
+    finally:
+        for entry in (docker, pve, machine):
+            if hass.config_entries.async_get_entry(entry.entry_id):
+                await hass.config_entries.async_unload(entry.entry_id)
+        await docker_sim.stop()
+        await pve_sim.stop()
+        await machine_sim.stop()
+
+
+AGENT = "/api2/json/nodes/pve1/qemu/100/agent/network-get-interfaces"
+
+
+async def poll_twice(hass: HomeAssistant, servers: Unlinked) -> None:
+    for _ in range(2):
+        await servers.pve.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+
+async def test_an_engine_at_a_guest_address_is_proposed_to_run_on_it(
+    hass: HomeAssistant,
+) -> None:
+    """The engine's own name matches nothing; its URL's host is the address the
+    VM's guest agent reports."""
+    async with lab(
+        hass,
+        engine_name="elsewhere",
+        engine_host=GUEST_ADDRESS,
+        vmids=(100, 102),  # 102 is a running container
+        addresses={
+            100: [GUEST_ADDRESS, "fe80::be24:11ff:fe00:1"],
+            102: ["192.168.1.52", "fd00::52"],
+        },
+    ) as servers:
+        await poll_twice(hass, servers)
+        engine = link_issues(hass)[f"link_proposal_{servers.docker.entry_id}_"]
+        assert engine.translation_placeholders == {
+            "host": "docker",
+            "target": "docker-vm",
+        }
+        # Asked once, not at every poll.
+        assert servers.pve_sim.count("GET", AGENT) == 1
+        coordinator = servers.pve.runtime_data.coordinator
+        assert coordinator.guest_addresses == {
+            100: [GUEST_ADDRESS],
+            102: ["192.168.1.52", "fd00::52"],
+        }
+        assert servers.pve_sim.count("GET", "/api2/json/nodes/pve2/lxc/102/") == 1
+        assert servers.pve_sim.violations == []
+
+
+async def test_a_guest_without_agent_is_not_matched_by_address(
+    hass: HomeAssistant,
+) -> None:
+    async with lab(hass, engine_name="elsewhere", engine_host=GUEST_ADDRESS) as servers:
+        await poll_twice(hass, servers)
+        assert f"link_proposal_{servers.docker.entry_id}_" not in link_issues(hass)
+        # Proxmox's "QEMU guest agent is not running" is an answer: not asked again.
+        assert servers.pve_sim.count("GET", AGENT) == 1
+        assert servers.pve.runtime_data.coordinator.guest_addresses == {100: []}
+
+
+async def test_a_guest_is_asked_once_it_runs_and_again_after_a_connection_error(
+    hass: HomeAssistant,
+) -> None:
+    async with lab(hass, addresses={100: ["192.168.1.60"]}, stopped=(100,)) as servers:
+        coordinator = servers.pve.runtime_data.coordinator
+        assert servers.pve_sim.count("GET", AGENT) == 0  # stopped: not asked
+        servers.pve_sim.guests[100].status = "running"
+        servers.pve_sim.inject_reset("/agent/", count=None)
+        await coordinator.async_refresh()
+        assert coordinator.guest_addresses == {}  # the answer never came
+        servers.pve_sim.clear_faults()
+        asked = servers.pve_sim.count("GET", AGENT)
+        await poll_twice(hass, servers)
+        assert servers.pve_sim.count("GET", AGENT) == asked + 1
+        assert coordinator.guest_addresses == {100: ["192.168.1.60"]}
 
 
 def link_issues(hass: HomeAssistant) -> dict[str, ir.IssueEntry]:

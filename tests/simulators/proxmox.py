@@ -75,6 +75,7 @@ ALL_PRIVILEGES = frozenset(
         "VM.Backup",
         "VM.Config.Disk",
         "VM.Console",
+        "VM.GuestAgent.Audit",
         "VM.Migrate",
         "VM.PowerMgmt",
         "VM.Snapshot",
@@ -152,6 +153,9 @@ class SimGuest:
     started_at: float | None = None
     snapshots: dict[str, SimSnapshot] = field(default_factory=dict)
     current_parent: str | None = None
+    #: Its own addresses while it runs: a VM's guest agent reports them (none:
+    #: no agent running), a container's interfaces list them.
+    addresses: list[str] = field(default_factory=list)
 
     @property
     def kind_word(self) -> str:
@@ -353,6 +357,11 @@ class ProxmoxSimulator(HttpSimulator):
             ("/nodes/{node}/{type:qemu|lxc}", self._guest_list),
             ("/nodes/{node}/{type:qemu|lxc}/{vmid:\\d+}/status/current", self._current),
             ("/nodes/{node}/{type:qemu|lxc}/{vmid:\\d+}/snapshot", self._snapshots),
+            (
+                "/nodes/{node}/{type:qemu}/{vmid:\\d+}/agent/network-get-interfaces",
+                self._agent_interfaces,
+            ),
+            ("/nodes/{node}/{type:lxc}/{vmid:\\d+}/interfaces", self._lxc_interfaces),
         ]
         for path, handler in get:
             app.router.add_get(PREFIX + path, self._auth(handler))
@@ -803,6 +812,69 @@ class ProxmoxSimulator(HttpSimulator):
         else:
             entry.update(disk=guest.maxdisk // 4, maxswap=512 * 1024**2)
         return self._data(entry)
+
+    @staticmethod
+    def _ip_addresses(addresses: list[str]) -> list[dict[str, Any]]:
+        return [
+            {
+                "ip-address": address,
+                "ip-address-type": "ipv6" if ":" in address else "ipv4",
+                "prefix": 64 if ":" in address else 24,
+            }
+            for address in addresses
+        ]
+
+    async def _agent_interfaces(
+        self, request: web.Request, principal: Principal
+    ) -> web.StreamResponse:
+        """What a VM's guest agent reports; an error without a running agent."""
+        guest = self._guest(request)
+        self._require(principal, f"/vms/{guest.vmid}", "VM.GuestAgent.Audit")
+        if guest.status != "running":
+            raise PveError(500, f"VM {guest.vmid} not running")
+        if not guest.addresses:
+            raise PveError(500, "QEMU guest agent is not running")
+        loopback = {"name": "lo", "hardware-address": "00:00:00:00:00:00"}
+        lan = {"name": "eth0", "hardware-address": "bc:24:11:00:00:01"}
+        return self._data(
+            {
+                "result": [
+                    {**loopback, "ip-addresses": self._ip_addresses(["127.0.0.1"])},
+                    {**lan, "ip-addresses": self._ip_addresses(guest.addresses)},
+                ]
+            }
+        )
+
+    async def _lxc_interfaces(
+        self, request: web.Request, principal: Principal
+    ) -> web.StreamResponse:
+        """A container's interfaces: "inet" and "inet6" with prefix lengths."""
+        guest = self._guest(request)
+        self._require(principal, f"/vms/{guest.vmid}", "VM.Audit")
+        if guest.status != "running":
+            raise PveError(500, f"CT {guest.vmid} not running")
+        loopback: dict[str, Any] = {
+            "name": "lo",
+            "hwaddr": "00:00:00:00:00:00",
+            "hardware-address": "00:00:00:00:00:00",
+            "inet": "127.0.0.1/8",
+            "inet6": "::1/128",
+            "ip-addresses": self._ip_addresses(["127.0.0.1", "::1"]),
+        }
+        lan: dict[str, Any] = {
+            "name": "eth0",
+            "hwaddr": "bc:24:11:00:00:02",
+            "hardware-address": "bc:24:11:00:00:02",
+            "ip-addresses": self._ip_addresses(guest.addresses),
+        }
+        for key, family in (("inet", "ipv4"), ("inet6", "ipv6")):
+            first = next(
+                (a for a in lan["ip-addresses"] if a["ip-address-type"] == family),
+                None,
+            )
+            if first is not None:
+                lan[key] = f"{first['ip-address']}/{first['prefix']}"
+        return self._data([loopback, lan])
 
     async def _snapshots(
         self, request: web.Request, principal: Principal

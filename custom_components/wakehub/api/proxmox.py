@@ -50,6 +50,7 @@ import asyncio
 from collections.abc import Mapping
 import contextlib
 from dataclasses import dataclass
+import ipaddress
 import re
 import time
 from typing import Any, Final, Literal, Protocol
@@ -500,6 +501,37 @@ class ProxmoxClient:
                 addresses[name] = ip
         return addresses
 
+    async def guest_addresses(self, guest: GuestLike) -> list[str]:
+        """The guest's own IP addresses, as far as Proxmox can tell.
+
+        A qemu VM's come from its guest agent (Proxmox answers an error when
+        the agent is not running), a container's from its interfaces. The
+        loopback interface and link-local addresses identify nothing and are
+        left out (KnownAs drops what every host calls itself).
+        """
+        if guest.type == "qemu":
+            path = f"/nodes/{guest.node}/qemu/{guest.vmid}/agent/network-get-interfaces"
+            answer = opt_obj(await self._request("GET", path)).get("result")
+        else:
+            answer = await self._request(
+                "GET", f"/nodes/{guest.node}/lxc/{guest.vmid}/interfaces"
+            )
+        found: list[str] = []
+        for interface in objects(answer, "the guest's interfaces"):
+            if interface.get("name") == "lo":
+                continue
+            entries = interface.get("ip-addresses")
+            listed = [
+                opt_str(opt_obj(entry).get("ip-address"))
+                for entry in (entries if isinstance(entries, list) else [])
+            ]
+            listed += [opt_str(interface.get("inet")), opt_str(interface.get("inet6"))]
+            for raw in listed:
+                address = _own_address(raw)
+                if address and address not in found:
+                    found.append(address)
+        return found
+
     async def fetch_state(self) -> ClusterState:
         """Every node and guest of the cluster from ONE GET /cluster/resources."""
         items = await self._request("GET", "/cluster/resources")
@@ -899,6 +931,16 @@ def _message(response: aiohttp.ClientResponse, body: Any) -> str:
         if isinstance(errors, Mapping):
             parts.extend(f"{k}: {str(v).strip()}" for k, v in errors.items())
     return "; ".join(parts) or f"HTTP {response.status}"
+
+
+def _own_address(value: str | None) -> str | None:
+    """An interface's address without its prefix length ("192.168.1.50/24"),
+    None for a link-local one and anything that is not an address."""
+    try:
+        address = ipaddress.ip_address((value or "").split("/")[0])
+    except ValueError:
+        return None
+    return None if address.is_link_local else str(address)
 
 
 def _error(status: int, message: str) -> WakeHubError:

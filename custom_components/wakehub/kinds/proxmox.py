@@ -39,7 +39,13 @@ from homeassistant.util import dt as dt_util
 
 from ..action_errors import update_failed
 from ..api.backoff import FIRST_DELAY
-from ..api.errors import ApiError, CertificateError, InvalidResponse, WakeHubError
+from ..api.errors import (
+    ApiError,
+    CannotConnect,
+    CertificateError,
+    InvalidResponse,
+    WakeHubError,
+)
 from ..api.models import ResourceStatus
 from ..api.proxmox import (
     ActionNotSupported,
@@ -268,6 +274,9 @@ class ProxmoxCoordinator(WakeHubCoordinator):
         #: Each node's address in the cluster's status (for proposing links);
         #: None until asked successfully (then {} without Sys.Audit).
         self.node_addresses: dict[str, str] | None = None
+        #: Each managed guest's own addresses (for proposing links), by vmid:
+        #: asked once a guest runs; [] when Proxmox cannot tell (no agent).
+        self.guest_addresses: dict[int, list[str]] = {}
         self.guests: dict[int, ProxmoxGuestResource] = {}
         subentries = entry.subentries.values()
         for subentry in (s for s in subentries if s.subentry_type == SUBENTRY_GUEST):
@@ -306,6 +315,7 @@ class ProxmoxCoordinator(WakeHubCoordinator):
         self.cluster_state = state
         if self.node_addresses is None:
             await self._learn_node_addresses()
+        await self._learn_guest_addresses(state)
         await self._update_last_backups(state)
         return self.states(state, time.monotonic())
 
@@ -315,6 +325,27 @@ class ProxmoxCoordinator(WakeHubCoordinator):
             self.node_addresses = await self.client.node_addresses()
         except WakeHubError as err:
             _LOGGER.debug("Node addresses of %s unknown: %s", self.cluster, err)
+
+    async def _learn_guest_addresses(self, state: ClusterState) -> None:
+        """Once per running guest: its own addresses, to propose it as the host
+        of the Docker engine found there."""
+        todo = [
+            guest
+            for vmid in self.guests
+            if vmid not in self.guest_addresses
+            and (guest := state.guests.get(vmid)) is not None
+            and guest.status == "running"
+        ]
+        await asyncio.gather(*(self._learn_guest_address(guest) for guest in todo))
+
+    async def _learn_guest_address(self, guest: ProxmoxGuest) -> None:
+        try:
+            self.guest_addresses[guest.vmid] = await self.client.guest_addresses(guest)
+        except CannotConnect as err:  # asked again at the next poll
+            _LOGGER.debug("Addresses of guest %s unknown: %s", guest.vmid, err)
+        except WakeHubError as err:  # no guest agent: Proxmox cannot tell
+            _LOGGER.debug("Addresses of guest %s unknown: %s", guest.vmid, err)
+            self.guest_addresses[guest.vmid] = []
 
     # -- last backups (slow path) ---------------------------------------------------
 
@@ -768,6 +799,12 @@ class ProxmoxGuestResource(Resource):
     def ref(self) -> GuestRef:
         """Where the guest was last seen (the client follows it if it moved)."""
         return GuestRef(node=self.node, type=self.guest_type, vmid=self.vmid)
+
+    def known_as(self) -> KnownAs:
+        """Its name, and its own addresses once Proxmox told them."""
+        assert isinstance(self.coordinator, ProxmoxCoordinator)
+        addresses = self.coordinator.guest_addresses.get(self.vmid, [])
+        return KnownAs.of(addresses=addresses, names=[self.name])
 
     @property
     def device_info(self) -> DeviceInfo:
