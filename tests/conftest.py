@@ -110,6 +110,8 @@ async def machine_entry(
     yield entry
     if entry.state is ConfigEntryState.LOADED:
         await hass.config_entries.async_unload(entry.entry_id)
+    # Polls or stops cut short by the unload leave an SSH login closing.
+    await machine_sim.settle()
 
 
 @pytest.fixture

@@ -98,6 +98,15 @@ class MachineSimulator:
         """Cut the power (no clean shutdown)."""
         await self._power_off_now()
 
+    async def settle(self, turns: int = 500) -> None:
+        """Let the loop turn (bounded) until no SSH connection is open: a login
+        its client gave up on mid-way is closed by asyncssh a few turns later.
+        Loop turns, not time: tests that freeze the clock call this too."""
+        for _ in range(turns):
+            if not self._connections:
+                return
+            await asyncio.sleep(0)
+
     async def stop(self) -> None:
         for task in list(self._pending):
             task.cancel()
@@ -217,15 +226,18 @@ class _MagicPacketListener(asyncio.DatagramProtocol):
 class _SshServer(asyncssh.SSHServer):
     def __init__(self, machine: MachineSimulator) -> None:
         self.machine = machine
+        self._conn: asyncssh.SSHServerConnection | None = None
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         if self.machine.reset_connections:
             conn.abort()
             return
+        self._conn = conn
         self.machine._connections.add(conn)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        pass
+        if self._conn is not None:
+            self.machine._connections.discard(self._conn)
 
     def begin_auth(self, username: str) -> bool:
         return True
