@@ -555,27 +555,26 @@ class DockerCoordinator(WakeHubCoordinator):
 
     def _note_presence(self, name: str, container: Container | None) -> None:
         """A followed container that vanished: say so; it may come back."""
-        issue_id = missing_issue_id(self.config_entry, name)
-        if container is not None:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-            return
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            issue_id,
-            is_fixable=False,
-            is_persistent=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="docker_container_missing",
-            translation_placeholders={
-                "name": name,
-                "engine": self.config_entry.title,
-            },
+        self._note_missing(
+            missing_issue_id(self.config_entry, name),
+            "docker_container_missing",
+            name,
+            present=container is not None,
         )
 
     def _note_stack_presence(self, project: str, present: bool) -> None:
         """A followed stack without any container (`docker compose down`)."""
-        issue_id = missing_stack_issue_id(self.config_entry, project)
+        self._note_missing(
+            missing_stack_issue_id(self.config_entry, project),
+            "docker_stack_missing",
+            project,
+            present=present,
+        )
+
+    def _note_missing(
+        self, issue_id: str, translation_key: str, name: str, *, present: bool
+    ) -> None:
+        """A repair issue while what is followed is gone; withdrawn when it is back."""
         if present:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
             return
@@ -586,11 +585,8 @@ class DockerCoordinator(WakeHubCoordinator):
             is_fixable=False,
             is_persistent=False,
             severity=ir.IssueSeverity.WARNING,
-            translation_key="docker_stack_missing",
-            translation_placeholders={
-                "name": project,
-                "engine": self.config_entry.title,
-            },
+            translation_key=translation_key,
+            translation_placeholders={"name": name, "engine": self.config_entry.title},
         )
 
     def _note_image(self, name: str, image: str) -> None:
