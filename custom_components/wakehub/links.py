@@ -82,20 +82,6 @@ def proposals(hass: HomeAssistant) -> list[Proposal]:
     return found
 
 
-def proposal_for(
-    hass: HomeAssistant, entry: ConfigEntry, slot: str | None
-) -> Proposal | None:
-    """The link proposed for one part of an entry, if any."""
-    return next(
-        (
-            p
-            for p in proposals(hass)
-            if p.entry_id == entry.entry_id and p.target.slot == slot
-        ),
-        None,
-    )
-
-
 def best_host(target: LinkTarget, hosts: list[Resource]) -> Resource | None:
     """The one host `target` matches best, or None (no match, or a tie)."""
     scored = [(_score(target.known_as, host.known_as()), host) for host in hosts]
@@ -227,13 +213,17 @@ def picker(
     )
 
 
-def suggested_link(
-    hass: HomeAssistant, entry: ConfigEntry, slot: str | None
-) -> str | None:
-    """The entity id to pre-fill for a link: the stored one, else the proposal."""
+def suggested_links(
+    hass: HomeAssistant, entry: ConfigEntry, slots: list[str | None]
+) -> dict[str | None, str | None]:
+    """The entity id to pre-fill for each link: the stored one, else the proposal
+    (proposals are worked out once for the whole form)."""
     registry = er.async_get(hass)
-    if (stored := stored_link(entry, slot)) is not None:
-        return er.async_resolve_entity_id(registry, stored)
-    if (proposal := proposal_for(hass, entry, slot)) is not None:
-        return er.async_resolve_entity_id(registry, proposal.link)
-    return None
+    proposed = {
+        p.target.slot: p.link for p in proposals(hass) if p.entry_id == entry.entry_id
+    }
+    suggested: dict[str | None, str | None] = {}
+    for slot in slots:
+        link = stored_link(entry, slot) or proposed.get(slot)
+        suggested[slot] = er.async_resolve_entity_id(registry, link) if link else None
+    return suggested

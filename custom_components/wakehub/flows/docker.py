@@ -71,7 +71,7 @@ from ..kinds.docker import (
     followed_stacks,
     make_client,
 )
-from ..links import Choice, chosen_switch, picker, suggested_link
+from ..links import Choice, chosen_switch, picker, suggested_links
 from ..schema import vol
 from . import validate
 from .common import (
@@ -371,7 +371,7 @@ class DockerOptionsFlow(OptionsFlowWithReload):
                 return self.async_create_entry(data=data)
         suggested: dict[str, Any] = {}
         # Stored, else proposed from the engine's address or host name.
-        if link := suggested_link(self.hass, self.config_entry, None):
+        if link := suggested_links(self.hass, self.config_entry, [None])[None]:
             suggested[CONF_HOST_LINK] = link
         schema = vol.Schema(
             {

@@ -71,7 +71,7 @@ from ..kinds.proxmox import (
     ProxmoxCoordinator,
     build_client,
 )
-from ..links import Choice, chosen_switch, picker, suggested_link
+from ..links import Choice, chosen_switch, picker, suggested_links
 from ..schema import vol
 from . import validate
 from .common import (
@@ -446,15 +446,12 @@ class ProxmoxOptionsFlow(OptionsFlowWithReload):
                 options[CONF_HOST_LINKS] = links
                 return self.async_create_entry(data=options)
         selector = picker(self.hass, choice)
+        # Stored, else proposed from the cluster's node addresses.
+        suggested = suggested_links(self.hass, self.config_entry, list(nodes))
         fields: dict[Any, Any] = {
             vol.Optional(
                 node,
-                description={
-                    # Stored, else proposed from the cluster's node addresses.
-                    "suggested_value": suggested_link(
-                        self.hass, self.config_entry, node
-                    )
-                },
+                description={"suggested_value": suggested[node]},
             ): selector
             for node in nodes
         }
