@@ -36,6 +36,12 @@ def _strings(tree: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, str]
 
 EN = dict(_strings(_load(TRANSLATIONS / "en.json")))
 OTHERS = sorted(p for p in TRANSLATIONS.glob("*.json") if p.name != "en.json")
+# The languages WakeHub ships (pt is European Portuguese).
+LANGUAGES = {"en", "fr", "de", "es", "it", "pl", "pt", "nl"}
+# Product names, units and technical ids read the same in every language; a
+# file where more strings than this are still the English text was copied,
+# not translated.
+MAX_SHARE_LEFT_IN_ENGLISH = 0.15
 
 
 def _str_constants(node: ast.AST) -> set[str]:
@@ -148,6 +154,20 @@ def _form_error_keys() -> set[str]:
                     if isinstance(a, ast.Constant) and isinstance(a.value, str)
                 }
     return keys
+
+
+def test_shipped_languages() -> None:
+    """Exactly the supported languages have a translation file."""
+    assert {path.stem for path in TRANSLATIONS.glob("*.json")} == LANGUAGES
+
+
+@pytest.mark.parametrize("path", OTHERS, ids=lambda p: p.name)
+def test_every_string_translated(path: Path) -> None:
+    """No string is empty, and the file is not mostly English left as is."""
+    other = dict(_strings(_load(path)))
+    assert sorted(key for key, text in other.items() if not text.strip()) == []
+    left_in_english = [key for key, text in other.items() if EN.get(key) == text]
+    assert len(left_in_english) <= MAX_SHARE_LEFT_IN_ENGLISH * len(EN)
 
 
 @pytest.mark.parametrize("path", OTHERS, ids=lambda p: p.name)
