@@ -1,4 +1,5 @@
-"""Docker's failures, mapped to the exceptions of errors.py (and three of its own)."""
+"""The engine's error answers mapped to errors.py (`map_api_error`), and the three
+exceptions of the Docker client's own, raised by transport.py."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """What the Docker client returns: typed dataclasses, the state vocabulary, and
-the small parsers of the engine's texts (pure functions: a value of the wrong
-type or format is None, never an error)."""
+the small parsers of the engine's texts. They are pure functions, and a value of
+the wrong type or format reads as None (or is left out), never an error; only
+`parse_version` raises (ValueError), so negotiation can say "not Docker"."""
 
 from __future__ import annotations
 
