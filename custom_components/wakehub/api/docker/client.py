@@ -9,20 +9,8 @@ import datetime as dt
 
 import aiohttp
 
-from ..errors import (
-    InvalidResponse,
-    NotFound,
-    NotThatKind,
-)
-from ..fields import (
-    obj,
-    objects,
-    opt_int,
-    opt_obj,
-    opt_str,
-    required_str,
-    text,
-)
+from ..errors import InvalidResponse, NotFound, NotThatKind
+from ..fields import obj, objects, opt_int, opt_obj, opt_str, required_str, text
 from .models import (
     Container,
     ContainerDetails,

@@ -15,10 +15,7 @@ from ..errors import (
     NotThatKind,
     PermissionDenied,
 )
-from ..fields import (
-    opt_obj,
-    text,
-)
+from ..fields import opt_obj, text
 from ..http import decode_json
 
 

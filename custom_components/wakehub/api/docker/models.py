@@ -11,10 +11,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from ..fields import (
-    opt_obj,
-    opt_str,
-)
+from ..fields import opt_obj, opt_str
 from ..models import ResourceStatus
 
 # Labels `docker compose` puts on the containers of a project (a "stack").

@@ -13,12 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..fields import (
-    JsonObject,
-    opt_int,
-    opt_obj,
-    text,
-)
+from ..fields import JsonObject, opt_int, opt_obj, text
 from .models import ContainerStats
 
 

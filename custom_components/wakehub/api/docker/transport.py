@@ -12,12 +12,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from ..errors import (
-    CannotConnect,
-    CertificateError,
-    InvalidResponse,
-    NotThatKind,
-)
+from ..errors import CannotConnect, CertificateError, InvalidResponse, NotThatKind
 from ..http import decode_json, is_json, read_body, transport_errors
 from ..tls import ssl_option
 from .certificates import build_ssl_context

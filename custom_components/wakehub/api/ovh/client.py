@@ -10,13 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import (
-    ApiError,
-    Conflict,
-    NotFound,
-    PermissionDenied,
-    WakeHubError,
-)
+from ..errors import ApiError, Conflict, NotFound, PermissionDenied, WakeHubError
 from ..fields import items, opt_int, opt_obj, opt_str, text
 from .details import DetailsReader
 from .error_map import CredentialRejected

@@ -6,11 +6,7 @@ import asyncio
 import datetime as dt
 from typing import Final
 
-from ..errors import (
-    ApiError,
-    NotFound,
-    PermissionDenied,
-)
+from ..errors import ApiError, NotFound, PermissionDenied
 from ..fields import items, opt_obj, opt_str, text
 from .error_map import ServiceExpired
 from .models import (

@@ -5,10 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backoff import FIRST_DELAY, TaskPace
-from ..errors import (
-    NotFound,
-    TaskFailed,
-)
+from ..errors import NotFound, TaskFailed
 from .models import TASK_FAILED_STATES, Task, parse_task
 from .transport import OvhTransport, vps_path
 

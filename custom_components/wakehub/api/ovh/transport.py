@@ -19,10 +19,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import aiohttp
 from yarl import URL
 
-from ..errors import (
-    ApiError,
-    InvalidAuth,
-)
+from ..errors import ApiError, InvalidAuth
 from ..http import decode_json, read_body, transport_errors
 from ..tls import ssl_option
 from .error_map import error_payload, map_error, parse_retry_after

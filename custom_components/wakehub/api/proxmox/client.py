@@ -6,18 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final, Literal
 
-from ..errors import (
-    InvalidResponse,
-    NotThatKind,
-    PermissionDenied,
-)
-from ..fields import (
-    objects,
-    opt_obj,
-    opt_str,
-    required_str,
-    text,
-)
+from ..errors import InvalidResponse, NotThatKind, PermissionDenied
+from ..fields import objects, opt_obj, opt_str, required_str, text
 from .guests import GuestActions
 from .models import ClusterState, GuestLike, ProxmoxGuest, ProxmoxIdentity, ProxmoxNode
 from .parsers import own_address, parse_guest, parse_node

@@ -18,17 +18,8 @@ from urllib.parse import quote, urlsplit
 
 import aiohttp
 
-from ..errors import (
-    InvalidAuth,
-    InvalidResponse,
-    NotThatKind,
-)
-from ..fields import (
-    obj,
-    opt_obj,
-    required_str,
-    text,
-)
+from ..errors import InvalidAuth, InvalidResponse, NotThatKind
+from ..fields import obj, opt_obj, required_str, text
 from ..http import decode_json, is_json, read_body, transport_errors
 from ..tls import ssl_option
 from .error_map import error_message, map_error

@@ -6,18 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from ..errors import (
-    InvalidResponse,
-    NotFound,
-)
-from ..fields import (
-    flag,
-    objects,
-    opt_int,
-    opt_str,
-    required_str,
-    text,
-)
+from ..errors import InvalidResponse, NotFound
+from ..fields import flag, objects, opt_int, opt_str, required_str, text
 from .connection import ProxmoxConnection
 from .models import (
     ActionNotSupported,

@@ -8,9 +8,7 @@ from dataclasses import dataclass
 import re
 from typing import Final, Literal, Protocol
 
-from ..errors import (
-    WakeHubError,
-)
+from ..errors import WakeHubError
 from ..models import ResourceStatus
 
 # pve-configid (Proxmox's format for snapshot names) with the API's maxLength 40.

@@ -8,15 +8,7 @@ import ipaddress
 import re
 from typing import Any
 
-from ..fields import (
-    flag,
-    opt_float,
-    opt_int,
-    opt_str,
-    required_int,
-    required_str,
-    text,
-)
+from ..fields import flag, opt_float, opt_int, opt_str, required_int, required_str, text
 from .models import GuestType, ProxmoxGuest, ProxmoxNode, ProxmoxSnapshot
 
 

@@ -5,14 +5,8 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from ..backoff import FIRST_DELAY, TaskPace
-from ..errors import (
-    TaskFailed,
-)
-from ..fields import (
-    obj,
-    opt_str,
-    text,
-)
+from ..errors import TaskFailed
+from ..fields import obj, opt_str, text
 from .connection import ProxmoxConnection
 from .models import ProxmoxTask, TaskTimeout
 
