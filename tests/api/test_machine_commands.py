@@ -1,8 +1,11 @@
-"""A command's output is bounded, against a real OpenSSH server on 127.0.0.1.
+"""MachineClient.run against a real OpenSSH server on 127.0.0.1.
 
-A host (or a user's command) that prints without end must neither fill Home
-Assistant's memory nor hold the client until its timeout: past MAX_OUTPUT_BYTES
-on stdout or stderr, `run()` stops reading and raises InvalidResponse.
+A command's output is bounded: a host (or a user's command) that prints without
+end must neither fill Home Assistant's memory nor hold the client until its
+timeout, so past MAX_OUTPUT_BYTES on stdout or stderr `run()` stops reading and
+raises InvalidResponse. A link that drops during a command, and a command that
+outlasts the timeout, are failures unless the caller expects them (a power
+command).
 
 Needs root and `bash tests/services/sshd_setup.sh`; skipped otherwise.
 """
@@ -14,7 +17,11 @@ import time
 
 import pytest
 
-from custom_components.wakehub.api.errors import InvalidResponse
+from custom_components.wakehub.api.errors import (
+    CannotConnect,
+    ConnectionTimeout,
+    InvalidResponse,
+)
 from custom_components.wakehub.api.machine import (
     MAX_OUTPUT_BYTES,
     MachineClient,
@@ -67,3 +74,28 @@ async def test_output_past_the_bound_is_invalid_response(
         await client.run(command)
     # Refused as soon as the bound is passed, not at the timeout.
     assert time.monotonic() - started < TIMEOUT / 2
+
+
+async def test_output_that_is_not_utf8_is_read_with_replacements(
+    client: MachineClient,
+) -> None:
+    result = await client.run("printf 'caf\\351\\n'")
+    assert (result.exit_status, result.stdout) == (0, "caf\ufffd\n")
+
+
+async def test_a_dropped_link_fails_unless_expected(client: MachineClient) -> None:
+    # The shell kills its own sshd session process: the link drops mid-command.
+    drop = "echo bye; kill -9 $PPID"
+    with pytest.raises(CannotConnect, match="closed the connection"):
+        await client.run(drop)
+    result = await client.run(drop, expect_disconnect=True)
+    assert result.exit_status is None
+
+
+async def test_a_command_past_the_timeout_fails_unless_expected() -> None:
+    async with running_sshd() as sshd:
+        client = MachineClient(_credentials(sshd), timeout=1)
+        with pytest.raises(ConnectionTimeout, match="did not finish"):
+            await client.run("sleep 30")
+        result = await client.run("sleep 30", expect_disconnect=True)
+        assert result.exit_status is None
