@@ -24,6 +24,7 @@ from custom_components.wakehub.api.docker import (
     DockerSocketMissing,
     DockerSocketPermission,
     build_ssl_context,
+    client as docker_client,
     compute_stats,
     health_from_status,
     map_state,
@@ -973,10 +974,10 @@ def test_restart_detection_without_start_time() -> None:
         created=dt.datetime.now(dt.UTC),
         health=None,
     )
-    assert docker_api._restarted_since(container, None)
+    assert docker_client._restarted_since(container, None)
     long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
-    assert docker_api._restarted_since(container, long_ago)
-    assert not docker_api._restarted_since(container, dt.datetime.now(dt.UTC))
+    assert docker_client._restarted_since(container, long_ago)
+    assert not docker_client._restarted_since(container, dt.datetime.now(dt.UTC))
 
 
 def test_container_properties() -> None:

@@ -19,7 +19,7 @@ from typing import Any, Final
 import aiohttp
 
 from .errors import CannotConnect, CertificateError, ConnectionTimeout, InvalidResponse
-from .tls import format_fingerprint
+from .tls import format_digest
 
 # The biggest answer WakeHub reads. The largest real ones (Proxmox's
 # /cluster/resources of a big cluster, Docker's list of a thousand containers)
@@ -39,7 +39,7 @@ async def transport_errors(where: str) -> AsyncIterator[None]:
     except aiohttp.ServerFingerprintMismatch as err:
         raise CertificateError(
             f"the certificate of {where} changed since it was pinned",
-            fingerprint=format_fingerprint_from_digest(err.got),
+            fingerprint=format_digest(err.got),
         ) from err
     except aiohttp.ClientConnectorCertificateError as err:
         raise CertificateError(
@@ -109,16 +109,9 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def format_fingerprint_from_digest(digest: bytes) -> str:
-    """Colon-separated hex of an already computed SHA-256 digest."""
-    hexed = digest.hex().upper()
-    return ":".join(hexed[i : i + 2] for i in range(0, len(hexed), 2))
-
-
 __all__ = [
     "MAX_BODY_BYTES",
     "decode_json",
-    "format_fingerprint",
     "is_json",
     "read_body",
     "transport_errors",

@@ -7,9 +7,15 @@ Public API:
   to the SSH port: no root, no raw sockets).
 - `async fetch_host_key(host, port)`: the server's SSH host key, for the user to
   confirm before it is pinned.
-- `MachineClient(credentials)`: `run(command)`, `shutdown()`, `reboot()` and
-  `read_metrics()` (Linux `/proc` figures in one command), always checking the
-  pinned host key.
+- `host_key_fingerprint(public_key)`: its `SHA256:...` fingerprint, as
+  `ssh-keygen -lf` shows it.
+- `MachineClient(credentials)`: `check()` (log in once, return the host key to
+  pin), `run(command)`, `run_power_command(command)` (shutdown or reboot: a dropped
+  link is success) and `read_metrics()` (Linux `/proc` figures in one command),
+  always checking the pinned host key.
+
+A command's output is read up to MAX_OUTPUT_BYTES on each of stdout and stderr;
+a command that prints more is an InvalidResponse, and is not waited for.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import contextlib
 from dataclasses import dataclass
 import re
 import socket
+from typing import Final
 
 import asyncssh
 import wakeonlan
@@ -41,6 +48,12 @@ METRICS_COMMAND = (
     "cat /proc/uptime /proc/loadavg && nproc && "
     "grep -E '^(MemTotal|MemAvailable):' /proc/meminfo"
 )
+
+# The most WakeHub reads of a command's stdout, and as much of its stderr. The
+# metrics command prints about 200 bytes and a power command a line or two: more
+# is not an answer to us, and reading it all would let a host fill our memory.
+MAX_OUTPUT_BYTES: Final = 64 * 1024
+_CHUNK: Final = 16 * 1024
 
 _MAC_RE = re.compile(r"^[0-9a-f]{12}$")
 # A century: more uptime than that is not a reading but garbage.
@@ -288,11 +301,16 @@ class MachineClient:
     async def run(
         self, command: str, *, expect_disconnect: bool = False
     ) -> CommandResult:
-        """Run a command. With `expect_disconnect`, a dropped link is success."""
+        """Run a command. With `expect_disconnect`, a dropped link is success.
+
+        InvalidResponse as soon as its stdout or stderr exceeds MAX_OUTPUT_BYTES.
+        """
         conn = await self._connect()
         try:
             async with asyncio.timeout(self._timeout):
-                result = await conn.run(command, check=False)
+                process = await conn.create_process(command, encoding=None)
+                stdout, stderr = await _read_output(process, command)
+                await process.wait_closed()
         except asyncssh.ConnectionLost, asyncssh.DisconnectError, BrokenPipeError:
             if expect_disconnect:
                 return CommandResult(None, "", "")
@@ -309,9 +327,9 @@ class MachineClient:
         finally:
             conn.close()
         return CommandResult(
-            exit_status=result.exit_status,
-            stdout=_text(result.stdout),
-            stderr=_text(result.stderr),
+            exit_status=process.exit_status,
+            stdout=stdout.decode(errors="replace"),
+            stderr=stderr.decode(errors="replace"),
         )
 
     async def run_power_command(self, command: str) -> None:
@@ -338,7 +356,31 @@ class MachineClient:
             ) from err
 
 
-def _text(value: object) -> str:
-    if isinstance(value, bytes):
-        return value.decode(errors="replace")
-    return value if isinstance(value, str) else ""
+async def _read_output(
+    process: asyncssh.SSHClientProcess[bytes], command: str
+) -> tuple[bytes, bytes]:
+    """stdout and stderr, read together: a command blocked writing one of them
+    (the SSH window is full) would never finish the other."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            stdout = group.create_task(_read_bounded(process.stdout, command))
+            stderr = group.create_task(_read_bounded(process.stderr, command))
+    except ExceptionGroup as errors:
+        # One stream failed (too long, connection lost): report that error as
+        # the caller knows it; the other read was cancelled.
+        raise errors.exceptions[0] from None
+    return stdout.result(), stderr.result()
+
+
+async def _read_bounded(stream: asyncssh.SSHReader[bytes], command: str) -> bytes:
+    """A stream to its end, or InvalidResponse once it exceeds MAX_OUTPUT_BYTES."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await stream.read(_CHUNK):
+        size += len(chunk)
+        if size > MAX_OUTPUT_BYTES:
+            raise InvalidResponse(
+                f"{command!r} printed more than {MAX_OUTPUT_BYTES} bytes"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -18,8 +18,13 @@ from .errors import CannotConnect, CertificateError, ConnectionTimeout
 
 def format_fingerprint(der: bytes) -> str:
     """SHA-256 of a DER certificate as colon-separated upper-case hex."""
-    digest = hashlib.sha256(der).hexdigest().upper()
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+    return format_digest(hashlib.sha256(der).digest())
+
+
+def format_digest(digest: bytes) -> str:
+    """Colon-separated upper-case hex of an already computed SHA-256 digest."""
+    hexed = digest.hex().upper()
+    return ":".join(hexed[i : i + 2] for i in range(0, len(hexed), 2))
 
 
 def normalize_fingerprint(fingerprint: str) -> str:
