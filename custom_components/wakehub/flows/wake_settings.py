@@ -59,7 +59,10 @@ def service_url(value: Any) -> str | None:
     """An http(s) address, or any other with a port (checked by a TCP connect)."""
     if validate.optional_text(value, validate.MAX_URL) is None:
         return None
-    scheme = urlsplit(str(value).strip()).scheme.lower()
+    try:
+        scheme = urlsplit(str(value).strip()).scheme.lower()
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise validate.InvalidField("invalid_service_url") from None
     schemes = {scheme} if scheme and scheme not in HTTP_SCHEMES else HTTP_SCHEMES
     address = validate.url(value, schemes=schemes, error="invalid_service_url")
     if scheme not in HTTP_SCHEMES and urlsplit(address).port is None:

@@ -45,6 +45,8 @@ class AccessRecord:
         self.hass = hass
         self._until: dict[str, datetime] = {}
         self._timers: dict[str, CALLBACK_TYPE] = {}
+        #: The loaded resource each record belongs to (forgotten when it unloads).
+        self._bound: dict[str, Resource] = {}
 
     def active_until(self, key: str) -> datetime | None:
         until = self._until.get(key)
@@ -55,6 +57,9 @@ class AccessRecord:
         self, resource: Resource, *, woke: bool, expired: CALLBACK_TYPE
     ) -> None:
         """Record a hit; `expired` runs when its keep-awake time is over."""
+        if self._bound.get(resource.key) is not resource:
+            self._bound[resource.key] = resource
+            resource.entry.async_on_unload(lambda: self.async_forget(resource))
         now = dt_util.utcnow()
         was_active = self.active_until(resource.key) is not None
         until = now + keep_awake_for(resource.settings)
@@ -84,9 +89,13 @@ class AccessRecord:
         )
 
     @callback
-    def async_forget(self, key: str) -> None:
-        self._until.pop(key, None)
-        if (timer := self._timers.pop(key, None)) is not None:
+    def async_forget(self, resource: Resource) -> None:
+        """Its entry unloads: its hits no longer hold anything awake."""
+        if self._bound.get(resource.key) is not resource:
+            return  # already bound to its reloaded self
+        del self._bound[resource.key]
+        self._until.pop(resource.key, None)
+        if (timer := self._timers.pop(resource.key, None)) is not None:
             timer()
 
 

@@ -31,6 +31,7 @@ from homeassistant.util.network import is_local
 
 from ..const import DOMAIN
 from ..resource import Resource
+from . import redact
 from .const import (
     CONF_SERVICE_URL,
     CONF_WAKE_LOCAL_ONLY,
@@ -198,7 +199,7 @@ def _model(
     }[run.state]
     estimate = access.estimate(resource)
     ready_text = None
-    if run.state == "ready" and target is None:
+    if run.state == "ready" and not is_http(resource.settings[CONF_SERVICE_URL]):
         ready_text = page_text(hass, "ready_not_web", name=name)
     return PageModel(
         language=hass.config.language,
@@ -228,5 +229,6 @@ def async_register_views(hass: HomeAssistant) -> None:
     if hass.data.get(_REGISTERED):
         return
     hass.data[_REGISTERED] = True
+    redact.install()
     hass.http.register_view(WakeView(hass))
     hass.http.register_view(GateView(hass))
