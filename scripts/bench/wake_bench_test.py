@@ -55,7 +55,8 @@ from custom_components.wakehub.wake.const import (
     VERSION_HEADER,
 )
 from custom_components.wakehub.wake.tokens import new_token
-from tests.wake.test_caddy import CADDY, CADDYFILE, free_port
+from tests.wake.conftest import free_port
+from tests.wake.test_caddy import CADDY, CADDYFILE
 
 RUNS = int(os.environ.get("WAKEHUB_BENCH_RUNS", "3"))
 HITS = int(os.environ.get("WAKEHUB_BENCH_HITS", "300"))

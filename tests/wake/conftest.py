@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+import socket
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -37,6 +38,13 @@ from tests.power.conftest import (  # noqa: F401 - fixtures
 
 INTERNAL_URL = "http://ha.lan:8123"
 REMOTE = {"X-Forwarded-For": "8.8.8.8"}
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (now)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @dataclass

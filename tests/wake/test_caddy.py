@@ -15,14 +15,13 @@ from collections.abc import AsyncIterator
 import contextlib
 from pathlib import Path
 import shutil
-import socket
 
 import aiohttp
 from homeassistant.core import HomeAssistant
 import pytest
 
 from custom_components.wakehub.wake.const import POLL_HEADER, STATE_HEADER
-from tests.wake.conftest import JELLYFIN, WakeLab
+from tests.wake.conftest import JELLYFIN, WakeLab, free_port
 
 CADDY = shutil.which("caddy") or "/usr/bin/caddy"
 
@@ -43,12 +42,6 @@ http://127.0.0.1:{port} {{
     reverse_proxy {service}
 }}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def start_caddy(

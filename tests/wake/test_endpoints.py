@@ -22,7 +22,14 @@ from custom_components.wakehub.wake.const import (
 )
 from custom_components.wakehub.wake.tokens import new_token
 from tests.conftest import record_events
-from tests.wake.conftest import JELLYFIN, NODE_SWITCH, REMOTE, WakeLab, set_wake
+from tests.wake.conftest import (
+    JELLYFIN,
+    NODE_SWITCH,
+    REMOTE,
+    WakeLab,
+    free_port,
+    set_wake,
+)
 
 
 async def poll(wl: WakeLab, path: str, version: str = "0") -> ClientResponse:
@@ -100,8 +107,21 @@ async def test_off_wakes_the_chain_then_redirects(
         "result": "woken",
     }
 
+    # The page's own poll, once the service answers, says "ready" (its script
+    # then goes there) rather than following a redirect.
+    response = await poll(wl, wl.wake)
+    assert response.status == 200
+    assert response.headers[STATE_HEADER] == "ready"
+
     # The next wake shows an estimate from this one.
     assert "Usually ready in about" not in page
+    await hass.services.async_call(
+        "switch", "turn_off", {ATTR_ENTITY_ID: JELLYFIN}, blocking=True
+    )
+    await hass.async_block_till_done()
+    page = await (await wl.client.get(wl.wake)).text()
+    assert "Usually ready in about" in page
+    await until_ready(wl, wl.wake)
 
 
 async def test_running_and_answering_redirects_at_once(
@@ -255,3 +275,27 @@ async def test_no_token_in_answers_logs_or_events(
     assert wl.token not in caplog.text
     assert all(wl.token not in str(event.data) for event in events)
     assert hass.states.get(NODE_SWITCH).state == STATE_ON
+
+
+async def test_running_but_silent_service_times_out(
+    hass: HomeAssistant, wake_lab: WakeLab
+) -> None:
+    """Running, its service never answers: the page waits, then says so."""
+    wl = wake_lab
+    await turn_on(hass, JELLYFIN)
+    closed = f"http://127.0.0.1:{free_port()}/"
+    hass.config_entries.async_update_entry(
+        wl.lab.docker_entry, options={**wl.lab.docker_entry.options, "timeout": 1}
+    )
+    await set_wake(hass, wl.lab, service_url=closed)
+    before = starts(wl)
+    response = await wl.client.get(wl.wake)
+    assert response.headers[STATE_HEADER] == "waiting"
+    version = response.headers[VERSION_HEADER]
+    for _ in range(50):
+        response = await poll(wl, wl.wake, version)
+        version = response.headers[VERSION_HEADER]
+        if response.headers[STATE_HEADER] == "failed":
+            break
+    assert "did not answer in time" in await response.text()
+    assert starts(wl) == before  # it was running: nothing was started

@@ -137,7 +137,7 @@ return r.text().then(function(t){
 cfg.version=parseInt(r.headers.get(cfg.versionHeader)||"0",10);
 main.innerHTML=t;base=Date.now();hook();
 if(s==="ready"){if(cfg.target){done();}return;}
-if(s!=="failed"){poll();}});},function(){setTimeout(poll,2000);});}
+if(s!=="failed"){poll();}});},function(){setTimeout(function(){location.reload();},2000);});}
 hook();if(cfg.initial==="ready"&&cfg.target){done();}
 else if(cfg.initial==="waiting"){poll();}
 })();

@@ -269,10 +269,6 @@ class WakeAccess:
             shown.append(Layer(layer.name, text, up, run.up_after.get(layer.key)))
         return shown
 
-    def forget(self, key: str) -> None:
-        self._runs.pop(key, None)
-        self._ready_at.pop(key, None)
-
 
 @callback
 def async_get_wake_access(hass: HomeAssistant) -> WakeAccess:

@@ -15,7 +15,7 @@ import hmac
 import secrets
 
 from ..resource import Resource
-from .const import CONF_WAKE_ON_ACCESS, CONF_WAKE_TOKEN, TOKEN_BYTES
+from .const import CONF_SERVICE_URL, CONF_WAKE_ON_ACCESS, CONF_WAKE_TOKEN, TOKEN_BYTES
 
 # Longer path segments are not tokens: refused before any comparison.
 MAX_TOKEN_LENGTH = 128
@@ -27,10 +27,14 @@ def new_token() -> str:
 
 
 def enabled_token(resource: Resource) -> str | None:
-    """The resource's token when wake on access is on, else None."""
+    """The resource's token when wake on access is on (with a service address)."""
     settings = resource.settings
     token = settings.get(CONF_WAKE_TOKEN)
-    if not settings.get(CONF_WAKE_ON_ACCESS) or not isinstance(token, str):
+    if (
+        not settings.get(CONF_WAKE_ON_ACCESS)
+        or not settings.get(CONF_SERVICE_URL)
+        or not isinstance(token, str)
+    ):
         return None
     return token or None
 

@@ -102,9 +102,14 @@ class _AccessView(HomeAssistantView):
             request.query.get("retry") == "1"
         )
         run = await access.async_hit(resource, retry=retry)
+        polling = (seen := request.headers.get(POLL_HEADER)) is not None
+        if run is None and polling and self.redirects:
+            # The page's script asks: it goes to the service itself (a redirect
+            # would be followed by the poll, not by the page).
+            return self._answer(hass, access, resource, _ready_run(), poll=True)
         if run is None:
             return self.ready(resource)
-        if (seen := request.headers.get(POLL_HEADER)) is not None:
+        if seen is not None:
             with contextlib.suppress(ValueError):
                 await run.wait_change(int(seen), LONG_POLL)
             if run.state == "ready" and not self.redirects:
@@ -162,10 +167,8 @@ class WakeView(_AccessView):
         if is_http(url):
             raise web.HTTPFound(url, headers=_headers())
         # Not a web address: nothing to go to, the page says it is ready.
-        run = Run(ready_after=0.0)
-        run.ended = run.started
         access = async_get_wake_access(self._hass)
-        return self._answer(self._hass, access, resource, run, poll=False)
+        return self._answer(self._hass, access, resource, _ready_run(), poll=False)
 
     def waiting_status(self, run: Run) -> int:
         return HTTPStatus.OK
@@ -182,6 +185,13 @@ class GateView(_AccessView):
 
     def waiting_status(self, run: Run) -> int:
         return HTTPStatus.SERVICE_UNAVAILABLE
+
+
+def _ready_run() -> Run:
+    """What the page shows of a service found answering without a run."""
+    run = Run(ready_after=0.0)
+    run.ended = run.started
+    return run
 
 
 def _model(
