@@ -289,8 +289,11 @@ async def test_running_but_silent_service_times_out(
     )
     await set_wake(hass, wl.lab, service_url=closed)
     before = starts(wl)
-    response = await wl.client.get(wl.wake)
-    assert response.headers[STATE_HEADER] == "waiting"
+    # Two visitors at once: one run (the second joins it after its own check).
+    first, response = await asyncio.gather(
+        wl.client.get(wl.wake), wl.client.get(wl.wake)
+    )
+    assert first.headers[STATE_HEADER] == response.headers[STATE_HEADER] == "waiting"
     version = response.headers[VERSION_HEADER]
     for _ in range(50):
         response = await poll(wl, wl.wake, version)

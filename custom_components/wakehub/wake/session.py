@@ -167,6 +167,12 @@ class WakeAccess:
         if await self._answers(resource):
             self._record_hit(resource, woke=False)
             return None
+        if (joined := self._runs.get(resource.key)) is not None and (
+            joined.state == "waiting"
+        ):
+            # Another hit began a run while this one asked the service.
+            self._record_hit(resource, woke=False)
+            return joined
         woke = not _running(resource)
         run = self._runs[resource.key] = Run(woke=woke)
         cap = int(resource.settings.get(CONF_WAKE_MAX_STARTS, DEFAULT_WAKE_MAX_STARTS))
