@@ -15,6 +15,8 @@ from .power import async_get_power_manager
 from .resource import ResourceFeature
 from .runtime import WakeHubConfigEntry, WakeHubRuntimeData
 from .services import async_setup_services
+from .wake.views import async_register_views as async_register_wake_views
+from .wake.visit import async_update_visit_links
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -31,6 +33,7 @@ __all__ = ["WakeHubConfigEntry", "WakeHubRuntimeData"]
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions once, whatever entries exist."""
     async_setup_services(hass)
+    async_register_wake_views(hass)  # wake on access (wake/)
     return True
 
 
@@ -70,6 +73,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: WakeHubConfigEntry) -> b
 
     entry.async_on_unload(coordinator.async_add_listener(hosts_may_have_changed))
     async_update_link_proposals(hass)
+    async_update_visit_links(hass, entry)  # wake on access (wake/)
     return True
 
 

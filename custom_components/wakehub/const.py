@@ -58,6 +58,7 @@ TO_REDACT: Final = {
     "consumer_key",
     "client_key",
     "api_key",
+    "wake_token",  # wake on access (wake/const.py)
 }
 
 # Host links (what a server runs on) and explicit dependencies, stored as

@@ -55,6 +55,7 @@ from .const import (
 )
 from .power import PowerManager, async_get_power_manager
 from .resource import Resource, ResourceFeature
+from .wake.activity import access_reasons
 
 if TYPE_CHECKING:
     from .coordinator import WakeHubCoordinator
@@ -238,6 +239,7 @@ class IdleMonitor:
             f"{name} is running (not in WakeHub)" for name in hosted.unmanaged
         )
         reasons.extend(f"{title} cannot be asked" for title in hosted.unreachable)
+        reasons.extend(access_reasons(self.hass, resource))  # wake on access
         settings = resource.settings
         if state is not None:  # pragma: no branch - only evaluated with a state
             cpu_threshold = settings.get(CONF_CPU_THRESHOLD)

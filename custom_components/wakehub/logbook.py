@@ -8,6 +8,8 @@ from typing import Any
 from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import DOMAIN, EVENT_POWER
+from .wake.activity import describe_access
+from .wake.const import EVENT_ACCESS
 
 # The logbook has no translation hook for custom events: these phrases are kept
 # short and in English; names and the platforms' own messages are inserted as is.
@@ -98,3 +100,12 @@ def async_describe_events(
         }
 
     async_describe_event(DOMAIN, EVENT_POWER, async_describe)
+
+    @callback
+    def async_describe_access(event: Event) -> dict[str, str]:
+        return {
+            "name": str(event.data.get("name", "WakeHub")),
+            "message": describe_access(event.data),
+        }
+
+    async_describe_event(DOMAIN, EVENT_ACCESS, async_describe_access)

@@ -31,7 +31,11 @@ Knobs (constructor fields and methods):
   compose project's containers (`{project}-{service}-1`) labelled as compose does
   (a need is "svc" or "svc:condition"); `runs_for=` (and `job_exit_code=`) makes a
   container a one-shot job that exits by itself once started;
-- `max_concurrent_stats` (highest number of stats requests served at once).
+- `max_concurrent_stats` (highest number of stats requests served at once);
+- `await serve_page(name)`: the container serves a tiny web page on a loopback
+  port of its own (the URL is returned) only while it runs and the engine is up
+  (a stopped container refuses connections); `page_hits[name]` counts requests;
+  `await stop_pages()` closes them all.
 
 Standalone for the demo: `python -m tests.simulators.docker --port 2375`
 (add `--tls`, `--client-certs DIR` or `--unix PATH`).
@@ -310,6 +314,8 @@ class DockerSimulator(HttpSimulator):
     _failures: list[tuple[str, int, str]] = field(default_factory=list)
     _timers: list[asyncio.TimerHandle] = field(default_factory=list)
     _boot: float = 0.0
+    page_hits: dict[str, int] = field(default_factory=dict)
+    _pages: dict[str, _PageServer] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for index in range(self.container_count):
@@ -392,6 +398,29 @@ class DockerSimulator(HttpSimulator):
     def fail_next(self, path_suffix: str, status: int, message: str) -> None:
         """The next request whose path ends with `path_suffix` gets this error."""
         self._failures.append((path_suffix, status, message))
+
+    # -- each container's own service -----------------------------------------------
+    async def serve_page(self, name: str) -> str:
+        """Serve a page for container `name` while it runs; return its URL."""
+        server = _PageServer(self, name)
+        await server.bind()
+        self._pages[name] = server
+        self.page_hits.setdefault(name, 0)
+        return f"http://{self.host}:{server.port}/"
+
+    async def stop_pages(self) -> None:
+        for server in self._pages.values():
+            await server.close()
+        self._pages.clear()
+
+    def page_serving(self, name: str) -> bool:
+        """Whether `name`'s page answers now (it runs, on an engine that is up)."""
+        container = self.containers.get(name)
+        return (
+            container is not None
+            and container.state == "running"
+            and self._runner is not None
+        )
 
     # -- lifecycle ------------------------------------------------------------------
     @property
@@ -792,6 +821,67 @@ class DockerSimulator(HttpSimulator):
         c.exit_code = code
         c.finished_at = dt.datetime.now(dt.UTC)
         c.health = None
+
+
+class _PageServer:
+    """A container's web page on its own port, listening only while it runs."""
+
+    POLL = 0.02  # how often the container's state is looked at
+
+    def __init__(self, engine: DockerSimulator, name: str) -> None:
+        self.engine = engine
+        self.name = name
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+        self._watch: asyncio.Task[None] | None = None
+
+    async def bind(self) -> None:
+        """Learn a free port (listening once), then follow the container."""
+        await self._listen()
+        if not self.engine.page_serving(self.name):
+            await self._close_site()
+        self._watch = asyncio.create_task(self._follow())
+
+    async def _page(self, request: web.Request) -> web.Response:
+        self.engine.page_hits[self.name] += 1
+        return web.Response(
+            text=f"<!doctype html><html><head><title>{self.name}</title></head>"
+            f"<body><h1>{self.name}</h1><p>Served by the container {self.name}."
+            "</p></body></html>",
+            content_type="text/html",
+        )
+
+    async def _listen(self) -> None:
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", self._page)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.engine.host, self.port)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def _close_site(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _follow(self) -> None:
+        while True:
+            serving = self.engine.page_serving(self.name)
+            if serving and self._runner is None:
+                await self._listen()
+            elif not serving and self._runner is not None:
+                await self._close_site()
+            await asyncio.sleep(self.POLL)
+
+    async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        await self._close_site()
 
 
 def _error(status: int, message: str) -> web.Response:

@@ -41,7 +41,9 @@ from ..links import ANY_POWER_SWITCH, chosen_switch, picker
 from ..power import async_get_power_manager
 from ..resource import Resource
 from ..schema import vol
+from ..wake.const import WAKE_SETTING_KEYS
 from . import validate
+from .wake_settings import parse_wake_settings, wake_settings_fields
 
 POWER_SETTING_KEYS = (
     CONF_DEPENDENCIES,
@@ -50,6 +52,7 @@ POWER_SETTING_KEYS = (
     CONF_CPU_THRESHOLD,
     CONF_NETWORK_THRESHOLD,
     CONF_KEEP_AWAKE,
+    *WAKE_SETTING_KEYS,  # wake on access (wake_settings.py)
 )
 
 
@@ -113,6 +116,7 @@ def power_settings_fields(
         vol.Optional(CONF_KEEP_AWAKE, **suggested(CONF_KEEP_AWAKE)): EntitySelector(
             EntitySelectorConfig(multiple=True)
         ),
+        **wake_settings_fields(settings),  # wake on access
     }
 
 
@@ -131,6 +135,12 @@ def parse_power_settings(
         CONF_DEPENDENCIES: [],
         **numbers,
     }
+    # Wake on access; the stored token is kept unless replaced.
+    wake, wake_errors = parse_wake_settings(
+        user_input, resource.settings if resource is not None else {}
+    )
+    settings |= wake
+    errors |= wake_errors
     if errors:
         return settings, errors, {"cycle": ""}
     proposed: list[Resource] = []

@@ -1,0 +1,140 @@
+"""Wake-on-access fields of the per-resource settings form (power_settings.py).
+
+The service's address, the switch, local networks only, minutes of activity per
+hit, the hourly start cap, and a box to replace the link's token. The token is
+made when wake on access is first turned on, kept across later edits (links
+and bookmarks keep working), and replaced only when asked; it is never shown in
+the form (the device's Visit link is the wake link).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+
+from ..schema import vol
+from ..wake.const import (
+    CONF_REGENERATE_TOKEN,
+    CONF_SERVICE_URL,
+    CONF_WAKE_KEEP_AWAKE,
+    CONF_WAKE_LOCAL_ONLY,
+    CONF_WAKE_MAX_STARTS,
+    CONF_WAKE_ON_ACCESS,
+    CONF_WAKE_TOKEN,
+    DEFAULT_WAKE_KEEP_AWAKE,
+    DEFAULT_WAKE_LOCAL_ONLY,
+    DEFAULT_WAKE_MAX_STARTS,
+)
+from ..wake.probe import HTTP_SCHEMES
+from ..wake.tokens import new_token
+from . import validate
+
+_RULES: dict[str, validate.Rule] = {
+    CONF_WAKE_KEEP_AWAKE: validate.number_rule(0, 1440, whole=True),
+    CONF_WAKE_MAX_STARTS: validate.number_rule(1, 60, whole=True),
+}
+
+
+_DEFAULTS: dict[str, Any] = {
+    CONF_WAKE_ON_ACCESS: False,
+    CONF_WAKE_LOCAL_ONLY: DEFAULT_WAKE_LOCAL_ONLY,
+    CONF_WAKE_KEEP_AWAKE: DEFAULT_WAKE_KEEP_AWAKE,
+    CONF_WAKE_MAX_STARTS: DEFAULT_WAKE_MAX_STARTS,
+    CONF_SERVICE_URL: None,
+    CONF_WAKE_TOKEN: None,
+}
+
+
+def service_url(value: Any) -> str | None:
+    """An http(s) address, or any other with a port (checked by a TCP connect)."""
+    if validate.optional_text(value, validate.MAX_URL) is None:
+        return None
+    try:
+        scheme = urlsplit(str(value).strip()).scheme.lower()
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise validate.InvalidField("invalid_service_url") from None
+    schemes = {scheme} if scheme and scheme not in HTTP_SCHEMES else HTTP_SCHEMES
+    address = validate.url(value, schemes=schemes, error="invalid_service_url")
+    if scheme not in HTTP_SCHEMES and urlsplit(address).port is None:
+        raise validate.InvalidField("invalid_service_url")
+    return address
+
+
+def _number(maximum: int, unit: str, minimum: int = 0) -> validate.FiniteNumberSelector:
+    return validate.FiniteNumberSelector(
+        NumberSelectorConfig(
+            min=minimum,
+            max=maximum,
+            step=1,
+            unit_of_measurement=unit,
+            mode=NumberSelectorMode.BOX,
+        )
+    )
+
+
+def wake_settings_fields(settings: Mapping[str, Any]) -> dict[Any, Any]:
+    """The form fields, prefilled from stored settings (never the token)."""
+    url = settings.get(CONF_SERVICE_URL)
+    return {
+        vol.Optional(
+            CONF_SERVICE_URL,
+            description={} if url is None else {"suggested_value": url},
+        ): TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),
+        vol.Required(
+            CONF_WAKE_ON_ACCESS, default=bool(settings.get(CONF_WAKE_ON_ACCESS))
+        ): BooleanSelector(),
+        vol.Required(
+            CONF_WAKE_LOCAL_ONLY,
+            default=settings.get(CONF_WAKE_LOCAL_ONLY, DEFAULT_WAKE_LOCAL_ONLY),
+        ): BooleanSelector(),
+        vol.Required(
+            CONF_WAKE_KEEP_AWAKE,
+            default=settings.get(CONF_WAKE_KEEP_AWAKE, DEFAULT_WAKE_KEEP_AWAKE),
+        ): _number(1440, "min"),
+        vol.Required(
+            CONF_WAKE_MAX_STARTS,
+            default=settings.get(CONF_WAKE_MAX_STARTS, DEFAULT_WAKE_MAX_STARTS),
+        ): _number(60, "/h", minimum=1),
+        vol.Required(CONF_REGENERATE_TOKEN, default=False): BooleanSelector(),
+    }
+
+
+def parse_wake_settings(
+    user_input: Mapping[str, Any], stored: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """(settings to store, form errors), the token kept or made as needed."""
+    values, errors = validate.parse(
+        user_input, {CONF_SERVICE_URL: service_url, **_RULES}
+    )
+    enabled = bool(user_input.get(CONF_WAKE_ON_ACCESS, False))
+    if enabled and CONF_SERVICE_URL not in values and not errors:
+        errors[CONF_SERVICE_URL] = "service_url_required"
+    token = stored.get(CONF_WAKE_TOKEN)
+    if user_input.get(CONF_REGENERATE_TOKEN) or (enabled and not token):
+        token = new_token()
+    chosen: dict[str, Any] = {
+        CONF_WAKE_ON_ACCESS: enabled,
+        CONF_WAKE_LOCAL_ONLY: bool(
+            user_input.get(CONF_WAKE_LOCAL_ONLY, DEFAULT_WAKE_LOCAL_ONLY)
+        ),
+        CONF_WAKE_KEEP_AWAKE: values.get(CONF_WAKE_KEEP_AWAKE, DEFAULT_WAKE_KEEP_AWAKE),
+        CONF_WAKE_MAX_STARTS: values.get(CONF_WAKE_MAX_STARTS, DEFAULT_WAKE_MAX_STARTS),
+        CONF_SERVICE_URL: values.get(CONF_SERVICE_URL),
+        CONF_WAKE_TOKEN: token,
+    }
+    # Only what differs from the defaults is stored: a resource that never
+    # used wake on access keeps exactly the settings it had.
+    settings = {
+        key: value for key, value in chosen.items() if value != _DEFAULTS.get(key)
+    }
+    return settings, errors
