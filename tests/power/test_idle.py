@@ -31,10 +31,10 @@ from custom_components.wakehub.const import (
     CONF_TIMEOUT,
 )
 from custom_components.wakehub.idle import DATA_IDLE, SAVE_DELAY, STORAGE_KEY
-from custom_components.wakehub.logbook import describe
 from custom_components.wakehub.power import async_get_power_manager
 from tests.conftest import record_events
 from tests.power.conftest import JELLYFIN, VM_SWITCH, Lab
+from tests.power.logbook_lines import async_messages
 from tests.simulators.machine import MachineSimulator
 
 SWITCH = "switch.nas"
@@ -138,10 +138,18 @@ async def test_idle_machine_is_stopped_after_its_timeout(
     assert not machine_sim.powered
     assert hass.states.get(SWITCH).state == STATE_OFF
     assert hass.states.get(AT).state == STATE_UNKNOWN
-    lines = [describe(dict(e.data)) for e in events]
+    describe = await async_messages(hass)
+    lines = [describe(e) for e in events]
     assert lines[0] == "Auto-shutdown: idle for 30 min"
     assert "Shutdown requested: idle" in lines
     assert lines[-1] == "Shutdown done"
+    decided = events[0].data
+    assert (decided["action"], decided["result"], decided["reason"]) == (
+        "auto_stop",
+        "decided",
+        "idle",
+    )
+    assert decided["idle_minutes"] == 30
 
 
 async def test_keep_awake_entity_cancels_the_countdown(
@@ -165,9 +173,12 @@ async def test_keep_awake_entity_cancels_the_countdown(
         "media_player.tv is playing"
     ]
     assert hass.states.get(AT).state == STATE_UNKNOWN
-    assert [describe(dict(e.data)) for e in events] == [
+    describe = await async_messages(hass)
+    assert [describe(e) for e in events] == [
         "Auto-shutdown cancelled: media_player.tv is playing"
     ]
+    assert events[0].data["reason"] == "active"
+    assert events[0].data["activity"] == ["media_player.tv is playing"]
     await tick(hass, freezer, 20)
     assert machine_sim.powered
 

@@ -1,0 +1,96 @@
+"""What keeps a running resource awake, as the idle detector sees it (idle.py).
+
+A running resource is *active* while any of these holds, and *idle* otherwise:
+- one of its keep-awake entities is in an active state (on, playing, home, open...);
+- a resource that depends on it is running (a NAS serving a running Jellyfin), or
+  a platform on it reports any workload running there, managed by WakeHub or not
+  (a VM whose engine runs a container nobody added), or cannot be asked;
+- its CPU use is above its CPU threshold, or its network traffic above its network
+  threshold (where the platform reports them and a threshold is set).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import HomeAssistant
+
+from .const import (
+    CONF_CPU_THRESHOLD,
+    CONF_IDLE_TIMEOUT,
+    CONF_KEEP_AWAKE,
+    CONF_NETWORK_THRESHOLD,
+    DEFAULT_IDLE_TIMEOUT,
+)
+from .power import PowerManager
+from .resource import Resource
+
+# States of a keep-awake entity that do NOT keep the resource awake. Anything
+# else (on, playing, home, open, heat, a number...) counts as activity.
+INACTIVE_STATES = frozenset(
+    {
+        "off",
+        "idle",
+        "standby",
+        "paused",
+        "not_home",
+        "away",
+        "closed",
+        "docked",
+        "locked",
+        "0",
+        "",
+        STATE_UNAVAILABLE,
+        STATE_UNKNOWN,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What the detector sees for one resource."""
+
+    active: bool
+    reasons: tuple[str, ...]  # why it is active (empty when idle)
+    idle_since: datetime | None
+    auto_off_at: datetime | None
+
+
+def activity_reasons(
+    hass: HomeAssistant, power: PowerManager, resource: Resource
+) -> list[str]:
+    """Why the running `resource` is active, in words (empty: it is idle)."""
+    state = resource.state
+    reasons: list[str] = []
+    for entity_id in resource.settings.get(CONF_KEEP_AWAKE, []):
+        entity_state = hass.states.get(entity_id)
+        if entity_state is not None and entity_state.state not in INACTIVE_STATES:
+            reasons.append(f"{entity_id} is {entity_state.state}")
+    hosted = power.workloads_on(resource)
+    reasons.extend(f"{name} is running" for name in hosted.managed)
+    reasons.extend(f"{name} is running (not in WakeHub)" for name in hosted.unmanaged)
+    reasons.extend(f"{title} cannot be asked" for title in hosted.unreachable)
+    settings = resource.settings
+    if state is not None:  # pragma: no branch - only evaluated with a state
+        cpu_threshold = settings.get(CONF_CPU_THRESHOLD)
+        if cpu_threshold and state.cpu is not None and state.cpu > cpu_threshold:
+            reasons.append(f"CPU {state.cpu:.0f}% > {cpu_threshold}%")
+        network_threshold = settings.get(CONF_NETWORK_THRESHOLD)
+        traffic = (state.network_in or 0) + (state.network_out or 0)
+        if (
+            network_threshold
+            and (state.network_in is not None or state.network_out is not None)
+            and traffic / 1000 > network_threshold
+        ):
+            reasons.append(
+                f"network {traffic / 1000:.0f} kB/s > {network_threshold} kB/s"
+            )
+    return reasons
+
+
+def idle_timeout(resource: Resource) -> timedelta | None:
+    """How long `resource` may stay idle before auto-shutdown (None: never)."""
+    minutes = resource.settings.get(CONF_IDLE_TIMEOUT, DEFAULT_IDLE_TIMEOUT)
+    return timedelta(minutes=float(minutes)) if minutes else None
