@@ -346,7 +346,15 @@ DOCKER_VM = {"name": "docker", "kind": "vm"}
                 "action": "auto_stop",
                 "result": "cancelled",
                 "reason": "active",
-                "activity": ["media_player.tv is playing", "CPU 13% > 10%"],
+                "activity": [
+                    {
+                        "kind": "keep_awake",
+                        "subject": "media_player.tv",
+                        "value": "playing",
+                    },
+                    {"kind": "cpu", "value": "13", "limit": "10"},
+                    {"kind": "sleeping"},  # of a later version: left out
+                ],
             },
             "Auto-shutdown cancelled: media_player.tv is playing; CPU 13% > 10%",
         ),

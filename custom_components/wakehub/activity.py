@@ -25,6 +25,7 @@ from .const import (
     DEFAULT_IDLE_TIMEOUT,
 )
 from .power import PowerManager
+from .power_events import Awake, AwakeKind
 from .resource import Resource
 
 # States of a keep-awake entity that do NOT keep the resource awake. Anything
@@ -53,30 +54,38 @@ class Activity:
     """What the detector sees for one resource."""
 
     active: bool
-    reasons: tuple[str, ...]  # why it is active (empty when idle)
+    #: What keeps it awake (empty when idle).
+    awake: tuple[Awake, ...]
     idle_since: datetime | None
     auto_off_at: datetime | None
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """What keeps it awake, in English (the `active` binary sensor's list)."""
+        return tuple(map(str, self.awake))
 
 
 def activity_reasons(
     hass: HomeAssistant, power: PowerManager, resource: Resource
-) -> list[str]:
-    """Why the running `resource` is active, in words (empty: it is idle)."""
+) -> list[Awake]:
+    """What keeps the running `resource` awake (empty: it is idle)."""
     state = resource.state
-    reasons: list[str] = []
+    reasons: list[Awake] = []
     for entity_id in resource.settings.get(CONF_KEEP_AWAKE, []):
         entity_state = hass.states.get(entity_id)
         if entity_state is not None and entity_state.state not in INACTIVE_STATES:
-            reasons.append(f"{entity_id} is {entity_state.state}")
+            reasons.append(Awake(AwakeKind.KEEP_AWAKE, entity_id, entity_state.state))
     hosted = power.workloads_on(resource)
-    reasons.extend(f"{name} is running" for name in hosted.managed)
-    reasons.extend(f"{name} is running (not in WakeHub)" for name in hosted.unmanaged)
-    reasons.extend(f"{title} cannot be asked" for title in hosted.unreachable)
+    reasons.extend(Awake(AwakeKind.IN_USE, name) for name in hosted.managed)
+    reasons.extend(Awake(AwakeKind.UNMANAGED, name) for name in hosted.unmanaged)
+    reasons.extend(Awake(AwakeKind.UNREACHABLE, title) for title in hosted.unreachable)
     settings = resource.settings
     if state is not None:  # pragma: no branch - only evaluated with a state
         cpu_threshold = settings.get(CONF_CPU_THRESHOLD)
         if cpu_threshold and state.cpu is not None and state.cpu > cpu_threshold:
-            reasons.append(f"CPU {state.cpu:.0f}% > {cpu_threshold}%")
+            reasons.append(
+                Awake(AwakeKind.CPU, value=f"{state.cpu:.0f}", limit=str(cpu_threshold))
+            )
         network_threshold = settings.get(CONF_NETWORK_THRESHOLD)
         traffic = (state.network_in or 0) + (state.network_out or 0)
         if (
@@ -85,7 +94,11 @@ def activity_reasons(
             and traffic / 1000 > network_threshold
         ):
             reasons.append(
-                f"network {traffic / 1000:.0f} kB/s > {network_threshold} kB/s"
+                Awake(
+                    AwakeKind.NETWORK,
+                    value=f"{traffic / 1000:.0f}",
+                    limit=str(network_threshold),
+                )
             )
     return reasons
 

@@ -26,7 +26,14 @@ from . import texts
 from .const import DOMAIN, EVENT_POWER
 from .naming import Named, Noun, server_noun
 from .power import async_get_power_manager
-from .power_events import PowerAction, PowerEvent, ReasonKind, Result, Step
+from .power_events import (
+    AwakeKind,
+    PowerAction,
+    PowerEvent,
+    ReasonKind,
+    Result,
+    Step,
+)
 
 CATEGORY = "logbook"
 
@@ -61,6 +68,14 @@ _REASON_TEXTS: Mapping[ReasonKind, str] = {
     ReasonKind.NOT_STOPPED_WITH_DEPENDENTS: "reason.not_stopped_with_dependents",
     ReasonKind.IN_USE: "reason.in_use",
     ReasonKind.PLATFORM_UNREACHABLE: "reason.platform_unreachable",
+}
+_AWAKE_TEXTS: Mapping[AwakeKind, str] = {
+    AwakeKind.KEEP_AWAKE: "awake.keep_awake",
+    AwakeKind.IN_USE: "awake.in_use",
+    AwakeKind.UNMANAGED: "awake.unmanaged",
+    AwakeKind.UNREACHABLE: "awake.unreachable",
+    AwakeKind.CPU: "awake.cpu",
+    AwakeKind.NETWORK: "awake.network",
 }
 _NOUN_TEXTS: Mapping[Noun, str] = {
     Noun.MACHINE: "noun.machine",
@@ -145,7 +160,15 @@ class Writer:
     def _why(self, event: PowerEvent) -> str:
         """The reason in words, where it is not the error nor the activity."""
         if event.result is Result.CANCELLED:
-            return "; ".join(event.activity)
+            return "; ".join(
+                self._text(
+                    _AWAKE_TEXTS[awake.kind],
+                    subject=awake.subject,
+                    value=awake.value,
+                    limit=awake.limit,
+                )
+                for awake in event.activity
+            )
         reason = event.reason
         if reason is None or reason.kind not in _REASON_TEXTS:
             return ""

@@ -19,7 +19,8 @@ Fields of an event (empty ones are left out):
 - `error`, `translation_key`, `translation_placeholders`: on a failure, the
   error the action raised (translated by action_errors.py or the kind), so the
   logbook says it in the same words;
-- `activity`: what keeps a resource awake, when its auto-shutdown is cancelled;
+- `activity`: what keeps a resource awake, when its auto-shutdown is cancelled,
+  each `{"kind", "subject", "value", "limit"}` (`Awake`);
 - `idle_minutes`: how long it was idle, when auto-shutdown decides to stop it.
 """
 
@@ -105,6 +106,66 @@ class Reason:
     resource: Named | None = None
 
 
+class AwakeKind(StrEnum):
+    """What keeps a running resource awake (activity.py)."""
+
+    KEEP_AWAKE = "keep_awake"  # a keep-awake entity (`subject`) is `value`
+    IN_USE = "in_use"  # a WakeHub resource (`subject`) runs on it
+    UNMANAGED = "unmanaged"  # a workload WakeHub does not manage runs on it
+    UNREACHABLE = "unreachable"  # a server on it (`subject`) cannot be asked
+    CPU = "cpu"  # its CPU use (`value`, %) is above its threshold (`limit`)
+    NETWORK = "network"  # its traffic (`value`, kB/s) is above `limit`
+
+
+@dataclass(frozen=True, slots=True)
+class Awake:
+    """One thing that keeps a running resource awake."""
+
+    kind: AwakeKind
+    subject: str = ""
+    value: str = ""
+    limit: str = ""
+
+    def __str__(self) -> str:
+        """In English, as the `active` binary sensor lists it."""
+        match self.kind:
+            case AwakeKind.KEEP_AWAKE:
+                return f"{self.subject} is {self.value}"
+            case AwakeKind.IN_USE:
+                return f"{self.subject} is running"
+            case AwakeKind.UNMANAGED:
+                return f"{self.subject} is running (not in WakeHub)"
+            case AwakeKind.UNREACHABLE:
+                return f"{self.subject} cannot be asked"
+            case AwakeKind.CPU:
+                return f"CPU {self.value}% > {self.limit}%"
+            case AwakeKind.NETWORK:
+                return f"network {self.value} kB/s > {self.limit} kB/s"
+
+    def as_data(self) -> dict[str, str]:
+        return {
+            "kind": self.kind,
+            "subject": self.subject,
+            "value": self.value,
+            "limit": self.limit,
+        }
+
+    @classmethod
+    def from_data(cls, value: Any) -> Awake | None:
+        """The value `as_data` wrote (None for anything else)."""
+        if not isinstance(value, Mapping):
+            return None
+        kind = _member(AwakeKind, value.get("kind"))
+        if kind is None:
+            return None
+        return cls(
+            kind,
+            str(value.get("subject", "")),
+            str(value.get("value", "")),
+            str(value.get("limit", "")),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Failure:
     """The error a failed step raised, as the action's caller sees it."""
@@ -136,7 +197,7 @@ class PowerEvent:
     unmanaged: tuple[str, ...] = ()
     platforms: tuple[str, ...] = ()
     failure: Failure | None = None
-    activity: tuple[str, ...] = ()
+    activity: tuple[Awake, ...] = ()
     idle_minutes: int | None = None
 
     def as_data(self) -> dict[str, Any]:
@@ -153,7 +214,7 @@ class PowerEvent:
             "error": failure.message if failure else None,
             "translation_key": failure.translation_key if failure else None,
             "translation_placeholders": dict(failure.placeholders) if failure else None,
-            "activity": list(self.activity),
+            "activity": [awake.as_data() for awake in self.activity],
             "idle_minutes": self.idle_minutes,
         }
         return {
@@ -205,7 +266,11 @@ class PowerEvent:
             )
             if isinstance(error, str)
             else None,
-            activity=_names(data.get("activity")),
+            activity=tuple(
+                awake
+                for value in _list(data.get("activity"))
+                if (awake := Awake.from_data(value)) is not None
+            ),
             idle_minutes=minutes
             if isinstance(minutes := data.get("idle_minutes"), int)
             else None,

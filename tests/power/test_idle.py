@@ -178,7 +178,14 @@ async def test_keep_awake_entity_cancels_the_countdown(
         "Auto-shutdown cancelled: media_player.tv is playing"
     ]
     assert events[0].data["reason"] == "active"
-    assert events[0].data["activity"] == ["media_player.tv is playing"]
+    assert events[0].data["activity"] == [
+        {
+            "kind": "keep_awake",
+            "subject": "media_player.tv",
+            "value": "playing",
+            "limit": "",
+        }
+    ]
     await tick(hass, freezer, 20)
     assert machine_sim.powered
 
@@ -261,18 +268,31 @@ async def test_idle_state_is_stored_in_one_delayed_write(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Changes are written together a little later, and when Home Assistant stops."""
-    await setup_nas(hass, machine_entry, machine_sim)
+    hass.states.async_set("media_player.tv", "off")
+    await setup_nas(
+        hass, machine_entry, machine_sim, **{CONF_KEEP_AWAKE: ["media_player.tv"]}
+    )
     await hass.async_block_till_done()
     assert STORAGE_KEY not in hass_storage  # the NAS went idle: not written yet
     await switch(hass, "turn_on", AUTO)
+    # Ten changes of activity (idle, active, idle...) within the delay...
+    for state in ("playing", "off") * 5:
+        hass.states.async_set("media_player.tv", state)
+        await hass.async_block_till_done()
     assert STORAGE_KEY not in hass_storage
+    # ...are one write, once the delay has passed.
     freezer.tick(timedelta(seconds=SAVE_DELAY))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-    stored = hass_storage[STORAGE_KEY]["data"]
+    written = hass_storage[STORAGE_KEY]
+    stored = written["data"]
     key = next(iter(stored["enabled"]))
     assert stored["enabled"] == {key: True}
     assert set(stored["idle_since"]) == {key}
+    freezer.tick(timedelta(seconds=SAVE_DELAY))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass_storage[STORAGE_KEY] is written  # nothing changed: not rewritten
 
     # Stopping writes what is still pending.
     await switch(hass, "turn_off", AUTO)
