@@ -84,10 +84,10 @@ class Cascade:
     # -- start ----------------------------------------------------------------------
     async def start(self, resource: Resource, *, cascade: bool) -> None:
         dependencies = self._graph.dependencies(resource) if cascade else []
-        pending = [d for d in dependencies if not _is(d.state, ResourceStatus.RUNNING)]
+        pending = [d for d in dependencies if not _running(d.state)]
         start = PowerAction.START
-        if not pending and _is(resource.state, ResourceStatus.RUNNING):
-            self._fire(resource, start, Result.DONE, ReasonKind.ALREADY_RUNNING)
+        if not pending and _running(resource.state):
+            self._because(resource, start, Result.DONE, ReasonKind.ALREADY_RUNNING)
             return
         first = Transition(
             ResourceStatus.STARTING,
@@ -98,7 +98,7 @@ class Cascade:
         )
         async with self._transitions.showing(resource.key, first):
             if pending:
-                self.fire(
+                self._event(
                     resource,
                     PowerEvent(
                         action=start,
@@ -116,14 +116,12 @@ class Cascade:
                 # After waking what it runs on, the last successful poll is
                 # stale (made before the host went down): ask the platform again.
                 await self._wait_platform(resource, start, fresh=bool(pending))
-            if resource.coordinator.last_update_success and _is(
-                resource.state, ResourceStatus.RUNNING
-            ):
-                self._fire(resource, start, Result.DONE, ReasonKind.ALREADY_RUNNING)
+            if resource.coordinator.last_update_success and _running(resource.state):
+                self._because(resource, start, Result.DONE, ReasonKind.ALREADY_RUNNING)
                 return
             self._transitions.move_to(resource.key, Step.COMMAND)
             await self._call(resource, start, resource.async_start)
-            await self._follow(resource, start, ResourceStatus.RUNNING)
+            await self._follow(resource, start, _running)
 
     async def _wait_platform(
         self, resource: Resource, action: PowerAction, *, fresh: bool = False
@@ -135,7 +133,7 @@ class Cascade:
             return
         platform = resource.entry.title
         self._transitions.move_to(resource.key, Step.PLATFORM, waiting_for=(platform,))
-        self.fire(
+        self._event(
             resource,
             PowerEvent(
                 action=action,
@@ -170,14 +168,10 @@ class Cascade:
     async def stop(
         self, resource: Resource, *, cascade: bool, reason: Reason | None
     ) -> None:
-        dependents = [
-            d
-            for d in self._graph.dependents(resource)
-            if _is(d.state, ResourceStatus.RUNNING)
-        ]
+        dependents = [d for d in self._graph.dependents(resource) if _running(d.state)]
         stop = PowerAction.STOP
-        if not dependents and _is(resource.state, ResourceStatus.STOPPED):
-            self._fire(resource, stop, Result.DONE, ReasonKind.ALREADY_STOPPED)
+        if not dependents and _stopped(resource.state):
+            self._because(resource, stop, Result.DONE, ReasonKind.ALREADY_STOPPED)
         else:
             first = Transition(
                 ResourceStatus.STOPPING,
@@ -197,7 +191,7 @@ class Cascade:
         self, resource: Resource, dependents: list[Resource]
     ) -> None:
         """A host going down takes its guests with it: stop them cleanly first."""
-        self.fire(
+        self._event(
             resource,
             PowerEvent(
                 action=PowerAction.STOP,
@@ -211,8 +205,8 @@ class Cascade:
 
     async def _stop_itself(self, resource: Resource, reason: Reason | None) -> None:
         stop = PowerAction.STOP
-        if _is(resource.state, ResourceStatus.STOPPED):
-            self._fire(resource, stop, Result.DONE, ReasonKind.ALREADY_STOPPED)
+        if _stopped(resource.state):
+            self._because(resource, stop, Result.DONE, ReasonKind.ALREADY_STOPPED)
             return
         transition = self._transitions.get(resource.key)
         if transition is not None and transition.phase is not Step.COMMAND:
@@ -223,19 +217,19 @@ class Cascade:
         await self._call(
             resource, stop, resource.async_stop, reason, unmanaged=taken_down
         )
-        await self._follow(resource, stop, ResourceStatus.STOPPED)
+        await self._follow(resource, stop, _stopped)
 
     async def _release_dependencies(self, resource: Resource) -> None:
         """Stop what `resource` needed, unless something else still needs it."""
         releasable: list[Resource] = []
         stop = PowerAction.STOP
         for dependency in self._graph.dependencies(resource):
-            if not _is(dependency.state, ResourceStatus.RUNNING):
+            if not _running(dependency.state):
                 continue
             if not dependency.settings.get(
                 CONF_STOP_WITH_DEPENDENTS, DEFAULT_STOP_WITH_DEPENDENTS
             ):
-                self._fire(
+                self._because(
                     dependency,
                     stop,
                     Result.KEPT_ON,
@@ -263,7 +257,7 @@ class Cascade:
             else:
                 releasable.append(dependency)
                 continue
-            self.fire(dependency, kept_on)
+            self._event(dependency, kept_on)
         released = Reason(ReasonKind.RELEASED_BY, Named(resource.name, resource.noun))
         await asyncio.gather(*(self._stop_other(d, True, released) for d in releasable))
 
@@ -282,10 +276,10 @@ class Cascade:
                     async with asyncio.timeout(
                         min(REBOOT_DOWN_GRACE, resource.timeout)
                     ):
-                        await _wait_until(resource, lambda s: not s.is_running)
+                        await _wait_until(resource, _down)
                 except TimeoutError:
                     pass
-            await self._follow(resource, reboot, ResourceStatus.RUNNING)
+            await self._follow(resource, reboot, _running)
 
     # -- steps ------------------------------------------------------------------
     async def _call(
@@ -298,7 +292,7 @@ class Cascade:
         unmanaged: tuple[str, ...] = (),
     ) -> None:
         """Send the platform command; a client error becomes a translated error."""
-        self.fire(
+        self._event(
             resource,
             PowerEvent(
                 action=action,
@@ -320,13 +314,17 @@ class Cascade:
             raise
 
     async def _follow(
-        self, resource: Resource, action: PowerAction, target: ResourceStatus
+        self,
+        resource: Resource,
+        action: PowerAction,
+        reached: Callable[[ResourceState | None], bool],
     ) -> None:
-        """Probe until the platform reports `target`, or fail after its timeout."""
+        """Probe until the platform's state has `reached` the action's end, or
+        fail after its timeout."""
         timeout = resource.timeout
         try:
             async with asyncio.timeout(timeout):
-                await _wait_until(resource, lambda s: _is(s, target))
+                await _wait_until(resource, reached)
         except TimeoutError:
             err = HomeAssistantError(
                 translation_domain=DOMAIN,
@@ -338,20 +336,21 @@ class Cascade:
             )
             self._failed(resource, action, ReasonKind.TIMEOUT, err)
             raise err from None
-        self.fire(resource, PowerEvent(action=action, result=Result.DONE))
+        self._event(resource, PowerEvent(action=action, result=Result.DONE))
 
     # -- events ------------------------------------------------------------------------
-    def fire(self, resource: Resource, event: PowerEvent) -> None:
+    def _event(self, resource: Resource, event: PowerEvent) -> None:
         async_fire_power_event(self._hass, resource, event)
 
-    def _fire(
+    def _because(
         self,
         resource: Resource,
         action: PowerAction,
         result: Result,
         reason: ReasonKind,
     ) -> None:
-        self.fire(
+        """An event that needs no more than why."""
+        self._event(
             resource, PowerEvent(action=action, result=result, reason=Reason(reason))
         )
 
@@ -364,7 +363,7 @@ class Cascade:
         step: Step | None = None,
     ) -> None:
         """A step failed with `err`: the event carries the same words."""
-        self.fire(
+        self._event(
             resource,
             PowerEvent(
                 action=action,
@@ -377,22 +376,25 @@ class Cascade:
 
 
 async def _wait_until(
-    resource: Resource, condition: Callable[[ResourceState], bool]
+    resource: Resource, condition: Callable[[ResourceState | None], bool]
 ) -> None:
     while True:
         await resource.coordinator.async_refresh()
-        state = resource.state
-        if state is not None and condition(state):
+        if condition(resource.state):
             return
         await asyncio.sleep(PROBE_INTERVAL.total_seconds())
 
 
-def _is(state: ResourceState | None, status: ResourceStatus) -> bool:
-    """Running/stopped as the platform means it (a locked guest still runs)."""
-    if state is None:
-        return False
-    if status is ResourceStatus.RUNNING:
-        return state.is_running
-    if status is ResourceStatus.STOPPED:
-        return state.is_stopped
-    return state.status is status
+# Running and stopped as the platform means them (a locked guest still runs);
+# None: not polled yet, or its server does not answer.
+def _running(state: ResourceState | None) -> bool:
+    return state is not None and state.is_running
+
+
+def _stopped(state: ResourceState | None) -> bool:
+    return state is not None and state.is_stopped
+
+
+def _down(state: ResourceState | None) -> bool:
+    """Seen not running by a poll that answered (a reboot going down)."""
+    return state is not None and not state.is_running
