@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
@@ -17,8 +18,8 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.wakehub.const import DOMAIN
-from custom_components.wakehub.logbook import async_describe_events, describe
 from tests.conftest import record_events
+from tests.power.logbook_lines import async_logbook, async_messages
 from tests.simulators.machine import MachineSimulator
 
 SECRETS = ("correct horse",)
@@ -243,130 +244,202 @@ async def test_no_secret_in_logs_events_or_diagnostics(
         assert secret not in everything
 
 
-def test_logbook_lines_of_the_cascade() -> None:
-    assert describe({"action": "start", "result": "waiting", "reason": "pve1"}) == (
-        "Start: waiting for pve1"
-    )
-    assert (
-        describe({"action": "stop", "result": "kept_on", "reason": "qbittorrent"})
-        == "Kept on: qbittorrent is running"
-    )
-    assert (
-        describe({"action": "stop", "result": "kept_on", "reason": "sonarr, radarr"})
-        == "Kept on: sonarr, radarr are running"
-    )
-    # Events carry who kept a host on, managed by WakeHub or not.
-    assert (
-        describe(
+NAS = {"resource": "52:54:00:12:34:56", "name": "NAS", "kind": "machine"}
+DOCKER_VM = {"name": "docker", "kind": "vm"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {
+                "action": "start",
+                "result": "waiting",
+                "step": "dependencies",
+                "waiting_for": [{"name": "pve1", "kind": "machine"}, DOCKER_VM],
+            },
+            "Start: waiting for pve1, docker",
+        ),
+        (
+            {
+                "action": "start",
+                "result": "waiting",
+                "step": "platform",
+                "waiting_for": [{"name": "homelab", "kind": "proxmox"}],
+            },
+            "Start: waiting for homelab to answer",
+        ),
+        (
+            {
+                "action": "stop",
+                "result": "waiting",
+                "step": "dependents",
+                "waiting_for": [DOCKER_VM],
+            },
+            "Shutdown: stopping what runs on it first: docker",
+        ),
+        ({"action": "start", "result": "requested"}, "Start requested"),
+        ({"action": "start_alone", "result": "done"}, "Start done"),
+        (
+            {"action": "start", "result": "done", "reason": "already_running"},
+            "Start done: already running",
+        ),
+        (
+            {"action": "stop_alone", "result": "done", "reason": "already_stopped"},
+            "Shutdown done: already stopped",
+        ),
+        (
+            {
+                "action": "stop",
+                "result": "requested",
+                "reason": "released_by",
+                "cause": {"name": "jellyfin", "kind": "container"},
+            },
+            "Shutdown requested: no longer needed by jellyfin",
+        ),
+        (
+            {
+                "action": "stop",
+                "result": "requested",
+                "reason": "host_stopping",
+                "cause": DOCKER_VM,
+            },
+            "Shutdown requested: docker, which it runs on, is shutting down",
+        ),
+        (
+            {
+                "action": "stop",
+                "result": "requested",
+                "unmanaged": ["sonarr", "radarr"],
+            },
+            "Shutdown requested; also takes down sonarr, radarr (not in WakeHub)",
+        ),
+        (
             {
                 "action": "stop",
                 "result": "kept_on",
-                "reason": "nextcloud, sonarr, radarr",
+                "reason": "in_use",
                 "managed": ["nextcloud"],
                 "unmanaged": ["sonarr", "radarr"],
-            }
-        )
-        == "Kept on: nextcloud is running; sonarr, radarr are running (not in WakeHub)"
-    )
-    assert (
-        describe(
-            {
-                "action": "stop",
-                "result": "kept_on",
-                "reason": "sonarr",
-                "unmanaged": ["sonarr"],
-            }
-        )
-        == "Kept on: sonarr is running (not in WakeHub)"
-    )
-    assert (
-        describe(
+            },
+            "Kept on: still used by nextcloud; sonarr, radarr (not in WakeHub)",
+        ),
+        (
             {
                 "action": "stop",
                 "result": "kept_on",
                 "reason": "platform_unreachable",
                 "platforms": ["docker-vm"],
-            }
-        )
-        == "Kept on: docker-vm cannot be asked what runs there"
-    )
-    assert (
-        describe(
-            {
-                "action": "stop",
-                "result": "requested",
-                "reason": None,
-                "unmanaged": ["sonarr", "radarr"],
-            }
-        )
-        == "Shutdown requested; also takes down sonarr, radarr (not in WakeHub)"
-    )
-    assert (
-        describe(
+            },
+            "Kept on: docker-vm cannot be asked what runs there",
+        ),
+        (
             {
                 "action": "stop",
                 "result": "kept_on",
                 "reason": "not_stopped_with_dependents",
-            }
-        )
-        == "Kept on: it is not set to stop with its dependents"
-    )
-    assert (
-        describe(
-            {"action": "stop", "result": "requested", "reason": "released_by:jellyfin"}
-        )
-        == "Shutdown requested: no longer needed by jellyfin"
-    )
-    assert (
-        describe(
+            },
+            "Kept on: it is not set to stop with its dependents",
+        ),
+        (
             {
                 "action": "auto_stop",
                 "result": "cancelled",
-                "reason": "media_player.tv is playing",
-            }
-        )
-        == "Auto-shutdown cancelled: media_player.tv is playing"
-    )
-    assert (
-        describe(
-            {"action": "auto_stop", "result": "decided", "reason": "idle for 30 min"}
-        )
-        == "Auto-shutdown: idle for 30 min"
-    )
+                "reason": "active",
+                "activity": [
+                    {
+                        "kind": "keep_awake",
+                        "subject": "media_player.tv",
+                        "value": "playing",
+                    },
+                    {"kind": "cpu", "value": "13", "limit": "10"},
+                    {"kind": "sleeping"},  # of a later version: left out
+                ],
+            },
+            "Auto-shutdown cancelled: media_player.tv is playing; CPU 13% > 10%",
+        ),
+        (
+            {
+                "action": "auto_stop",
+                "result": "decided",
+                "reason": "idle",
+                "idle_minutes": 30,
+            },
+            "Auto-shutdown: idle for 30 min",
+        ),
+        (
+            {
+                "action": "stop",
+                "result": "failed",
+                "reason": "timeout",
+                "error": "(the English copy of the message)",
+                "translation_key": "stop_timeout",
+                "translation_placeholders": {"name": "NAS", "timeout": "1"},
+            },
+            # The translation, in Home Assistant's language, not the copy.
+            (
+                "Shutdown failed: NAS did not stop within 1 seconds. It may still "
+                "be shutting down; force stop it if it hangs"
+            ),
+        ),
+        (
+            {
+                "action": "reboot",
+                "result": "failed",
+                "reason": "error",
+                "error": "Something the kind did not translate",
+            },
+            "Reboot failed: Something the kind did not translate",
+        ),
+        # An event this version does not know is shown, not guessed.
+        ({"action": "hibernate", "result": "done"}, "done"),
+    ],
+)
+async def test_logbook_lines(
+    hass: HomeAssistant,
+    init_machine: MockConfigEntry,
+    fields: dict[str, Any],
+    message: str,
+) -> None:
+    describe = await async_messages(hass)
+    assert describe({**NAS, **fields}) == message
 
 
-def test_logbook_lines() -> None:
-    assert describe({"action": "start", "result": "requested"}) == "Start requested"
-    assert describe({"action": "stop", "result": "done"}) == "Shutdown done"
-    assert (
-        describe({"action": "start", "result": "failed", "reason": "timeout"})
-        == "Start failed: timed out"
-    )
-    assert (
-        describe(
-            {"action": "stop", "result": "failed", "reason": "VM is locked (backup)"}
+async def test_a_failure_reads_as_the_error_the_user_saw(
+    hass: HomeAssistant, machine_sim: MachineSimulator, machine_entry: MockConfigEntry
+) -> None:
+    """The shutdown command is refused: the logbook uses the action's words."""
+    machine_sim.shutdown_command = "something else"
+    await machine_sim.power_on()
+    assert await hass.config_entries.async_setup(machine_entry.entry_id)
+    await hass.async_block_till_done()
+    events = record_events(hass, "wakehub_power")
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN, "stop", {ATTR_ENTITY_ID: "switch.nas"}, blocking=True
         )
-        == "Shutdown failed: VM is locked (backup)"
-    )
+    [failed] = [e for e in events if e.data["result"] == "failed"]
+    describe = await async_logbook(hass)
+    assert describe(failed) == {
+        "name": "NAS",
+        "message": f"Shutdown failed: {err.value}",
+        "icon": "mdi:alert-circle-outline",
+        "entity_id": "switch.nas",
+    }
 
 
 async def test_logbook_describes_power_events(
     hass: HomeAssistant, machine_sim: MachineSimulator, init_machine: MockConfigEntry
 ) -> None:
-    """Each wakehub_power event becomes a readable logbook line."""
+    """Each wakehub_power event becomes a logbook line with its icon."""
     events = record_events(hass, "wakehub_power")
-    registered: dict[str, object] = {}
-    async_describe_events(
-        hass,
-        lambda domain, event_type, fn: registered.update({event_type: (domain, fn)}),
-    )
+    describe = await async_logbook(hass)
     await hass.services.async_call(
         "switch", "turn_on", {ATTR_ENTITY_ID: "switch.nas"}, blocking=True
     )
     await hass.async_block_till_done()
-    domain, describe_event = registered["wakehub_power"]  # type: ignore[misc]
-    assert domain == DOMAIN
-    assert [describe_event(e) for e in events] == [
-        {"name": "NAS", "message": "Start requested"},
-        {"name": "NAS", "message": "Start done"},
+    line = {"name": "NAS", "icon": "mdi:power", "entity_id": "switch.nas"}
+    assert [describe(e) for e in events] == [
+        {**line, "message": "Start requested"},
+        {**line, "message": "Start done"},
     ]

@@ -8,7 +8,7 @@ power switch. This module holds the shapes both sides of a link share:
 - `Workload` and `HostReport`: WakeHub only powers the resources a user picked,
   but a host runs more (every container of an engine, every guest of a node). A
   cascade stop never releases a host that still runs any of them, so each
-  server on a host reports everything running there (power.py asks);
+  server on a host reports everything running there (workloads.py asks);
 - `HostKind`, `KnownAs` and `LinkTarget`: what can be a host, and the names and
   addresses by which links are proposed (links.py);
 - the one place that reads and writes the stored links.

@@ -1,18 +1,13 @@
 """Idle detection and auto-shutdown.
 
-A running resource is *active* while any of these holds, and *idle* otherwise:
-- one of its keep-awake entities is in an active state (on, playing, home, open...);
-- a resource that depends on it is running (a NAS serving a running Jellyfin), or
-  a platform on it reports any workload running there, managed by WakeHub or not
-  (a VM whose engine runs a container nobody added), or cannot be asked;
-- its CPU use is above its CPU threshold, or its network traffic above its network
-  threshold (where the platform reports them and a threshold is set).
-
-When auto-shutdown is on for a resource and it has been idle for its idle timeout,
-it is stopped with cascade and protection, and the decision is recorded as a
-`wakehub_power` event; so is a countdown cancelled because something became
-active. The idle-since times and the auto-shutdown switches are stored, so a
-restart of Home Assistant resumes the countdown instead of resetting it.
+A running resource is *active* while something keeps it awake (activity.py),
+and *idle* otherwise. When auto-shutdown is on for a resource and it has been
+idle for its idle timeout, it is stopped with cascade and protection, and the
+decision is recorded as a `wakehub_power` event; so is a countdown cancelled
+because something became active. The idle-since times and the auto-shutdown
+switches are stored (in one delayed write for all the changes of a few
+seconds), so a restart of Home Assistant resumes the countdown instead of
+resetting it.
 
 A poll of a coordinator re-evaluates each of its resources, and what they depend
 on, once: a node under a thousand guests is evaluated once per poll, not once
@@ -23,11 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 import logging
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import (
     CALLBACK_TYPE,
     Event,
@@ -45,17 +39,11 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
-from .const import (
-    CONF_CPU_THRESHOLD,
-    CONF_IDLE_TIMEOUT,
-    CONF_KEEP_AWAKE,
-    CONF_NETWORK_THRESHOLD,
-    DEFAULT_IDLE_TIMEOUT,
-    DOMAIN,
-)
+from .activity import Activity, activity_reasons, idle_timeout
+from .const import CONF_KEEP_AWAKE, DOMAIN
 from .power import PowerManager, async_get_power_manager
+from .power_events import PowerAction, PowerEvent, Reason, ReasonKind, Result, Step
 from .resource import Resource, ResourceFeature
-from .wake.activity import access_reasons
 
 if TYPE_CHECKING:
     from .coordinator import WakeHubCoordinator
@@ -68,36 +56,6 @@ STORAGE_KEY = f"{DOMAIN}.idle"
 STORAGE_VERSION = 1
 # Seconds the store waits to write after a change (a stop writes what is pending).
 SAVE_DELAY = 10
-
-# States of a keep-awake entity that do NOT keep the resource awake. Anything
-# else (on, playing, home, open, heat, a number...) counts as activity.
-INACTIVE_STATES = frozenset(
-    {
-        "off",
-        "idle",
-        "standby",
-        "paused",
-        "not_home",
-        "away",
-        "closed",
-        "docked",
-        "locked",
-        "0",
-        "",
-        STATE_UNAVAILABLE,
-        STATE_UNKNOWN,
-    }
-)
-
-
-@dataclass(frozen=True)
-class Activity:
-    """What the detector sees for one resource."""
-
-    active: bool
-    reasons: tuple[str, ...]  # why it is active (empty when idle)
-    idle_since: datetime | None
-    auto_off_at: datetime | None
 
 
 @dataclass
@@ -226,41 +184,6 @@ class IdleMonitor:
             self.async_evaluate(resource)
 
     # -- the decision ------------------------------------------------------------
-    def _reasons(self, resource: Resource) -> list[str]:
-        state = resource.state
-        reasons: list[str] = []
-        for entity_id in resource.settings.get(CONF_KEEP_AWAKE, []):
-            entity_state = self.hass.states.get(entity_id)
-            if entity_state is not None and entity_state.state not in INACTIVE_STATES:
-                reasons.append(f"{entity_id} is {entity_state.state}")
-        hosted = self.power.workloads_on(resource)
-        reasons.extend(f"{name} is running" for name in hosted.managed)
-        reasons.extend(
-            f"{name} is running (not in WakeHub)" for name in hosted.unmanaged
-        )
-        reasons.extend(f"{title} cannot be asked" for title in hosted.unreachable)
-        reasons.extend(access_reasons(self.hass, resource))  # wake on access
-        settings = resource.settings
-        if state is not None:  # pragma: no branch - only evaluated with a state
-            cpu_threshold = settings.get(CONF_CPU_THRESHOLD)
-            if cpu_threshold and state.cpu is not None and state.cpu > cpu_threshold:
-                reasons.append(f"CPU {state.cpu:.0f}% > {cpu_threshold}%")
-            network_threshold = settings.get(CONF_NETWORK_THRESHOLD)
-            traffic = (state.network_in or 0) + (state.network_out or 0)
-            if (
-                network_threshold
-                and (state.network_in is not None or state.network_out is not None)
-                and traffic / 1000 > network_threshold
-            ):
-                reasons.append(
-                    f"network {traffic / 1000:.0f} kB/s > {network_threshold} kB/s"
-                )
-        return reasons
-
-    def _timeout(self, resource: Resource) -> timedelta | None:
-        minutes = resource.settings.get(CONF_IDLE_TIMEOUT, DEFAULT_IDLE_TIMEOUT)
-        return timedelta(minutes=float(minutes)) if minutes else None
-
     @callback
     def async_evaluate(self, resource: Resource) -> None:
         """Recompute activity and (re)arm or cancel the auto-shutdown timer."""
@@ -273,7 +196,7 @@ class IdleMonitor:
             return
         previous = self._activity.get(resource.key)
         running = state.is_running
-        reasons = self._reasons(resource) if running else []
+        reasons = activity_reasons(self.hass, self.power, resource) if running else []
         active = bool(reasons)
 
         if not running or active:
@@ -284,13 +207,22 @@ class IdleMonitor:
             self._save()
         idle_since = self._idle_since.get(resource.key)
 
-        timeout = self._timeout(resource)
+        timeout = idle_timeout(resource)
         auto_off_at = None
         if idle_since is not None and timeout is not None and self.enabled(resource):
             auto_off_at = idle_since + timeout
 
         if previous and previous.auto_off_at and auto_off_at is None and active:
-            self.power.fire(resource, "auto_stop", "cancelled", "; ".join(reasons))
+            self.power.fire(
+                resource,
+                PowerEvent(
+                    action=PowerAction.AUTO_STOP,
+                    result=Result.CANCELLED,
+                    step=Step.DECISION,
+                    reason=Reason(ReasonKind.ACTIVE),
+                    activity=tuple(reasons),
+                ),
+            )
 
         activity = Activity(active, tuple(reasons), idle_since, auto_off_at)
         if activity != previous:
@@ -328,11 +260,21 @@ class IdleMonitor:
             return  # became active (logged as cancelled) or was switched off
         if activity.auto_off_at > dt_util.utcnow():
             return  # re-armed for later
-        timeout = self._timeout(resource)
+        timeout = idle_timeout(resource)
         minutes = round(timeout.total_seconds() / 60) if timeout else 0
-        self.power.fire(resource, "auto_stop", "decided", f"idle for {minutes} min")
+        idle = Reason(ReasonKind.IDLE)
+        self.power.fire(
+            resource,
+            PowerEvent(
+                action=PowerAction.AUTO_STOP,
+                result=Result.DECIDED,
+                step=Step.DECISION,
+                reason=idle,
+                idle_minutes=minutes,
+            ),
+        )
         try:
-            await self.power.async_stop(resource, reason="idle")
+            await self.power.async_stop(resource, reason=idle)
         except HomeAssistantError as err:
             _LOGGER.warning("Auto-shutdown of %s failed: %s", resource.name, err)
 

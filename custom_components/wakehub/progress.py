@@ -12,22 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from homeassistant.const import EVENT_CORE_CONFIG_UPDATE
-from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers.translation import (
-    async_get_cached_translations,
-    async_get_translations,
-)
-from homeassistant.util.hass_dict import HassKey
+from homeassistant.core import HomeAssistant, callback
 
-from .const import DOMAIN
-from .power import Phase, PowerManager, Transition
+from . import texts
+from .power import PowerManager
+from .power_events import PowerAction, Step
 from .resource import Resource
+from .transitions import Transition
 
 CATEGORY = "progress"
 IDLE = "idle"
-_PREFIX = f"component.{DOMAIN}.{CATEGORY}."
-_LANGUAGE_TRACKED: HassKey[bool] = HassKey(f"{DOMAIN}_progress_language")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +40,7 @@ def progress(power: PowerManager, resource: Resource) -> Text:
     transition = power.transition(resource.key)
     if transition is None:
         return Text(IDLE)
-    if transition.phase is Phase.DEPENDENCIES:
+    if transition.phase is Step.DEPENDENCIES:
         deepest = _deepest_at_work(power, transition, seen={resource.key})
         if deepest is None:
             return Text("waiting_for", names=_names(transition))
@@ -60,13 +54,13 @@ def progress(power: PowerManager, resource: Resource) -> Text:
 def _own(resource: Resource, transition: Transition) -> Text:
     """What the resource itself is doing (not its dependencies)."""
     names = _names(transition)
-    if transition.phase is Phase.PLATFORM:
+    if transition.phase is Step.PLATFORM:
         return Text("platform", names=names)
-    if transition.phase is Phase.DEPENDENTS:
+    if transition.phase is Step.DEPENDENTS:
         return Text("stopping_dependents", names=names)
-    if transition.action in ("start", "start_alone"):
+    if transition.starts:
         return Text(resource.starting_text)
-    if transition.action == "reboot":
+    if transition.action == PowerAction.REBOOT:
         return Text("rebooting")
     return Text("stopping")
 
@@ -85,7 +79,7 @@ def _deepest_at_work(
         if below is None or layer is None or key in seen:
             continue
         seen.add(key)
-        if below.phase is Phase.DEPENDENCIES:
+        if below.phase is Step.DEPENDENCIES:
             if (deeper := _deepest_at_work(power, below, seen=seen)) is not None:
                 return deeper
             continue
@@ -94,42 +88,17 @@ def _deepest_at_work(
 
 
 async def async_load_texts(hass: HomeAssistant) -> None:
-    """Load the progress texts of Home Assistant's language, and of any language
-    it is set to later, into the translation cache (render() cannot wait)."""
-    if not hass.data.get(_LANGUAGE_TRACKED):
-        hass.data[_LANGUAGE_TRACKED] = True
-
-        @callback
-        def language_changed(_event: Event) -> None:
-            hass.async_create_task(_async_load(hass), eager_start=True)
-
-        hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, language_changed)
-    await _async_load(hass)
-
-
-async def _async_load(hass: HomeAssistant) -> None:
-    for language in {hass.config.language, "en"}:
-        await async_get_translations(hass, language, CATEGORY, [DOMAIN])
+    """Load the progress texts (render() cannot wait)."""
+    await texts.async_load_texts(hass, CATEGORY)
 
 
 @callback
 def render(hass: HomeAssistant, text: Text) -> str:
     """The text in Home Assistant's language (English where it is missing)."""
-    strings = async_get_cached_translations(
-        hass, hass.config.language, CATEGORY, DOMAIN
-    )
-    english = async_get_cached_translations(hass, "en", CATEGORY, DOMAIN)
-
-    def lookup(key: str) -> str:
-        return strings.get(_PREFIX + key) or english.get(_PREFIX + key) or key
 
     def text_of(text: Text) -> str:
-        template = lookup(text.key)
+        template = texts.text(hass, CATEGORY, text.key) or text.key
         step = text_of(text.step) if text.step is not None else ""
-        try:
-            return template.format(names=text.names, name=text.layer, step=step)
-        except KeyError, IndexError, ValueError:
-            # A translation with a placeholder it should not have: show it as is.
-            return template
+        return texts.fill(template, names=text.names, name=text.layer, step=step)
 
     return text_of(text)

@@ -27,6 +27,7 @@ from .api.errors import WakeHubError
 from .api.models import ResourceStatus
 from .const import CONF_DEPENDENCIES, CONF_TIMEOUT, DEFAULT_TIMEOUT, DOMAIN
 from .hosting import HostKind, KnownAs
+from .naming import Noun
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -112,6 +113,8 @@ class Resource(ABC):
     #: The sensors this resource fills (keys of the sensor descriptions).
     sensors: frozenset[str] = frozenset({"status"})
     features: ResourceFeature = ResourceFeature.POWER
+    #: What it is, said beside its name where another thing shares it (naming.py).
+    noun: Noun | None = None
     #: What a server can run on this resource as (None: nothing runs on it).
     host_kind: HostKind | None = None
     #: Progress text (translations: "progress") while its own start runs.

@@ -140,6 +140,19 @@ async def _each[T](
     return {r.key: result for r, result in zip(resources, results, strict=True)}
 
 
+async def _async_show_outcome(resources: list[Resource]) -> None:
+    """Poll the targets' servers now, once each, so their entities show what
+    the action did.
+
+    Not the debounced `async_request_refresh`: within its cooldown a second
+    action (a pause, then a resume) would start from the state before the
+    first.
+    """
+    await asyncio.gather(
+        *{r.coordinator: r.coordinator.async_refresh() for r in resources}.values()
+    )
+
+
 def _response(
     hass: HomeAssistant, results: dict[str, Any], resources: list[Resource]
 ) -> ServiceResponse:
@@ -175,15 +188,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
             resources = await async_resolve_resources(call)
             _require(resources, feature, name, refusal)
             results = await _each(resources, lambda r: act(r, call))
+            if response is not SupportsResponse.ONLY:
+                await _async_show_outcome(resources)
             if response is SupportsResponse.ONLY or call.return_response:
                 return _response(hass, results, resources)
-            # Refresh at once so entities show the outcome of the action.
-            await asyncio.gather(
-                *{
-                    r.coordinator: r.coordinator.async_request_refresh()
-                    for r in resources
-                }.values()
-            )
             return None
 
         hass.services.async_register(
@@ -211,25 +219,18 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_REBOOT, ResourceFeature.REBOOT, lambda r, call: power.async_reboot(r)
     )
 
-    async def paused(resource: Resource, pause: bool) -> None:
-        await (resource.async_pause() if pause else resource.async_unpause())
-        # The engine answers once it is done: show it at once (the refresh
-        # requested after every action is debounced, so a pause then a resume
-        # within seconds would show the pause).
-        await resource.coordinator.async_refresh()
-
     # Pausing freezes a container's processes in place (Docker's cgroup freezer):
     # nothing else WakeHub runs can be frozen, and the refusal says so.
     register(
         "pause",
         ResourceFeature.PAUSE,
-        lambda r, call: paused(r, pause=True),
+        lambda r, call: r.async_pause(),
         refusal="pause_not_supported",
     )
     register(
         "unpause",
         ResourceFeature.PAUSE,
-        lambda r, call: paused(r, pause=False),
+        lambda r, call: r.async_unpause(),
         refusal="pause_not_supported",
     )
     register(

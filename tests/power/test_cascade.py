@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import record_events
 from tests.power.conftest import JELLYFIN, NEXTCLOUD, NODE_SWITCH, VM_SWITCH, Lab
+from tests.power.logbook_lines import async_messages
 
 
 async def turn(hass: HomeAssistant, service: str, entity_id: str) -> None:
@@ -24,6 +25,15 @@ def steps(events: list[Event]) -> list[tuple[str, str, str, str | None]]:
     return [
         (e.data["name"], e.data["action"], e.data["result"], e.data["reason"])
         for e in events
+    ]
+
+
+def waits(events: list[Event]) -> list[tuple[str, list[dict[str, str]]]]:
+    """Who waited for what, as the events name it."""
+    return [
+        (e.data["name"], e.data["waiting_for"])
+        for e in events
+        if e.data["result"] == "waiting"
     ]
 
 
@@ -64,9 +74,13 @@ async def test_jellyfin_wakes_the_whole_chain(hass: HomeAssistant, lab: Lab) -> 
     assert ["docker"] in waiting  # the status said what it waited for
 
     log = steps(events)
+    assert waits(events)[:2] == [
+        ("jellyfin", [{"name": "docker", "kind": "vm"}]),
+        ("docker", [{"name": "Node pve1", "kind": "machine"}]),
+    ]
     assert log[:2] == [
-        ("jellyfin", "start", "waiting", "docker"),
-        ("docker", "start", "waiting", "Node pve1"),
+        ("jellyfin", "start", "waiting", None),
+        ("docker", "start", "waiting", None),
     ]
     # Bottom-up: each layer is requested only once the one under it is done.
     # (Waits for a platform's API appear only when it is slower than its host.)
@@ -86,10 +100,17 @@ async def test_a_failing_middle_step_stops_the_cascade(
     """The VM is locked by a backup: the user reads Proxmox's own words; the node
     that was already woken stays on; turning on again resumes from the VM."""
     lab.pve.set_locked(100, "backup")
+    events = record_events(hass, "wakehub_power")
     with pytest.raises(HomeAssistantError) as err:
         await turn(hass, "turn_on", JELLYFIN)
     assert err.value.translation_key == "task_failed"
     assert str(err.value) == "docker: VM is locked (backup)"
+    [failed] = [e for e in events if e.data["result"] == "failed"]
+    assert failed.data["reason"] == "error"
+    assert failed.data["translation_key"] == "task_failed"
+    # The logbook says it in the words of the error the user saw.
+    describe = await async_messages(hass)
+    assert describe(failed) == "Start failed: docker: VM is locked (backup)"
     assert lab.node.powered
     assert hass.states.get(NODE_SWITCH).state == STATE_ON
     assert hass.states.get(JELLYFIN).state != STATE_ON
@@ -124,16 +145,27 @@ async def test_shared_dependency_kept_on_then_released(
     await turn(hass, "turn_off", JELLYFIN)
     assert hass.states.get(JELLYFIN).state == STATE_OFF
     assert hass.states.get(VM_SWITCH).state == STATE_ON
-    assert ("docker", "stop", "kept_on", "nextcloud") in steps(events)
+    [kept] = [e.data for e in events if e.data["result"] == "kept_on"]
+    assert (kept["name"], kept["reason"], kept["managed"]) == (
+        "docker",
+        "in_use",
+        ["nextcloud"],
+    )
 
     await turn(hass, "turn_off", NEXTCLOUD)
     # The last user is gone: the VM, then the node, stop downwards.
     assert lab.pve.guests[100].status == "stopped"
     assert not lab.node.powered
     assert "sudo systemctl poweroff" in lab.node.commands
-    log = steps(events)
-    assert ("docker", "stop", "requested", "released_by:nextcloud") in log
-    assert ("Node pve1", "stop", "requested", "released_by:docker") in log
+    released = {
+        e.data["name"]: e.data["cause"]
+        for e in events
+        if e.data["reason"] == "released_by"
+    }
+    assert released == {
+        "docker": {"name": "nextcloud", "kind": "container"},
+        "Node pve1": {"name": "docker", "kind": "vm"},
+    }
 
 
 async def test_stop_without_cascade_keeps_dependencies(
@@ -159,3 +191,13 @@ async def test_stopping_the_host_stops_its_dependents_first(
     assert lab.docker.containers["jellyfin"].state == "exited"
     done = [(n, a) for n, a, r, _ in steps(events) if r == "done"]
     assert done == [("jellyfin", "stop"), ("docker", "stop"), ("Node pve1", "stop")]
+    # Each guest says which host going down took it down.
+    causes = {
+        e.data["name"]: e.data["cause"]
+        for e in events
+        if e.data["reason"] == "host_stopping"
+    }
+    assert causes == {
+        "jellyfin": {"name": "docker", "kind": "vm"},
+        "docker": {"name": "Node pve1", "kind": "machine"},
+    }

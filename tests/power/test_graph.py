@@ -173,3 +173,7 @@ async def test_a_poll_evaluates_a_shared_dependency_once(
     monkeypatch.setattr(monitor, "async_evaluate", counting)
     await named(hass, "jellyfin").coordinator.async_refresh()
     assert sorted(evaluated) == ["docker", "jellyfin", "nextcloud"]
+    # A poll of the cluster: its VM, and the machine the VM runs on, once each.
+    evaluated.clear()
+    await named(hass, "docker").coordinator.async_refresh()
+    assert sorted(evaluated) == ["Node pve1", "docker"]

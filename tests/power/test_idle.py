@@ -31,10 +31,10 @@ from custom_components.wakehub.const import (
     CONF_TIMEOUT,
 )
 from custom_components.wakehub.idle import DATA_IDLE, SAVE_DELAY, STORAGE_KEY
-from custom_components.wakehub.logbook import describe
 from custom_components.wakehub.power import async_get_power_manager
 from tests.conftest import record_events
 from tests.power.conftest import JELLYFIN, VM_SWITCH, Lab
+from tests.power.logbook_lines import async_messages
 from tests.simulators.machine import MachineSimulator
 
 SWITCH = "switch.nas"
@@ -138,10 +138,18 @@ async def test_idle_machine_is_stopped_after_its_timeout(
     assert not machine_sim.powered
     assert hass.states.get(SWITCH).state == STATE_OFF
     assert hass.states.get(AT).state == STATE_UNKNOWN
-    lines = [describe(dict(e.data)) for e in events]
+    describe = await async_messages(hass)
+    lines = [describe(e) for e in events]
     assert lines[0] == "Auto-shutdown: idle for 30 min"
     assert "Shutdown requested: idle" in lines
     assert lines[-1] == "Shutdown done"
+    decided = events[0].data
+    assert (decided["action"], decided["result"], decided["reason"]) == (
+        "auto_stop",
+        "decided",
+        "idle",
+    )
+    assert decided["idle_minutes"] == 30
 
 
 async def test_keep_awake_entity_cancels_the_countdown(
@@ -165,8 +173,18 @@ async def test_keep_awake_entity_cancels_the_countdown(
         "media_player.tv is playing"
     ]
     assert hass.states.get(AT).state == STATE_UNKNOWN
-    assert [describe(dict(e.data)) for e in events] == [
+    describe = await async_messages(hass)
+    assert [describe(e) for e in events] == [
         "Auto-shutdown cancelled: media_player.tv is playing"
+    ]
+    assert events[0].data["reason"] == "active"
+    assert events[0].data["activity"] == [
+        {
+            "kind": "keep_awake",
+            "subject": "media_player.tv",
+            "value": "playing",
+            "limit": "",
+        }
     ]
     await tick(hass, freezer, 20)
     assert machine_sim.powered
@@ -250,18 +268,31 @@ async def test_idle_state_is_stored_in_one_delayed_write(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Changes are written together a little later, and when Home Assistant stops."""
-    await setup_nas(hass, machine_entry, machine_sim)
+    hass.states.async_set("media_player.tv", "off")
+    await setup_nas(
+        hass, machine_entry, machine_sim, **{CONF_KEEP_AWAKE: ["media_player.tv"]}
+    )
     await hass.async_block_till_done()
     assert STORAGE_KEY not in hass_storage  # the NAS went idle: not written yet
     await switch(hass, "turn_on", AUTO)
+    # Ten changes of activity (idle, active, idle...) within the delay...
+    for state in ("playing", "off") * 5:
+        hass.states.async_set("media_player.tv", state)
+        await hass.async_block_till_done()
     assert STORAGE_KEY not in hass_storage
+    # ...are one write, once the delay has passed.
     freezer.tick(timedelta(seconds=SAVE_DELAY))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-    stored = hass_storage[STORAGE_KEY]["data"]
+    written = hass_storage[STORAGE_KEY]
+    stored = written["data"]
     key = next(iter(stored["enabled"]))
     assert stored["enabled"] == {key: True}
     assert set(stored["idle_since"]) == {key}
+    freezer.tick(timedelta(seconds=SAVE_DELAY))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass_storage[STORAGE_KEY] is written  # nothing changed: not rewritten
 
     # Stopping writes what is still pending.
     await switch(hass, "turn_off", AUTO)

@@ -10,9 +10,9 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID, STATE_ON, STATE_UNKNOWN
 from homeassistant.core import Event, HomeAssistant
 
-from custom_components.wakehub.logbook import describe
 from tests.conftest import record_events
 from tests.power.conftest import JELLYFIN, NODE_SWITCH, VM_SWITCH, Lab
+from tests.power.logbook_lines import async_messages
 from tests.power.test_idle import clocked, run_clock, tick
 
 
@@ -55,7 +55,9 @@ async def test_an_unmanaged_container_keeps_its_vm_and_node_on(
     assert kept["name"] == "docker"
     assert kept["unmanaged"] == ["sonarr", "radarr"]
     assert "managed" not in kept
-    assert describe(kept) == "Kept on: sonarr, radarr are running (not in WakeHub)"
+    assert kept["reason"] == "in_use"
+    describe = await async_messages(hass)
+    assert describe(kept) == "Kept on: still used by sonarr, radarr (not in WakeHub)"
 
     # Once nothing else runs there, the same stop releases the VM and the node.
     lab.docker.containers["sonarr"].state = "exited"
@@ -93,7 +95,8 @@ async def test_an_unmanaged_guest_keeps_its_node_machine_on(
     [kept] = kept_on(events)
     assert kept["name"] == "Node pve1"
     assert kept["unmanaged"] == ["windows11"]
-    assert describe(kept) == "Kept on: windows11 is running (not in WakeHub)"
+    describe = await async_messages(hass)
+    assert describe(kept) == "Kept on: still used by windows11 (not in WakeHub)"
 
     lab.pve.set_status(101, "stopped")
     await turn(hass, "turn_off", VM_SWITCH)  # already off: releases the node now
@@ -111,8 +114,9 @@ async def test_a_managed_user_and_an_unmanaged_one_are_both_named(
     [kept] = kept_on(events)
     assert kept["managed"] == ["nextcloud"]
     assert kept["unmanaged"] == ["sonarr"]
+    describe = await async_messages(hass)
     assert describe(kept) == (
-        "Kept on: nextcloud is running; sonarr is running (not in WakeHub)"
+        "Kept on: still used by nextcloud; sonarr (not in WakeHub)"
     )
 
 
@@ -137,6 +141,7 @@ async def test_nothing_is_released_while_the_engine_cannot_be_asked(
     assert kept["name"] == "docker"
     assert kept["reason"] == "platform_unreachable"
     assert kept["platforms"] == ["docker-vm"]
+    describe = await async_messages(hass)
     assert describe(kept) == "Kept on: docker-vm cannot be asked what runs there"
 
 
@@ -177,6 +182,7 @@ async def test_turning_off_a_host_directly_names_what_it_takes_down(
         if e.data["name"] == "docker" and e.data["result"] == "requested"
     ]
     assert requested[0]["unmanaged"] == ["sonarr"]
+    describe = await async_messages(hass)
     assert describe(requested[0]) == (
         "Shutdown requested; also takes down sonarr (not in WakeHub)"
     )

@@ -23,9 +23,9 @@ from custom_components.wakehub.const import (
     CONF_TIMEOUT,
     DOMAIN,
 )
-from custom_components.wakehub.logbook import describe
 from custom_components.wakehub.power import async_get_power_manager
 from tests.conftest import record_events
+from tests.power.logbook_lines import async_messages
 from tests.simulators.machine import MachineSimulator
 from tests.simulators.proxmox import ProxmoxSimulator
 
@@ -267,7 +267,8 @@ async def test_an_unmanaged_guest_keeps_its_node_on(
     [kept] = kept_on(events)
     assert kept["name"] == "pve1"
     assert kept["unmanaged"] == ["windows11"]
-    assert describe(kept) == "Kept on: windows11 is running (not in WakeHub)"
+    describe = await async_messages(hass)
+    assert describe(kept) == "Kept on: still used by windows11 (not in WakeHub)"
 
     # Once nothing runs there, the same stop releases the node.
     pve_sim.set_status(101, "stopped")

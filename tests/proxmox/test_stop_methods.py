@@ -315,7 +315,7 @@ async def test_a_paused_vm_keeps_its_node_a_hibernated_one_releases_it(
     kept = [e.data for e in events if e.data["result"] == "kept_on"]
     assert kept
     assert kept[0]["name"] == "Node pve1"
-    assert "docker" in kept[0]["reason"]
+    assert "docker" in kept[0]["managed"]
 
     await _switch(hass, "turn_on")
     assert not lab.pve.guests[100].paused

@@ -71,6 +71,7 @@ from ..const import CONF_HOST_LINK, DOMAIN, PROBE_INTERVAL
 from ..coordinator import WakeHubCoordinator, async_first_refresh
 from ..devices import async_place_resource, entry_device, linked_device, via
 from ..hosting import KnownAs, LinkTarget, Workload, stored_link
+from ..naming import Noun
 from ..power import async_get_power_manager
 from ..resource import Resource, ResourceFeature, ResourceState
 from ..runtime import WakeHubRuntimeData
@@ -666,6 +667,7 @@ class DockerEngineResource(Resource):
 
     sensors = frozenset({"status"})
     features = ResourceFeature(0)
+    noun = Noun.DOCKER_ENGINE
     coordinator: DockerCoordinator
 
     @property
@@ -693,6 +695,7 @@ class ContainerResource(Resource):
         | ResourceFeature.PAUSE
     )
     starting_text = "starting_container"
+    noun = Noun.CONTAINER
     # The engine answers a restart once the container runs again.
     reboot_completes_task = True
     coordinator: DockerCoordinator
@@ -772,6 +775,7 @@ class StackResource(Resource):
     sensors = frozenset({"status"})
     features = ResourceFeature.POWER
     starting_text = "starting_stack"
+    noun = Noun.STACK
     coordinator: DockerCoordinator
 
     @property

@@ -41,6 +41,7 @@ from ..const import (
 )
 from ..coordinator import WakeHubCoordinator
 from ..hosting import HostKind, KnownAs
+from ..naming import Noun
 from ..resource import Resource, ResourceFeature, ResourceState
 from ..runtime import WakeHubRuntimeData
 
@@ -177,6 +178,7 @@ class MachineResource(Resource):
     features = ResourceFeature.POWER | ResourceFeature.REBOOT
     starting_text = "waking"
     host_kind = HostKind.MACHINE
+    noun = Noun.MACHINE
 
     def known_as(self) -> KnownAs:
         host = str(self.entry.data.get(CONF_HOST, ""))

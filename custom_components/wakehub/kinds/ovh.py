@@ -54,6 +54,7 @@ from ..api.ovh import (
 )
 from ..const import DOMAIN
 from ..coordinator import WakeHubCoordinator
+from ..naming import Noun
 from ..resource import (
     Resource,
     ResourceFeature,
@@ -436,6 +437,7 @@ class OvhVpsResource(Resource):
         | ResourceFeature.RESET_PASSWORD
     )
     starting_text = "starting_vps"
+    noun = Noun.VPS
     #: async_reboot returns once OVH's reboot task ended (see the report on power.py).
     reboot_completes_task = True
     coordinator: OvhCoordinator

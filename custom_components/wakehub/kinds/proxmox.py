@@ -68,6 +68,7 @@ from ..coordinator import WakeHubCoordinator, async_first_refresh
 from ..devices import async_place_resource, entry_device, linked_device, via
 from ..graph import power_switch_unique_id
 from ..hosting import HostKind, KnownAs, LinkTarget, Workload, stored_link
+from ..naming import Noun
 from ..resource import (
     Resource,
     ResourceFeature,
@@ -644,6 +645,7 @@ class ProxmoxNodeResource(Resource):
     # and a node named like its machine gets no "_2" entity ids before linking.
     translation_prefix = "node_"
     starting_text = "waking"
+    noun = Noun.PROXMOX_NODE
     # Its wake is a request to the cluster's API: waiting for that API to come
     # back is pointless when no other node runs to serve it.
     woken_by_its_server = True
@@ -781,6 +783,7 @@ class ProxmoxGuestResource(Resource):
         self.starting_text = (
             "starting_vm" if self.guest_type == "qemu" else "starting_lxc"
         )
+        self.noun = Noun.VM if self.guest_type == "qemu" else Noun.LXC
         self.host_kind = HostKind.GUEST
 
     @property

@@ -23,6 +23,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from ..const import DOMAIN
+from ..power_events import Awake, AwakeKind
 from ..resource import Resource
 from .const import CONF_WAKE_KEEP_AWAKE, DEFAULT_WAKE_KEEP_AWAKE, EVENT_ACCESS
 
@@ -30,7 +31,8 @@ DATA_ACCESS: HassKey[AccessRecord] = HassKey(f"{DOMAIN}_access")
 
 WOKEN = "woken"
 KEPT_AWAKE = "kept_awake"
-_LINES = {WOKEN: "Woken by access", KEPT_AWAKE: "Kept awake by access"}
+# The logbook's texts, in its translation section.
+_LINE_KEYS = {WOKEN: "access.woken", KEPT_AWAKE: "access.kept_awake"}
 
 
 def keep_awake_for(settings: Mapping[str, Any]) -> timedelta:
@@ -107,16 +109,15 @@ def async_get_access_record(hass: HomeAssistant) -> AccessRecord:
 
 
 @callback
-def access_reasons(hass: HomeAssistant, resource: Resource) -> list[str]:
+def access_reasons(hass: HomeAssistant, resource: Resource) -> list[Awake]:
     """The idle detector's reason while a link hit holds `resource` active."""
     record = hass.data.get(DATA_ACCESS)
     if record is None or (until := record.active_until(resource.key)) is None:
         return []
     local = dt_util.as_local(until).strftime("%H:%M:%S")
-    return [f"accessed through its wake link (until {local})"]
+    return [Awake(AwakeKind.ACCESS, value=local)]
 
 
-def describe_access(data: Mapping[str, Any]) -> str:
-    """The logbook line of a `wakehub_access` event."""
-    result = str(data.get("result"))
-    return _LINES.get(result, result)
+def access_line_key(data: Mapping[str, Any]) -> str:
+    """The logbook text key of a `wakehub_access` event."""
+    return _LINE_KEYS.get(str(data.get("result")), "access.woken")

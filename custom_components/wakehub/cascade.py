@@ -1,0 +1,400 @@
+"""The steps of a start, a stop and a reboot, layer by layer.
+
+- A start first brings up what the resource depends on (bottom-up, independent
+  branches in parallel), waiting at each layer until its platform really
+  answers, then starts the resource and follows it until it runs.
+- A stop first stops its running dependents (a host takes its guests down
+  cleanly), then the resource; with cascade, it then releases the dependencies
+  nothing else needs (and that are set to stop with them), and says why a
+  dependency was kept on.
+- Each step fires a `wakehub_power` event (power_events.py).
+
+power.py runs these, once per resource and action at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+
+from .action_errors import translate_error
+from .api.errors import WakeHubError
+from .api.models import ResourceStatus
+from .const import (
+    CONF_STOP_WITH_DEPENDENTS,
+    DEFAULT_STOP_WITH_DEPENDENTS,
+    DOMAIN,
+    PROBE_INTERVAL,
+)
+from .graph import PowerGraph
+from .naming import Named, server_noun
+from .power_events import (
+    Failure,
+    PowerAction,
+    PowerEvent,
+    Reason,
+    ReasonKind,
+    Result,
+    Step,
+    async_fire_power_event,
+)
+from .resource import Resource, ResourceState
+from .transitions import Transition, Transitions
+from .workloads import HostWorkloads
+
+# How long a reboot may take to go down before we assume it was too quick to see.
+REBOOT_DOWN_GRACE = 60.0
+
+# The error a change that did not end in time raises, by what was asked.
+_TIMEOUT_KEYS = {
+    PowerAction.START: "start_timeout",
+    PowerAction.STOP: "stop_timeout",
+    PowerAction.REBOOT: "reboot_timeout",
+}
+
+type StartFn = Callable[[Resource], Awaitable[None]]
+type StopFn = Callable[[Resource, bool, Reason], Awaitable[None]]
+
+
+class Cascade:
+    """The start, stop and reboot procedures over the dependency graph."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        graph: PowerGraph,
+        transitions: Transitions,
+        workloads: HostWorkloads,
+        *,
+        start: StartFn,
+        stop: StopFn,
+    ) -> None:
+        self._hass = hass
+        self._graph = graph
+        self._transitions = transitions
+        self._workloads = workloads
+        #: Start (with cascade) and stop (cascade or not) another resource,
+        #: joining a run of it already under way.
+        self._start_other = start
+        self._stop_other = stop
+
+    # -- start ----------------------------------------------------------------------
+    async def start(self, resource: Resource, *, cascade: bool) -> None:
+        dependencies = self._graph.dependencies(resource) if cascade else []
+        pending = [d for d in dependencies if not _running(d.state)]
+        start = PowerAction.START
+        if not pending and _running(resource.state):
+            self._because(resource, start, Result.DONE, ReasonKind.ALREADY_RUNNING)
+            return
+        first = Transition(
+            ResourceStatus.STARTING,
+            start,
+            tuple(d.name for d in pending),
+            Step.DEPENDENCIES if pending else Step.COMMAND,
+            tuple(d.key for d in pending),
+        )
+        async with self._transitions.showing(resource.key, first):
+            if pending:
+                self._event(
+                    resource,
+                    PowerEvent(
+                        action=start,
+                        result=Result.WAITING,
+                        step=Step.DEPENDENCIES,
+                        waiting_for=tuple(Named(d.name, d.noun) for d in pending),
+                    ),
+                )
+                # Independent branches come up in parallel; the first failure
+                # stops this start (what already started stays started).
+                await asyncio.gather(*(self._start_other(d) for d in pending))
+            if resource.woken_by_its_server:
+                await resource.coordinator.async_refresh()
+            else:
+                # After waking what it runs on, the last successful poll is
+                # stale (made before the host went down): ask the platform again.
+                await self._wait_platform(resource, start, fresh=bool(pending))
+            if resource.coordinator.last_update_success and _running(resource.state):
+                self._because(resource, start, Result.DONE, ReasonKind.ALREADY_RUNNING)
+                return
+            self._transitions.move_to(resource.key, Step.COMMAND)
+            await self._call(resource, start, resource.async_start)
+            await self._follow(resource, start, _running)
+
+    async def _wait_platform(
+        self, resource: Resource, action: PowerAction, *, fresh: bool = False
+    ) -> None:
+        """Wait until the platform under `resource` answers (API up, engine up)."""
+        if fresh:
+            await resource.coordinator.async_refresh()
+        if resource.coordinator.last_update_success and resource.state is not None:
+            return
+        platform = resource.entry.title
+        self._transitions.move_to(resource.key, Step.PLATFORM, waiting_for=(platform,))
+        self._event(
+            resource,
+            PowerEvent(
+                action=action,
+                result=Result.WAITING,
+                step=Step.PLATFORM,
+                waiting_for=(Named(platform, server_noun(resource.entry)),),
+            ),
+        )
+        try:
+            async with asyncio.timeout(resource.timeout):
+                while True:
+                    await resource.coordinator.async_refresh()
+                    if resource.coordinator.last_update_success and resource.state:
+                        return
+                    await asyncio.sleep(PROBE_INTERVAL.total_seconds())
+        except TimeoutError:
+            err = HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="platform_timeout",
+                translation_placeholders={
+                    "name": resource.name,
+                    "platform": platform,
+                    "timeout": str(round(resource.timeout)),
+                },
+            )
+            self._failed(
+                resource, action, ReasonKind.PLATFORM_TIMEOUT, err, Step.PLATFORM
+            )
+            raise err from None
+
+    # -- stop -----------------------------------------------------------------------
+    async def stop(
+        self, resource: Resource, *, cascade: bool, reason: Reason | None
+    ) -> None:
+        dependents = [d for d in self._graph.dependents(resource) if _running(d.state)]
+        stop = PowerAction.STOP
+        if not dependents and _stopped(resource.state):
+            self._because(resource, stop, Result.DONE, ReasonKind.ALREADY_STOPPED)
+        else:
+            first = Transition(
+                ResourceStatus.STOPPING,
+                stop,
+                tuple(d.name for d in dependents),
+                Step.DEPENDENTS if dependents else Step.COMMAND,
+                tuple(d.key for d in dependents),
+            )
+            async with self._transitions.showing(resource.key, first):
+                if dependents:
+                    await self._stop_dependents(resource, dependents)
+                await self._stop_itself(resource, reason)
+        if cascade:
+            await self._release_dependencies(resource)
+
+    async def _stop_dependents(
+        self, resource: Resource, dependents: list[Resource]
+    ) -> None:
+        """A host going down takes its guests with it: stop them cleanly first."""
+        self._event(
+            resource,
+            PowerEvent(
+                action=PowerAction.STOP,
+                result=Result.WAITING,
+                step=Step.DEPENDENTS,
+                waiting_for=tuple(Named(d.name, d.noun) for d in dependents),
+            ),
+        )
+        reason = Reason(ReasonKind.HOST_STOPPING, Named(resource.name, resource.noun))
+        await asyncio.gather(*(self._stop_other(d, False, reason) for d in dependents))
+
+    async def _stop_itself(self, resource: Resource, reason: Reason | None) -> None:
+        stop = PowerAction.STOP
+        if _stopped(resource.state):
+            self._because(resource, stop, Result.DONE, ReasonKind.ALREADY_STOPPED)
+            return
+        transition = self._transitions.get(resource.key)
+        if transition is not None and transition.phase is not Step.COMMAND:
+            self._transitions.move_to(resource.key, Step.COMMAND)
+        # Asked for directly, a host stops even with workloads WakeHub does not
+        # manage; the event says what went down with it.
+        taken_down = self._workloads.report(resource).unmanaged
+        await self._call(
+            resource, stop, resource.async_stop, reason, unmanaged=taken_down
+        )
+        await self._follow(resource, stop, _stopped)
+
+    async def _release_dependencies(self, resource: Resource) -> None:
+        """Stop what `resource` needed, unless something else still needs it."""
+        releasable: list[Resource] = []
+        stop = PowerAction.STOP
+        for dependency in self._graph.dependencies(resource):
+            if not _running(dependency.state):
+                continue
+            if not dependency.settings.get(
+                CONF_STOP_WITH_DEPENDENTS, DEFAULT_STOP_WITH_DEPENDENTS
+            ):
+                self._because(
+                    dependency,
+                    stop,
+                    Result.KEPT_ON,
+                    ReasonKind.NOT_STOPPED_WITH_DEPENDENTS,
+                )
+                continue
+            report = await self._workloads.async_report(dependency)
+            if report.managed or report.unmanaged:
+                kept_on = PowerEvent(
+                    action=stop,
+                    result=Result.KEPT_ON,
+                    step=Step.DEPENDENCIES,
+                    reason=Reason(ReasonKind.IN_USE),
+                    managed=report.managed,
+                    unmanaged=report.unmanaged,
+                )
+            elif report.unreachable:
+                kept_on = PowerEvent(
+                    action=stop,
+                    result=Result.KEPT_ON,
+                    step=Step.DEPENDENCIES,
+                    reason=Reason(ReasonKind.PLATFORM_UNREACHABLE),
+                    platforms=report.unreachable,
+                )
+            else:
+                releasable.append(dependency)
+                continue
+            self._event(dependency, kept_on)
+        released = Reason(ReasonKind.RELEASED_BY, Named(resource.name, resource.noun))
+        await asyncio.gather(*(self._stop_other(d, True, released) for d in releasable))
+
+    # -- reboot -----------------------------------------------------------------------
+    async def reboot(self, resource: Resource) -> None:
+        reboot = PowerAction.REBOOT
+        async with self._transitions.showing(
+            resource.key, Transition(ResourceStatus.REBOOTING, reboot)
+        ):
+            await self._call(resource, reboot, resource.async_reboot)
+            if not resource.reboot_completes_task:
+                # A machine's reboot command returns at once: watch it go down
+                # first, or "running" would be read before it even left. A fast
+                # reboot may never be seen down between two probes: that is fine.
+                try:
+                    async with asyncio.timeout(
+                        min(REBOOT_DOWN_GRACE, resource.timeout)
+                    ):
+                        await _wait_until(resource, _down)
+                except TimeoutError:
+                    pass
+            await self._follow(resource, reboot, _running)
+
+    # -- steps ------------------------------------------------------------------
+    async def _call(
+        self,
+        resource: Resource,
+        action: PowerAction,
+        command: Callable[[], Awaitable[None]],
+        reason: Reason | None = None,
+        *,
+        unmanaged: tuple[str, ...] = (),
+    ) -> None:
+        """Send the platform command; a client error becomes a translated error."""
+        self._event(
+            resource,
+            PowerEvent(
+                action=action,
+                result=Result.REQUESTED,
+                step=Step.COMMAND,
+                reason=reason,
+                unmanaged=unmanaged,
+            ),
+        )
+        try:
+            await command()
+        except WakeHubError as err:
+            translated = translate_error(err, resource.name)
+            self._failed(resource, action, ReasonKind.ERROR, translated, Step.COMMAND)
+            raise translated from err
+        except HomeAssistantError as err:
+            # Already translated by the kind (e.g. an expired OVH service).
+            self._failed(resource, action, ReasonKind.ERROR, err, Step.COMMAND)
+            raise
+
+    async def _follow(
+        self,
+        resource: Resource,
+        action: PowerAction,
+        reached: Callable[[ResourceState | None], bool],
+    ) -> None:
+        """Probe until the platform's state has `reached` the action's end, or
+        fail after its timeout."""
+        timeout = resource.timeout
+        try:
+            async with asyncio.timeout(timeout):
+                await _wait_until(resource, reached)
+        except TimeoutError:
+            err = HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key=_TIMEOUT_KEYS[action],
+                translation_placeholders={
+                    "name": resource.name,
+                    "timeout": str(round(timeout)),
+                },
+            )
+            self._failed(resource, action, ReasonKind.TIMEOUT, err)
+            raise err from None
+        self._event(resource, PowerEvent(action=action, result=Result.DONE))
+
+    # -- events ------------------------------------------------------------------------
+    def _event(self, resource: Resource, event: PowerEvent) -> None:
+        async_fire_power_event(self._hass, resource, event)
+
+    def _because(
+        self,
+        resource: Resource,
+        action: PowerAction,
+        result: Result,
+        reason: ReasonKind,
+    ) -> None:
+        """An event that needs no more than why."""
+        self._event(
+            resource, PowerEvent(action=action, result=result, reason=Reason(reason))
+        )
+
+    def _failed(
+        self,
+        resource: Resource,
+        action: PowerAction,
+        reason: ReasonKind,
+        err: HomeAssistantError,
+        step: Step | None = None,
+    ) -> None:
+        """A step failed with `err`: the event carries the same words."""
+        self._event(
+            resource,
+            PowerEvent(
+                action=action,
+                result=Result.FAILED,
+                step=step,
+                reason=Reason(reason),
+                failure=Failure.of(err),
+            ),
+        )
+
+
+async def _wait_until(
+    resource: Resource, condition: Callable[[ResourceState | None], bool]
+) -> None:
+    while True:
+        await resource.coordinator.async_refresh()
+        if condition(resource.state):
+            return
+        await asyncio.sleep(PROBE_INTERVAL.total_seconds())
+
+
+# Running and stopped as the platform means them (a locked guest still runs);
+# None: not polled yet, or its server does not answer.
+def _running(state: ResourceState | None) -> bool:
+    return state is not None and state.is_running
+
+
+def _stopped(state: ResourceState | None) -> bool:
+    return state is not None and state.is_stopped
+
+
+def _down(state: ResourceState | None) -> bool:
+    """Seen not running by a poll that answered (a reboot going down)."""
+    return state is not None and not state.is_running

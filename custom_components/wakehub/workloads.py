@@ -1,0 +1,118 @@
+"""What runs on a host, gathered from every server on it.
+
+A host is released by a cascade stop, and counted idle by the idle detector, only
+when every platform running on it reports nothing else running there, managed by
+WakeHub or not, and never while one of them cannot be asked (hosting.py holds the
+shapes both sides share).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+
+from .const import DOMAIN
+from .coordinator import WakeHubCoordinator
+from .graph import PowerGraph
+from .hosting import HostReport, entry_host_links
+from .resource import Resource
+from .runtime import WakeHubConfigEntry
+
+
+class HostWorkloads:
+    """Answers "what runs on this host?" for every loaded resource."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        resources: Mapping[str, Resource],
+        graph: PowerGraph,
+        starting: Callable[[str], bool],
+    ) -> None:
+        self._hass = hass
+        self._resources = resources
+        self._graph = graph
+        #: Whether the resource of that key is being started right now.
+        self._starting = starting
+
+    def running_dependents(self, resource: Resource) -> list[Resource]:
+        """Dependents that are running (or being started) right now."""
+        return [
+            other
+            for other in self._graph.dependents(resource)
+            if (other.state is not None and other.state.is_running)
+            or self._starting(other.key)
+        ]
+
+    def report(self, host: Resource) -> HostReport:
+        """What runs on `host` now, as the last polls of its servers saw it."""
+        managed = {d.key: d.name for d in self.running_dependents(host)}
+        unmanaged: list[str] = []
+        unreachable: list[str] = []
+        for entry in self._entries_on(host):
+            coordinator = (
+                entry.runtime_data.coordinator
+                if entry.state is ConfigEntryState.LOADED
+                else None
+            )
+            if coordinator is None or not coordinator.last_update_success:
+                # Not loaded, or its API does not answer: nobody can say that
+                # nothing runs there.
+                unreachable.append(entry.title)
+                continue
+            for link, workloads in coordinator.hosted_workloads().items():
+                if self._graph.resource_for_switch(link) is not host:
+                    continue
+                for workload in workloads:
+                    key = workload.resource_key
+                    if key is None or key not in self._resources:
+                        unmanaged.append(workload.name)
+                    else:
+                        managed.setdefault(key, self._resources[key].name)
+        return HostReport(
+            managed=tuple(managed.values()),
+            unmanaged=tuple(dict.fromkeys(unmanaged)),
+            unreachable=tuple(unreachable),
+        )
+
+    async def async_report(self, host: Resource) -> HostReport:
+        """What runs on `host`, asking every server on it again first."""
+        for coordinator in self._hosted_coordinators(host):
+            await coordinator.async_refresh()
+        return self.report(host)
+
+    def _hosted_coordinators(self, host: Resource) -> list[WakeHubCoordinator]:
+        return [
+            entry.runtime_data.coordinator
+            for entry in self._entries_on(host)
+            if entry.state is ConfigEntryState.LOADED
+        ]
+
+    def _entries_on(self, host: Resource) -> list[WakeHubConfigEntry]:
+        """The server entries whose host links name `host`.
+
+        And the host's own entry when its server runs on it: a Proxmox node
+        without a machine hosts its guests, reported under its own switch.
+        """
+        entries: list[WakeHubConfigEntry] = self._hass.config_entries.async_entries(
+            DOMAIN
+        )
+        return [
+            entry
+            for entry in entries
+            if any(
+                self._graph.resource_for_switch(link) is host
+                for link in entry_host_links(entry)
+            )
+            or (entry is host.entry and self._hosts_on_itself(host))
+        ]
+
+    def _hosts_on_itself(self, host: Resource) -> bool:
+        """Whether `host`'s own server reports workloads under `host`'s switch."""
+        if host.entry.state is not ConfigEntryState.LOADED:
+            return False
+        link = self._graph.registry_id(host)
+        coordinator = host.entry.runtime_data.coordinator
+        return link is not None and link in coordinator.hosted_workloads()

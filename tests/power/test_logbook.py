@@ -1,0 +1,102 @@
+"""The logbook explains a cascade: WakeHub's lines, as the logbook shows them."""
+
+from __future__ import annotations
+
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+
+from tests.conftest import record_events
+from tests.power.conftest import JELLYFIN, Lab
+from tests.power.logbook_lines import async_logbook
+
+START = "mdi:power"
+STOP = "mdi:power-off"
+WAIT = "mdi:timer-sand"
+
+
+async def turn(hass: HomeAssistant, service: str, entity_id: str) -> None:
+    await hass.services.async_call(
+        "switch", service, {ATTR_ENTITY_ID: entity_id}, blocking=True
+    )
+    await hass.async_block_till_done()
+
+
+async def test_a_cascade_on_and_off_in_the_logbook(
+    hass: HomeAssistant, lab: Lab, device_registry: dr.DeviceRegistry
+) -> None:
+    describe = await async_logbook(hass)
+    events = record_events(hass, "wakehub_power")
+    await turn(hass, "turn_on", JELLYFIN)
+    await turn(hass, "turn_off", JELLYFIN)
+
+    lines = [(d["name"], d["message"], d["icon"]) for d in map(describe, events)]
+    assert lines == [
+        ("jellyfin", "Start: waiting for docker", WAIT),
+        ("docker", "Start: waiting for Node pve1", WAIT),
+        ("Node pve1", "Start requested", START),
+        ("Node pve1", "Start done", START),
+        ("docker", "Start requested", START),
+        ("docker", "Start done", START),
+        ("jellyfin", "Start requested", START),
+        ("jellyfin", "Start done", START),
+        ("jellyfin", "Shutdown requested", STOP),
+        ("jellyfin", "Shutdown done", STOP),
+        ("docker", "Shutdown requested: no longer needed by jellyfin", STOP),
+        ("docker", "Shutdown done", STOP),
+        ("Node pve1", "Shutdown requested: no longer needed by docker", STOP),
+        ("Node pve1", "Shutdown done", STOP),
+    ]
+    # Each line belongs to its resource's switch and device, so it shows in
+    # their own logbooks too.
+    first = events[0].data
+    assert describe(events[0])["entity_id"] == first["entity_id"] == JELLYFIN
+    device = device_registry.async_get(first["device_id"])
+    assert device is not None
+    assert device.name == "jellyfin"
+
+
+async def test_names_two_things_share_say_what_each_is(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    """The engine's server is named like the VM it runs in: each line says which."""
+    hass.config_entries.async_update_entry(lab.docker_entry, title="docker")
+    assert await hass.config_entries.async_reload(lab.docker_entry.entry_id)
+    await hass.async_block_till_done()
+    describe = await async_logbook(hass)
+    events = record_events(hass, "wakehub_power")
+    await turn(hass, "turn_on", JELLYFIN)
+
+    lines = [(d["name"], d["message"]) for d in map(describe, events)]
+    assert lines[:2] == [
+        ("jellyfin", "Start: waiting for docker (VM)"),
+        ("docker (VM)", "Start: waiting for Node pve1"),
+    ]
+    # The wait for the engine's API names the engine, not the VM.
+    platform_wait = {
+        "resource": "x",
+        "name": "jellyfin",
+        "kind": "container",
+        "action": "start",
+        "step": "platform",
+        "result": "waiting",
+        "waiting_for": [{"name": "docker", "kind": "docker_engine"}],
+    }
+    assert describe(platform_wait)["message"] == (
+        "Start: waiting for docker (Docker engine) to answer"
+    )
+
+
+async def test_the_logbook_speaks_home_assistants_language(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    await hass.config.async_update(language="fr")
+    await hass.async_block_till_done()
+    describe = await async_logbook(hass)
+    events = record_events(hass, "wakehub_power")
+    await turn(hass, "turn_on", JELLYFIN)
+    await turn(hass, "turn_off", JELLYFIN)
+    messages = [describe(e)["message"] for e in events]
+    assert messages[0] == "Démarrage : en attente de docker"
+    assert "Démarrage terminé" in messages
+    assert "Arrêt demandé : plus nécessaire à jellyfin" in messages
