@@ -118,6 +118,19 @@ class AwakeKind(StrEnum):
     ACCESS = "access"  # its wake link was used; held awake until `value`
 
 
+# The English line of each kind (the logbook's translated ones are in the
+# translation files' `logbook.awake` section).
+_AWAKE_ENGLISH: dict[AwakeKind, str] = {
+    AwakeKind.KEEP_AWAKE: "{subject} is {value}",
+    AwakeKind.IN_USE: "{subject} is running",
+    AwakeKind.UNMANAGED: "{subject} is running (not in WakeHub)",
+    AwakeKind.UNREACHABLE: "{subject} cannot be asked",
+    AwakeKind.CPU: "CPU {value}% > {limit}%",
+    AwakeKind.NETWORK: "network {value} kB/s > {limit} kB/s",
+    AwakeKind.ACCESS: "accessed through its wake link (until {value})",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Awake:
     """One thing that keeps a running resource awake."""
@@ -129,21 +142,9 @@ class Awake:
 
     def __str__(self) -> str:
         """In English, as the `active` binary sensor lists it."""
-        match self.kind:
-            case AwakeKind.KEEP_AWAKE:
-                return f"{self.subject} is {self.value}"
-            case AwakeKind.IN_USE:
-                return f"{self.subject} is running"
-            case AwakeKind.UNMANAGED:
-                return f"{self.subject} is running (not in WakeHub)"
-            case AwakeKind.UNREACHABLE:
-                return f"{self.subject} cannot be asked"
-            case AwakeKind.CPU:
-                return f"CPU {self.value}% > {self.limit}%"
-            case AwakeKind.NETWORK:
-                return f"network {self.value} kB/s > {self.limit} kB/s"
-            case AwakeKind.ACCESS:
-                return f"accessed through its wake link (until {self.value})"
+        return _AWAKE_ENGLISH[self.kind].format(
+            subject=self.subject, value=self.value, limit=self.limit
+        )
 
     def as_data(self) -> dict[str, str]:
         return {

@@ -18,7 +18,6 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.wakehub import logbook
 from custom_components.wakehub.diagnostics import async_get_config_entry_diagnostics
-from custom_components.wakehub.wake.activity import describe_access
 from custom_components.wakehub.wake.const import (
     CONF_SERVICE_URL,
     CONF_WAKE_KEEP_AWAKE,
@@ -106,17 +105,20 @@ async def test_a_hit_extends_the_idle_countdown(
     assert diagnostics["entry"]["options"][CONF_WAKE_TOKEN] == "**REDACTED**"
 
 
-def test_logbook_lines() -> None:
-    described: dict[str, Any] = {}
+async def test_logbook_lines(hass: HomeAssistant) -> None:
+    """Access reads as translated logbook lines with the link's icon."""
+    registered: dict[str, Any] = {}
+    logbook.async_describe_events(
+        hass, lambda domain, event, describe: registered.update({event: describe})
+    )
+    await hass.async_block_till_done()
+    describe = registered[EVENT_ACCESS]
 
-    def describe_event(domain: str, event: str, describe: Any) -> None:
-        described[event] = describe
-
-    logbook.async_describe_events(None, describe_event)  # type: ignore[arg-type]
-
-    event = Event(EVENT_ACCESS, {"name": "jellyfin", "result": "woken"})
-    assert described[EVENT_ACCESS](event) == {
+    woken = describe(Event(EVENT_ACCESS, {"name": "jellyfin", "result": "woken"}))
+    assert woken == {
         "name": "jellyfin",
         "message": "Woken by access",
+        "icon": "mdi:link-variant",
     }
-    assert describe_access({"result": "kept_awake"}) == "Kept awake by access"
+    kept = describe(Event(EVENT_ACCESS, {"name": "jellyfin", "result": "kept_awake"}))
+    assert kept["message"] == "Kept awake by access"

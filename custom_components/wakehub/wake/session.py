@@ -23,7 +23,8 @@ from homeassistant.util.hass_dict import HassKey
 
 from ..const import DOMAIN, PROBE_INTERVAL
 from ..idle import async_get_idle_monitor
-from ..power import SIGNAL_TRANSITION, Phase, PowerManager, async_get_power_manager
+from ..power import SIGNAL_TRANSITION, PowerManager, async_get_power_manager
+from ..power_events import PowerAction, Step
 from ..progress import progress, render
 from ..resource import Resource
 from .activity import async_get_access_record
@@ -261,14 +262,16 @@ class WakeAccess:
         shown: list[Layer] = []
         for layer in chain(self.power, resource):
             transition = self.power.transition(layer.key)
-            up = _running(layer) and (transition is None or transition.action != "stop")
+            up = _running(layer) and (
+                transition is None or transition.action is not PowerAction.STOP
+            )
             if up:
                 text = page_text(self.hass, "layer_up")
             elif transition is None:
                 text = page_text(
                     self.hass, "layer_off" if run.state == "waiting" else "layer_down"
                 )
-            elif transition.phase is Phase.DEPENDENCIES:
+            elif transition.phase is Step.DEPENDENCIES:
                 text = page_text(self.hass, "layer_waiting")
             else:
                 text = render(self.hass, progress(self.power, layer))
