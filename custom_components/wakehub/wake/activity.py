@@ -32,7 +32,7 @@ DATA_ACCESS: HassKey[AccessRecord] = HassKey(f"{DOMAIN}_access")
 WOKEN = "woken"
 KEPT_AWAKE = "kept_awake"
 # The logbook's texts, in its translation section.
-_LINE_KEYS = {WOKEN: "access.woken", KEPT_AWAKE: "access.kept_awake"}
+_LOGBOOK_TEXT_OF_RESULT = {WOKEN: "access.woken", KEPT_AWAKE: "access.kept_awake"}
 
 
 def keep_awake_for(settings: Mapping[str, Any]) -> timedelta:
@@ -120,4 +120,4 @@ def access_reasons(hass: HomeAssistant, resource: Resource) -> list[Awake]:
 
 def access_line_key(data: Mapping[str, Any]) -> str:
     """The logbook text key of a `wakehub_access` event."""
-    return _LINE_KEYS.get(str(data.get("result")), "access.woken")
+    return _LOGBOOK_TEXT_OF_RESULT.get(str(data.get("result")), "access.woken")
