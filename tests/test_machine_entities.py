@@ -34,6 +34,7 @@ from tests.simulators.machine import MachineSimulator
 @pytest.mark.parametrize(
     "platform", [Platform.BUTTON, Platform.SENSOR, Platform.SWITCH]
 )
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_entities_snapshot(
     hass: HomeAssistant,
     machine_sim: MachineSimulator,
@@ -61,6 +62,7 @@ async def test_device(
     assert (dr.CONNECTION_NETWORK_MAC, "52:54:00:12:34:56") in device.connections
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_metrics_follow_the_machine(
     hass: HomeAssistant,
     machine_sim: MachineSimulator,

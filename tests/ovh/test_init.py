@@ -44,6 +44,7 @@ async def tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_sensors(
     hass: HomeAssistant,
     ovh_entry: MockConfigEntry,
@@ -65,6 +66,7 @@ async def test_sensors(
     await snapshot_platform(hass, entity_registry, snapshot, ovh_entry.entry_id)
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_switches_and_buttons(
     hass: HomeAssistant,
     ovh_entry: MockConfigEntry,
@@ -133,6 +135,7 @@ async def test_request_counts(
     assert vps_requests(ovh_sim) == 6 + 31
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_monitoring_gone(
     hass: HomeAssistant,
     ovh_entry: MockConfigEntry,
