@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
@@ -88,9 +89,16 @@ def async_add_idle_entities(
 
 
 class WakeHubEntity(CoordinatorEntity[WakeHubCoordinator]):
-    """An entity of one resource."""
+    """An entity of one resource.
+
+    A poll (or a transition, or the idle detector) rewrites an entity only when
+    what it shows changed: at a thousand resources, rewriting every unchanged
+    state at every poll is most of the event loop's work.
+    """
 
     _attr_has_entity_name = True
+    #: What the entity showed at its last write (availability, state, attributes).
+    _shown: tuple[Any, ...] | None = None
 
     def __init__(
         self,
@@ -130,9 +138,31 @@ class WakeHubEntity(CoordinatorEntity[WakeHubCoordinator]):
             async_dispatcher_connect(
                 self.hass,
                 f"{SIGNAL_TRANSITION}_{self.resource.key}",
-                self.async_write_ha_state,
+                self.async_write_if_changed,
             )
         )
+
+    def _showing(self) -> tuple[Any, ...]:
+        if not self.available:
+            return (False,)
+        return (True, self.state, self.extra_state_attributes)
+
+    @callback
+    def _async_write_ha_state(self) -> None:
+        # Every write passes here (Home Assistant's own too: when the entity is
+        # added, when a button is pressed): remember what it showed.
+        self._shown = self._showing()
+        super()._async_write_ha_state()
+
+    @callback
+    def async_write_if_changed(self) -> None:
+        """Write the state only if what it shows changed since the last write."""
+        if self._showing() != self._shown:
+            self.async_write_ha_state()
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        self.async_write_if_changed()
 
 
 class WakeHubIdleEntity(WakeHubEntity):
@@ -144,7 +174,7 @@ class WakeHubIdleEntity(WakeHubEntity):
             async_dispatcher_connect(
                 self.hass,
                 f"{SIGNAL_IDLE}_{self.resource.key}",
-                self.async_write_ha_state,
+                self.async_write_if_changed,
             )
         )
         self.async_on_remove(

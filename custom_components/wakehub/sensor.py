@@ -12,7 +12,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
 )
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
@@ -166,12 +166,6 @@ class WakeHubProgressSensor(WakeHubEntity, SensorEntity):
         # The text names the layers underneath: any transition may change it.
         self.async_on_remove(
             async_dispatcher_connect(
-                self.hass, SIGNAL_TRANSITION, self._transition_changed
+                self.hass, SIGNAL_TRANSITION, self.async_write_if_changed
             )
         )
-
-    @callback
-    def _transition_changed(self) -> None:
-        shown = self.hass.states.get(self.entity_id)
-        if shown is None or shown.state != self.native_value:
-            self.async_write_ha_state()
