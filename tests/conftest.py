@@ -7,8 +7,9 @@ Nothing of WakeHub's own is mocked.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from unittest.mock import PropertyMock, patch
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import __version__ as ha_version
@@ -38,6 +39,17 @@ from tests.simulators.machine import MachineSimulator
 # Entity and device snapshots are recorded with the newest Home Assistant the tests
 # run on; older releases serialise registry entries with other fields.
 SNAPSHOT_HA_VERSION = (2026, 10)
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Iterator[None]:
+    """Create disabled-by-default entities enabled (for snapshots)."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+        new_callable=PropertyMock,
+    ):
+        yield
 
 
 @pytest.fixture

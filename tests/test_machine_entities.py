@@ -34,6 +34,7 @@ from tests.simulators.machine import MachineSimulator
 @pytest.mark.parametrize(
     "platform", [Platform.BUTTON, Platform.SENSOR, Platform.SWITCH]
 )
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_entities_snapshot(
     hass: HomeAssistant,
     machine_sim: MachineSimulator,
@@ -61,6 +62,7 @@ async def test_device(
     assert (dr.CONNECTION_NETWORK_MAC, "52:54:00:12:34:56") in device.connections
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_metrics_follow_the_machine(
     hass: HomeAssistant,
     machine_sim: MachineSimulator,
@@ -204,3 +206,36 @@ async def start_fix_flow(client: Any, issue_id: str) -> dict[str, Any]:
         "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": issue_id}
     )
     return dict(await resp.json())
+
+
+async def test_a_poll_that_changes_nothing_writes_nothing(
+    hass: HomeAssistant,
+    machine_sim: MachineSimulator,
+    init_machine: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Entities are written only when what they show changed (issue: scale)."""
+    entity_ids = ("switch.nas", "sensor.nas_status", "button.nas_reboot")
+    before = {e: hass.states.get(e).last_reported for e in entity_ids}
+    freezer.tick(timedelta(seconds=31))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # The machine is still off: same state, same attributes, nothing written.
+    assert {e: hass.states.get(e).last_reported for e in entity_ids} == before
+
+    await machine_sim.power_on()
+    freezer.tick(timedelta(seconds=31))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # It came on: what changed is written at once.
+    assert hass.states.get("switch.nas").state == "on"
+    assert hass.states.get("sensor.nas_status").state == "running"
+    assert hass.states.get("button.nas_reboot").state != STATE_UNAVAILABLE
+
+
+async def test_reboot_is_unavailable_while_the_machine_is_off(
+    hass: HomeAssistant, init_machine: MockConfigEntry
+) -> None:
+    """A reboot never starts a resource that is off."""
+    assert hass.states.get("switch.nas").state == "off"
+    assert hass.states.get("button.nas_reboot").state == STATE_UNAVAILABLE

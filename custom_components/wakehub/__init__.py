@@ -52,7 +52,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: WakeHubConfigEntry) -> b
     idle = async_get_idle_monitor(hass)
     await idle.async_load()
 
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Power switches first: first on generated cards, and first to exist under
+    # Home Assistant's cap on a config entry's entities.
+    first = [platform for platform in PLATFORMS if platform is Platform.SWITCH]
+    await hass.config_entries.async_forward_entry_setups(entry, first)
+    await hass.config_entries.async_forward_entry_setups(
+        entry, [platform for platform in PLATFORMS if platform not in first]
+    )
 
     for resource in entry.runtime_data.resources:
         if ResourceFeature.POWER in resource.features:

@@ -1,4 +1,5 @@
-"""`active`: what the idle detector currently sees for a resource."""
+"""`active`: what the idle detector currently sees for a resource (only where
+auto-shutdown is on)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,14 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import WakeHubEntity, async_add_resource_entities
-from .idle import SIGNAL_IDLE, async_get_idle_monitor
+from .activity import Activity
+from .entity import WakeHubIdleEntity, async_add_idle_entities
+from .idle import async_get_idle_monitor
 from .power import async_get_power_manager
-from .resource import ResourceFeature
 from .runtime import WakeHubConfigEntry
 
 PARALLEL_UPDATES = 0
@@ -32,22 +32,21 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     power = async_get_power_manager(hass)
-    async_add_resource_entities(
+    async_add_idle_entities(
+        hass,
         entry,
         async_add_entities,
-        lambda resource: (
-            [WakeHubActiveSensor(resource, power, ACTIVE)]
-            if ResourceFeature.POWER in resource.features
-            else []
-        ),
+        platform=Platform.BINARY_SENSOR,
+        description=ACTIVE,
+        make=lambda resource: WakeHubActiveSensor(resource, power, ACTIVE),
     )
 
 
-class WakeHubActiveSensor(WakeHubEntity, BinarySensorEntity):
+class WakeHubActiveSensor(WakeHubIdleEntity, BinarySensorEntity):
     """On while the resource is in use (keep-awake entity, dependent, load)."""
 
     @property
-    def _activity(self) -> Any:
+    def _activity(self) -> Activity | None:
         return async_get_idle_monitor(self.hass).activity(self.resource)
 
     @property
@@ -66,13 +65,3 @@ class WakeHubActiveSensor(WakeHubEntity, BinarySensorEntity):
             if activity.idle_since
             else None,
         }
-
-    async def async_added_to_hass(self) -> None:
-        await super().async_added_to_hass()
-        self.async_on_remove(
-            async_dispatcher_connect(
-                self.hass,
-                f"{SIGNAL_IDLE}_{self.resource.key}",
-                self.async_write_ha_state,
-            )
-        )

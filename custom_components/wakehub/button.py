@@ -1,68 +1,20 @@
-"""Buttons: reboot, and (disabled by default) force stop and reset."""
+"""Buttons: what each kind declares (descriptions.py): reboot, and (disabled by
+default) force stop and reset; OVH's rescue and snapshot."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from typing import Any
 
-from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
+from homeassistant.components.button import ButtonEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .action_errors import translate_error
-from .api.errors import WakeHubError
+from .descriptions import WakeHubButtonEntityDescription
 from .entity import WakeHubEntity, async_add_resource_entities
-from .power import PowerManager, async_get_power_manager
-from .resource import Resource, ResourceFeature
+from .power import async_get_power_manager
 from .runtime import WakeHubConfigEntry
 
 PARALLEL_UPDATES = 0
-
-
-@dataclass(frozen=True, kw_only=True)
-class WakeHubButtonEntityDescription(ButtonEntityDescription):
-    feature: ResourceFeature
-    press_fn: Callable[[PowerManager, Resource], Awaitable[None]]
-
-
-async def _force_stop(power: PowerManager, resource: Resource) -> None:
-    try:
-        await resource.async_force_stop()
-    except WakeHubError as err:
-        raise translate_error(err, resource.name) from err
-    await resource.coordinator.async_request_refresh()
-
-
-async def _reset(power: PowerManager, resource: Resource) -> None:
-    try:
-        await resource.async_reset()
-    except WakeHubError as err:
-        raise translate_error(err, resource.name) from err
-    await resource.coordinator.async_request_refresh()
-
-
-BUTTONS: tuple[WakeHubButtonEntityDescription, ...] = (
-    WakeHubButtonEntityDescription(
-        key="reboot",
-        translation_key="reboot",
-        feature=ResourceFeature.REBOOT,
-        press_fn=lambda power, resource: power.async_reboot(resource),
-    ),
-    WakeHubButtonEntityDescription(
-        key="force_stop",
-        translation_key="force_stop",
-        feature=ResourceFeature.FORCE_STOP,
-        entity_registry_enabled_default=False,
-        press_fn=_force_stop,
-    ),
-    WakeHubButtonEntityDescription(
-        key="reset",
-        translation_key="reset",
-        feature=ResourceFeature.RESET,
-        entity_registry_enabled_default=False,
-        press_fn=_reset,
-    ),
-)
 
 
 async def async_setup_entry(
@@ -76,14 +28,20 @@ async def async_setup_entry(
         async_add_entities,
         lambda resource: [
             WakeHubButton(resource, power, description)
-            for description in BUTTONS
+            for description in resource.descriptions.buttons
             if description.feature in resource.features
         ],
     )
 
 
 class WakeHubButton(WakeHubEntity, ButtonEntity):
-    entity_description: WakeHubButtonEntityDescription
+    entity_description: WakeHubButtonEntityDescription[Any]
+
+    @property
+    def available(self) -> bool:
+        return super().available and self.entity_description.available_fn(
+            self.state_data
+        )
 
     async def async_press(self) -> None:
         await self.entity_description.press_fn(self.power, self.resource)

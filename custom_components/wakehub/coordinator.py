@@ -17,7 +17,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .const import CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN
 from .hosting import LinkTarget, Workload
-from .resource import ResourceState
+from .state import ResourceState
 
 _LOGGER = logging.getLogger(__name__)
 

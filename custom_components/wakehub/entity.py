@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .const import DOMAIN
 from .coordinator import WakeHubCoordinator
+from .idle import SIGNAL_IDLE, async_get_idle_monitor
 from .power import SIGNAL_TRANSITION, PowerManager
-from .resource import Resource, ResourceState
+from .resource import Resource, ResourceFeature, ResourceState
 from .runtime import WakeHubConfigEntry
+
+#: Sent with (resource key, on) when a resource's auto-shutdown is turned on or off.
+SIGNAL_AUTO_SHUTDOWN = f"{DOMAIN}_auto_shutdown"
 
 
 def async_add_resource_entities(
@@ -32,10 +40,65 @@ def async_add_resource_entities(
         async_add_entities(entities, config_subentry_id=subentry_id)
 
 
+def async_add_idle_entities(
+    hass: HomeAssistant,
+    entry: WakeHubConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    *,
+    platform: str,
+    description: EntityDescription,
+    make: Callable[[Resource], WakeHubIdleEntity],
+) -> None:
+    """Add an idle entity to each resource whose auto-shutdown is on, now and
+    whenever it is turned on (idle entities say nothing where it is off).
+
+    Those a resource had while it was on are removed from the registry, so no
+    stale "unavailable" entity stays behind.
+    """
+    monitor = async_get_idle_monitor(hass)
+    powered = {
+        resource.key: resource
+        for resource in entry.runtime_data.resources
+        if ResourceFeature.POWER in resource.features
+    }
+    registry = er.async_get(hass)
+    for resource in powered.values():
+        if monitor.enabled(resource):
+            continue
+        unique_id = f"{resource.key}_{description.key}"
+        if entity_id := registry.async_get_entity_id(platform, DOMAIN, unique_id):
+            registry.async_remove(entity_id)
+    async_add_resource_entities(
+        entry,
+        async_add_entities,
+        lambda resource: (
+            [make(resource)]
+            if resource.key in powered and monitor.enabled(resource)
+            else []
+        ),
+    )
+
+    @callback
+    def turned(key: str, on: bool) -> None:
+        if on and (resource := powered.get(key)) is not None:
+            async_add_entities(
+                [make(resource)], config_subentry_id=resource.subentry_id
+            )
+
+    entry.async_on_unload(async_dispatcher_connect(hass, SIGNAL_AUTO_SHUTDOWN, turned))
+
+
 class WakeHubEntity(CoordinatorEntity[WakeHubCoordinator]):
-    """An entity of one resource."""
+    """An entity of one resource.
+
+    A poll (or a transition, or the idle detector) rewrites an entity only when
+    what it shows changed: at a thousand resources, rewriting every unchanged
+    state at every poll is most of the event loop's work.
+    """
 
     _attr_has_entity_name = True
+    #: What the entity showed at its last write (availability, state, attributes).
+    _shown: tuple[Any, ...] | None = None
 
     def __init__(
         self,
@@ -75,6 +138,52 @@ class WakeHubEntity(CoordinatorEntity[WakeHubCoordinator]):
             async_dispatcher_connect(
                 self.hass,
                 f"{SIGNAL_TRANSITION}_{self.resource.key}",
-                self.async_write_ha_state,
+                self.async_write_if_changed,
             )
         )
+
+    def _showing(self) -> tuple[Any, ...]:
+        if not self.available:
+            return (False,)
+        return (True, self.state, self.extra_state_attributes)
+
+    @callback
+    def _async_write_ha_state(self) -> None:
+        # Every write passes here (Home Assistant's own too: when the entity is
+        # added, when a button is pressed): remember what it showed.
+        self._shown = self._showing()
+        super()._async_write_ha_state()
+
+    @callback
+    def async_write_if_changed(self) -> None:
+        """Write the state only if what it shows changed since the last write."""
+        if self._showing() != self._shown:
+            self.async_write_ha_state()
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        self.async_write_if_changed()
+
+
+class WakeHubIdleEntity(WakeHubEntity):
+    """What the idle detector sees of a resource whose auto-shutdown is on."""
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                f"{SIGNAL_IDLE}_{self.resource.key}",
+                self.async_write_if_changed,
+            )
+        )
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass, SIGNAL_AUTO_SHUTDOWN, self._auto_shutdown_turned
+            )
+        )
+
+    @callback
+    def _auto_shutdown_turned(self, key: str, on: bool) -> None:
+        if key == self.resource.key and not on:
+            er.async_get(self.hass).async_remove(self.entity_id)

@@ -3,10 +3,10 @@
 A *resource* is something WakeHub shows as a device: a machine, a Proxmox node or
 guest, a Docker engine or container, an OVH VPS. Entities, actions and the power
 orchestrator only talk to `Resource`; a kind joins by subclassing it and by
-feeding its coordinator's data as `ResourceState` values keyed by `Resource.key`.
+feeding its coordinator's data as typed states (state.py) keyed by `Resource.key`.
 
-What a resource can do is declared, not guessed: `features` says which buttons
-and actions exist, `sensors` which sensors. An action a resource does not support
+What a resource can do is declared, not guessed: `features` says which actions
+exist, `descriptions` which sensors and buttons. An action a resource does not support
 is refused before anything is sent (ServiceValidationError naming why).
 """
 
@@ -16,7 +16,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import IntFlag
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.exceptions import HomeAssistantError
@@ -24,56 +23,25 @@ from homeassistant.helpers.device_registry import DeviceEntry, DeviceInfo
 
 from .action_errors import translate_error
 from .api.errors import WakeHubError
-from .api.models import ResourceStatus
 from .const import CONF_DEPENDENCIES, CONF_TIMEOUT, DEFAULT_TIMEOUT, DOMAIN
+from .coordinator import WakeHubCoordinator
+from .descriptions import STATUS, ResourceDescriptions
+from .features import ResourceFeature
 from .hosting import HostKind, KnownAs
 from .naming import Noun
+from .state import ResourceState
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
 
-    from .coordinator import WakeHubCoordinator
-
-
-class ResourceFeature(IntFlag):
-    """Optional abilities; entities and actions exist only where supported."""
-
-    POWER = 1  # start/stop: the power switch, wakehub.start/stop
-    REBOOT = 2
-    FORCE_STOP = 4
-    RESET = 8
-    SNAPSHOTS = 16  # create/list/restore/delete
-    RESCUE = 32
-    CONSOLE = 64
-    REBUILD = 128  # rebuild + list_images
-    RESET_PASSWORD = 256
-    PAUSE = 512  # freeze and thaw in place: wakehub.pause/unpause
-    BACKUP = 1024  # a platform backup now: wakehub.backup (Proxmox vzdump)
-
-
-@dataclass(frozen=True, kw_only=True)
-class ResourceState:
-    """One poll's view of a resource. None means "not reported by the platform"."""
-
-    status: ResourceStatus
-    cpu: float | None = None  # percent
-    memory: float | None = None  # percent
-    disk: float | None = None  # percent
-    network_in: float | None = None  # bytes per second
-    network_out: float | None = None  # bytes per second
-    boot_time: datetime | None = None
-    #: Values of kind-specific sensors, by sensor key (health, expiration, ipv4...).
-    extra: dict[str, Any] = field(default_factory=dict)
-    #: Extra state attributes, by sensor key ("status": {"lock": "backup"}).
-    attributes: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @property
-    def is_running(self) -> bool:
-        return self.status is ResourceStatus.RUNNING
-
-    @property
-    def is_stopped(self) -> bool:
-        return self.status is ResourceStatus.STOPPED
+# Kept importable from here, where the rest of WakeHub has always found them.
+__all__ = [
+    "Resource",
+    "ResourceFeature",
+    "ResourceState",
+    "Snapshot",
+    "safety_snapshot_name",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,8 +78,8 @@ def safety_snapshot_name(action: str, now: datetime) -> str:
 class Resource(ABC):
     """A thing WakeHub shows as a device (and usually powers)."""
 
-    #: The sensors this resource fills (keys of the sensor descriptions).
-    sensors: frozenset[str] = frozenset({"status"})
+    #: Its sensors and buttons, read from its typed state (descriptions.py).
+    descriptions: ResourceDescriptions = ResourceDescriptions(sensors=(STATUS,))
     features: ResourceFeature = ResourceFeature.POWER
     #: What it is, said beside its name where another thing shares it (naming.py).
     noun: Noun | None = None

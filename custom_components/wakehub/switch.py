@@ -7,9 +7,10 @@ from typing import Any
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import WakeHubEntity, async_add_resource_entities
+from .entity import SIGNAL_AUTO_SHUTDOWN, WakeHubEntity, async_add_resource_entities
 from .idle import async_get_idle_monitor
 from .power import async_get_power_manager
 from .resource import ResourceFeature
@@ -94,9 +95,18 @@ class WakeHubAutoShutdownSwitch(WakeHubEntity, SwitchEntity):
         return async_get_idle_monitor(self.hass).enabled(self.resource)
 
     async def async_turn_on(self, **kwargs: Any) -> None:
-        async_get_idle_monitor(self.hass).async_set_enabled(self.resource, True)
-        self.async_write_ha_state()
+        self._set(True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
-        async_get_idle_monitor(self.hass).async_set_enabled(self.resource, False)
+        self._set(False)
+
+    def _set(self, on: bool) -> None:
+        monitor = async_get_idle_monitor(self.hass)
+        changed = monitor.enabled(self.resource) != on
+        monitor.async_set_enabled(self.resource, on)
         self.async_write_ha_state()
+        if changed:
+            # Its idle entities appear, or go.
+            async_dispatcher_send(
+                self.hass, SIGNAL_AUTO_SHUTDOWN, self.resource.key, on
+            )

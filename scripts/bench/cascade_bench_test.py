@@ -181,7 +181,7 @@ def timings(monkeypatch: pytest.MonkeyPatch) -> None:
             power, "PROBE_INTERVAL", timedelta(seconds=float(PROBE_INTERVAL))
         )
     if TASK_POLL is not None:
-        monkeypatch.setattr(pve_kind, "TASK_POLL_INTERVAL", float(TASK_POLL))
+        monkeypatch.setattr(pve_kind.const, "TASK_POLL_INTERVAL", float(TASK_POLL))
 
 
 @pytest.fixture
@@ -370,7 +370,7 @@ async def test_cascade(hass: HomeAssistant, chain: Chain, run: int) -> None:
         "intervals": {
             "probe": power.PROBE_INTERVAL.total_seconds(),
             "probe_const": const.PROBE_INTERVAL.total_seconds(),
-            "task_poll": pve_kind.TASK_POLL_INTERVAL,
+            "task_poll": pve_kind.const.TASK_POLL_INTERVAL,
         },
         "total": end - t0,
         "service_returned": returned - t0,

@@ -62,7 +62,7 @@ async def test_entities(
     await snapshot_platform(hass, entity_registry, snapshot, docker_entry.entry_id)
 
 
-@pytest.mark.usefixtures("init_docker")
+@pytest.mark.usefixtures("entity_registry_enabled_by_default", "init_docker")
 async def test_states_and_devices(
     hass: HomeAssistant, docker_sim: DockerSimulator, docker_entry: MockConfigEntry
 ) -> None:
@@ -101,6 +101,7 @@ async def test_states_and_devices(
         assert subentries == {"sub_jellyfin"}
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_second_stats_sample_gives_rates(
     hass: HomeAssistant, init_docker: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -120,6 +121,7 @@ async def test_second_stats_sample_gives_rates(
     assert hass.states.get("sensor.nextcloud_cpu").state == STATE_UNAVAILABLE
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_stopped_container_loses_its_figures(
     hass: HomeAssistant, docker_sim: DockerSimulator, init_docker: MockConfigEntry
 ) -> None:
@@ -226,6 +228,7 @@ async def test_actions_are_confirmed_by_state_only_probes(
     assert not any(r.path.endswith("/stats") for r in docker_sim.requests)
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_stats_failure_keeps_the_states(
     hass: HomeAssistant,
     docker_sim: DockerSimulator,

@@ -106,6 +106,7 @@ async def test_changed_certificate_raises_repair(
     )
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_counter_reset_gives_no_rate(
     hass: HomeAssistant, docker_sim: DockerSimulator, init_docker: MockConfigEntry
 ) -> None:

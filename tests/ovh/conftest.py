@@ -20,8 +20,8 @@ ENTRY_ID = "01OVHACCOUNT0000000000000"
 @pytest.fixture(autouse=True)
 def fast_ovh_timing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Follow tasks and back off after a 429 in milliseconds, not seconds."""
-    monkeypatch.setattr(ovh_kind, "TASK_POLL_INTERVAL", 0.01)
-    monkeypatch.setattr(ovh_kind, "RETRY_BACKOFF", 0.01)
+    monkeypatch.setattr(ovh_kind.const, "TASK_POLL_INTERVAL", 0.01)
+    monkeypatch.setattr(ovh_kind.const, "RETRY_BACKOFF", 0.01)
 
 
 @pytest.fixture

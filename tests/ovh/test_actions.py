@@ -42,6 +42,7 @@ def web(sim: OvhSimulator) -> str:
     return vps_named(sim, "web")
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_power_switch(
     hass: HomeAssistant, init_ovh: MockConfigEntry, ovh_sim: OvhSimulator
 ) -> None:
@@ -69,6 +70,7 @@ async def test_reboot_button(
     assert hass.states.get("sensor.web_status").state == "running"
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_current_task_shows_progress(
     hass: HomeAssistant, init_ovh: MockConfigEntry, ovh_sim: OvhSimulator
 ) -> None:
@@ -109,6 +111,7 @@ async def test_rescue(
     assert hass.states.get("sensor.web_status").attributes["netboot_mode"] == "local"
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_snapshots(
     hass: HomeAssistant, init_ovh: MockConfigEntry, ovh_sim: OvhSimulator
 ) -> None:

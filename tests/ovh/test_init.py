@@ -44,6 +44,7 @@ async def tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_sensors(
     hass: HomeAssistant,
     ovh_entry: MockConfigEntry,
@@ -65,6 +66,7 @@ async def test_sensors(
     await snapshot_platform(hass, entity_registry, snapshot, ovh_entry.entry_id)
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_switches_and_buttons(
     hass: HomeAssistant,
     ovh_entry: MockConfigEntry,
@@ -133,6 +135,7 @@ async def test_request_counts(
     assert vps_requests(ovh_sim) == 6 + 31
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_monitoring_gone(
     hass: HomeAssistant,
     ovh_entry: MockConfigEntry,
@@ -319,3 +322,35 @@ async def test_details_failure_keeps_last_and_retries(
     ovh_sim.requests.clear()
     await coordinator.async_refresh()
     assert ovh_sim.count("GET", f"/1.0/vps/{web}/serviceInfos") == 0
+
+
+async def _press(hass: HomeAssistant, entity_id: str) -> None:
+    await hass.services.async_call(
+        "button", "press", {"entity_id": entity_id}, blocking=True
+    )
+    await hass.async_block_till_done()
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_device_page_buttons(
+    hass: HomeAssistant, init_ovh: MockConfigEntry, ovh_sim: OvhSimulator
+) -> None:
+    """Rescue on and off, and a snapshot, from the VPS's device page; each
+    button is available only where it makes sense."""
+    assert hass.states.get("button.web_boot_from_disk").state == STATE_UNAVAILABLE
+    await _press(hass, "button.web_boot_into_rescue_mode")
+    status = hass.states.get("sensor.web_status")
+    assert status.attributes["netboot_mode"] == "rescue"
+    assert hass.states.get("button.web_boot_into_rescue_mode").state == (
+        STATE_UNAVAILABLE
+    )
+    await _press(hass, "button.web_boot_from_disk")
+    assert hass.states.get("sensor.web_status").attributes["netboot_mode"] == "local"
+
+    # OVHcloud keeps one snapshot per VPS: the button goes once it exists.
+    assert hass.states.get("sensor.web_snapshot").state == STATE_UNKNOWN
+    await _press(hass, "button.web_take_a_snapshot")
+    assert hass.states.get("sensor.web_snapshot").state != STATE_UNKNOWN
+    assert hass.states.get("button.web_take_a_snapshot").state == STATE_UNAVAILABLE
+    snapshot = hass.states.get("sensor.web_snapshot")
+    assert snapshot.attributes["snapshot_id"]

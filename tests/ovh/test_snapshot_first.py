@@ -35,6 +35,7 @@ def paths(sim: OvhSimulator, method: str) -> list[str]:
     return [r.path for r in sim.requests if r.method == method]
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_rebuild_takes_a_snapshot_first(
     hass: HomeAssistant, init_ovh: MockConfigEntry, ovh_sim: OvhSimulator
 ) -> None:

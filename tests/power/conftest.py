@@ -71,7 +71,7 @@ async def follow(
 
 @pytest.fixture(autouse=True)
 def fast_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pve_kind, "TASK_POLL_INTERVAL", 0.01)
+    monkeypatch.setattr(pve_kind.const, "TASK_POLL_INTERVAL", 0.01)
 
 
 @pytest.fixture

@@ -117,13 +117,15 @@ async def test_idle_machine_is_stopped_after_its_timeout(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     await setup_nas(hass, machine_entry, machine_sim)
-    assert hass.states.get(ACTIVE).state == STATE_OFF
-    # Off by default: nothing is shut down until the user asks for it.
+    # Off by default: nothing is shut down until the user asks for it, and
+    # its idle entities only exist once it is on.
     assert hass.states.get(AUTO).state == STATE_OFF
-    assert hass.states.get(AT).state == STATE_UNKNOWN
+    assert hass.states.get(ACTIVE) is None
+    assert hass.states.get(AT) is None
 
     events = record_events(hass, "wakehub_power")
     await switch(hass, "turn_on", AUTO)
+    assert hass.states.get(ACTIVE).state == STATE_OFF
     at = dt_util.parse_datetime(hass.states.get(AT).state)
     assert at is not None
     assert about(at - dt_util.utcnow(), timedelta(minutes=30))
@@ -210,6 +212,7 @@ async def test_load_above_threshold_is_activity(
     reason: str,
 ) -> None:
     await setup_nas(hass, machine_entry, machine_sim, **options)
+    await switch(hass, "turn_on", AUTO)
     assert hass.states.get(ACTIVE).state == STATE_ON
     assert hass.states.get(ACTIVE).attributes["reasons"] == [reason]
 
@@ -219,6 +222,7 @@ async def test_network_threshold_ignored_where_not_reported(
 ) -> None:
     """A machine reports no traffic: the threshold cannot keep it awake."""
     await setup_nas(hass, machine_entry, machine_sim, **{CONF_NETWORK_THRESHOLD: 1})
+    await switch(hass, "turn_on", AUTO)
     assert hass.states.get(ACTIVE).state == STATE_OFF
 
 

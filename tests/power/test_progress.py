@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Event, HomeAssistant, callback
+import pytest
 
 from tests.power.conftest import JELLYFIN, NODE_SWITCH, Lab
 
@@ -29,6 +30,7 @@ def record_states(hass: HomeAssistant, entity_id: str) -> list[str]:
     return seen
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_progress_through_a_whole_cascade_from_all_off(
     hass: HomeAssistant, lab: Lab
 ) -> None:
@@ -61,6 +63,7 @@ async def test_progress_through_a_whole_cascade_from_all_off(
     assert statuses[-1] == "running"
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_progress_of_a_host_stopping_its_dependents_first(
     hass: HomeAssistant, lab: Lab
 ) -> None:
@@ -79,6 +82,7 @@ async def test_progress_of_a_host_stopping_its_dependents_first(
     ]
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_progress_is_in_home_assistants_language(
     hass: HomeAssistant, lab: Lab
 ) -> None:

@@ -201,6 +201,7 @@ async def test_an_unmanaged_workload_keeps_a_host_active_for_auto_shutdown(
     await lab.docker_entry.runtime_data.coordinator.async_refresh()
     await lab.pve_entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
+    await turn(hass, "turn_on", "switch.docker_auto_shutdown")
     active = hass.states.get("binary_sensor.docker_active")
     assert active.state == STATE_ON
     assert "sonarr is running (not in WakeHub)" in active.attributes["reasons"]

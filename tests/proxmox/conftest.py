@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
-from unittest.mock import PropertyMock, patch
 
 from homeassistant.core import HomeAssistant
 import pytest
@@ -34,18 +33,7 @@ GUESTS: dict[int, tuple[str, str, str]] = {
 @pytest.fixture(autouse=True)
 def fast_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Follow Proxmox tasks every 10 ms instead of every second."""
-    monkeypatch.setattr(pve_kind, "TASK_POLL_INTERVAL", 0.01)
-
-
-@pytest.fixture
-def entity_registry_enabled_by_default() -> Iterator[None]:
-    """Create disabled-by-default entities enabled (for snapshots)."""
-    with patch(
-        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
-        return_value=True,
-        new_callable=PropertyMock,
-    ):
-        yield
+    monkeypatch.setattr(pve_kind.const, "TASK_POLL_INTERVAL", 0.01)
 
 
 @pytest.fixture

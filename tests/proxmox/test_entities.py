@@ -110,6 +110,7 @@ async def test_one_request_per_refresh(
     assert pve_sim.count() == 2
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_network_rates_from_two_polls(
     hass: HomeAssistant,
     pve_sim: ProxmoxSimulator,
@@ -184,6 +185,7 @@ async def test_guest_moved_while_home_assistant_was_off(
     assert pve_entry.state is ConfigEntryState.LOADED
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_node_offline_and_back(
     hass: HomeAssistant, pve_sim: ProxmoxSimulator, init_pve: MockConfigEntry
 ) -> None:
@@ -348,7 +350,7 @@ async def test_setup_retries_when_the_poll_fails(hass: HomeAssistant) -> None:
 async def test_setup_retries_on_timeout(
     hass: HomeAssistant, pve_sim: ProxmoxSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pve_kind, "REQUEST_TIMEOUT", 0.3)
+    monkeypatch.setattr(pve_kind.const, "REQUEST_TIMEOUT", 0.3)
 
     async def handle(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter

@@ -127,6 +127,7 @@ async def test_hibernate_then_wake(
     assert hass.states.get(STATUS).state == "running"
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_pause_then_resume(
     hass: HomeAssistant, pve_sim: ProxmoxSimulator
 ) -> None:

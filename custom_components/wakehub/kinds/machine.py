@@ -5,8 +5,10 @@ One entry is one machine, and one resource (keyed by its MAC address).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 import logging
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
@@ -38,12 +40,16 @@ from ..const import (
     CONF_SHUTDOWN_COMMAND,
     CONF_SSH_PORT,
     DOMAIN,
+    KIND_MACHINE,
 )
 from ..coordinator import WakeHubCoordinator
+from ..descriptions import CPU, MEMORY, REBOOT, STATUS, UPTIME, ResourceDescriptions
 from ..hosting import HostKind, KnownAs
 from ..naming import Noun
-from ..resource import Resource, ResourceFeature, ResourceState
+from ..resource import Resource, ResourceFeature
 from ..runtime import WakeHubRuntimeData
+from ..state import ResourceState
+from .kind import Kind
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -53,7 +59,7 @@ PORT_PROBE_TIMEOUT = 3.0
 
 async def async_setup_kind(
     hass: HomeAssistant, entry: ConfigEntry
-) -> WakeHubRuntimeData:
+) -> WakeHubRuntimeData[MachineCoordinator]:
     coordinator = MachineCoordinator(hass, entry)
     await coordinator.async_config_entry_first_refresh()
     resource = MachineResource(
@@ -64,7 +70,11 @@ async def async_setup_kind(
 
 def machine_credentials(entry: ConfigEntry) -> SshCredentials:
     """The SSH credentials of a machine entry (host key as currently pinned)."""
-    data = entry.data
+    return credentials(entry.data)
+
+
+def credentials(data: Mapping[str, Any]) -> SshCredentials:
+    """The SSH credentials in entry (or form) data."""
     return SshCredentials(
         host=data[CONF_HOST],
         port=data[CONF_SSH_PORT],
@@ -74,6 +84,11 @@ def machine_credentials(entry: ConfigEntry) -> SshCredentials:
         private_key_passphrase=data.get(CONF_PRIVATE_KEY_PASSPHRASE) or None,
         host_key=data.get(CONF_HOST_KEY) or None,
     )
+
+
+def create_client(hass: HomeAssistant, data: Mapping[str, Any]) -> MachineClient:
+    """The SSH client for entry (or form) data."""
+    return MachineClient(credentials(data))
 
 
 def host_key_issue_id(entry: ConfigEntry) -> str:
@@ -91,7 +106,7 @@ class MachineCoordinator(WakeHubCoordinator):
     @property
     def client(self) -> MachineClient:
         # Built per use: the pinned key may change (first contact, repair flow).
-        return MachineClient(machine_credentials(self.config_entry))
+        return create_client(self.hass, self.config_entry.data)
 
     async def _async_update_data(self) -> dict[str, ResourceState]:
         creds = machine_credentials(self.config_entry)
@@ -174,11 +189,14 @@ class MachineCoordinator(WakeHubCoordinator):
 class MachineResource(Resource):
     """A physical machine: Wake-on-LAN to start, SSH commands to stop/reboot."""
 
-    sensors = frozenset({"status", "cpu", "memory", "uptime"})
+    descriptions = ResourceDescriptions(
+        sensors=(STATUS, CPU, MEMORY, UPTIME), buttons=(REBOOT,)
+    )
     features = ResourceFeature.POWER | ResourceFeature.REBOOT
     starting_text = "waking"
     host_kind = HostKind.MACHINE
     noun = Noun.MACHINE
+    coordinator: MachineCoordinator
 
     def known_as(self) -> KnownAs:
         host = str(self.entry.data.get(CONF_HOST, ""))
@@ -186,10 +204,14 @@ class MachineResource(Resource):
 
     @property
     def device_info(self) -> DeviceInfo:
+        # Its address: the MAC as a connection, the host it answers at as the
+        # model id ("Physical machine (192.168.1.20)").
         return DeviceInfo(
             identifiers={(DOMAIN, self.key)},
             connections={(CONNECTION_NETWORK_MAC, self.key)},
             name=self.name,
+            model="Physical machine",
+            model_id=str(self.entry.data.get(CONF_HOST, "")) or None,
         )
 
     async def async_start(self) -> None:
@@ -205,4 +227,16 @@ class MachineResource(Resource):
         await self._client().run_power_command(self.entry.data[CONF_REBOOT_COMMAND])
 
     def _client(self) -> MachineClient:
-        return MachineClient(machine_credentials(self.entry))
+        return self.coordinator.client
+
+
+KIND = Kind(
+    name=KIND_MACHINE,
+    setup=async_setup_kind,
+    create_client=create_client,
+    subentry_type=None,
+    secret_fields=frozenset(
+        {CONF_PASSWORD, CONF_PRIVATE_KEY, CONF_PRIVATE_KEY_PASSPHRASE}
+    ),
+    resources={"machine": MachineResource.descriptions},
+)

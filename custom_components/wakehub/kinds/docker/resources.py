@@ -1,0 +1,264 @@
+"""The Docker engine, its containers and compose stacks as resources."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any, cast
+
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.device_registry import DeviceInfo
+
+from ...api.docker import (
+    ENGINE_STOP_TIMEOUT,
+    Container,
+    DockerClient,
+)
+from ...api.errors import NotFound
+from ...api.models import ResourceStatus
+from ...const import CONF_HOST_LINK, DOMAIN, PROBE_INTERVAL
+from ...devices import entry_device, via
+from ...hosting import stored_link
+from ...naming import Noun
+from ...resource import Resource, ResourceFeature
+from .compose import HEALTHY, awaited, stack_members
+from .const import CONF_STOP_GRACE
+from .descriptions import CONTAINER, ENGINE, STACK
+
+if TYPE_CHECKING:
+    from .coordinator import DockerCoordinator
+
+_LOGGER = logging.getLogger(__name__)
+
+
+async def stop_grace(
+    client: DockerClient, name: str, setting: Any, timeout: float
+) -> tuple[int | None, float | None]:
+    """(`t` to send, how long the engine may take) for a stop or restart.
+
+    The user's `stop_grace` setting, else the container's own StopTimeout; when
+    it has none, no `t` is sent and the engine applies its default, which may
+    have been raised daemon-wide: then the request may last as long as WakeHub
+    waits for a stop (`timeout`).
+    """
+    if setting is not None:
+        return int(setting), None
+    own = (await client.inspect(name)).stop_timeout
+    if own is not None:
+        return own, None
+    return None, max(float(ENGINE_STOP_TIMEOUT), timeout)
+
+
+class DockerEngineResource(Resource):
+    """The engine itself: a device (containers are `via_device` it) with a status."""
+
+    noun = Noun.DOCKER_ENGINE
+
+    descriptions = ENGINE
+    features = ResourceFeature(0)
+    coordinator: DockerCoordinator
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        engine = self.coordinator.engine
+        return DeviceInfo(
+            identifiers={(DOMAIN, self.key)},
+            name=self.name,
+            manufacturer="Docker",
+            model="Docker Engine",
+            sw_version=engine.server_version if engine else None,
+        )
+
+
+class ContainerResource(Resource):
+    """A container, followed by name: start, stop, restart, kill, pause."""
+
+    noun = Noun.CONTAINER
+
+    descriptions = CONTAINER
+    features = (
+        ResourceFeature.POWER
+        | ResourceFeature.REBOOT
+        | ResourceFeature.FORCE_STOP
+        | ResourceFeature.PAUSE
+    )
+    starting_text = "starting_container"
+    # The engine answers a restart once the container runs again.
+    reboot_completes_task = True
+    coordinator: DockerCoordinator
+
+    def __init__(self, *, image: str | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.image = image
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        engine = self.coordinator.engine
+        info: dict[str, Any] = {
+            "identifiers": {(DOMAIN, self.key)},
+            "name": self.name,
+            "manufacturer": "Docker",
+            "model": self.image,
+            "sw_version": engine.server_version if engine else None,
+            **via(
+                entry_device(
+                    self.coordinator.hass,
+                    self.entry.entry_id,
+                    self.coordinator.engine_id,
+                )
+            ),
+        }
+        return cast("DeviceInfo", info)
+
+    async def _grace(self) -> tuple[int | None, float | None]:
+        """(`t` to send, how long the engine may take) for a stop or restart.
+
+        The user's `stop_grace`, else the container's own StopTimeout; when it
+        has none, no `t` is sent and the engine applies its default, which may
+        have been raised daemon-wide: then the request may last as long as
+        WakeHub waits for a stop.
+        """
+        return await stop_grace(
+            self.coordinator.client,
+            self.name,
+            self.settings.get(CONF_STOP_GRACE),
+            self.timeout,
+        )
+
+    @property
+    def host_link_id(self) -> str | None:
+        """The VM or machine the engine runs on, when the user linked it."""
+        link = self.entry.options.get(CONF_HOST_LINK)
+        return str(link) if link else None
+
+    async def async_start(self) -> None:
+        # The engine refuses to start a paused container: turning it on resumes it.
+        listed = self.coordinator.containers.get(self.name)
+        if listed is not None and listed.state == "paused":
+            await self.coordinator.client.unpause(self.name)
+            return
+        await self.coordinator.client.start(self.name)
+
+    async def async_stop(self) -> None:
+        grace, wait = await self._grace()
+        await self.coordinator.client.stop(self.name, timeout=grace, wait=wait)
+
+    async def async_reboot(self) -> None:
+        grace, wait = await self._grace()
+        await self.coordinator.client.restart(self.name, timeout=grace, wait=wait)
+
+    async def async_force_stop(self) -> None:
+        await self.coordinator.client.kill(self.name)
+
+    async def async_pause(self) -> None:
+        await self.coordinator.client.pause(self.name)
+
+    async def async_unpause(self) -> None:
+        await self.coordinator.client.unpause(self.name)
+
+
+class StackResource(Resource):
+    """A compose stack: its containers started in dependency order, stopped in
+    reverse. Members are found by their project label at each action."""
+
+    noun = Noun.STACK
+
+    descriptions = STACK
+    features = ResourceFeature.POWER
+    starting_text = "starting_stack"
+    coordinator: DockerCoordinator
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        info: dict[str, Any] = {
+            "identifiers": {(DOMAIN, self.key)},
+            "name": self.name,
+            "manufacturer": "Docker",
+            "model": "Compose stack",
+            **via(
+                entry_device(
+                    self.coordinator.hass,
+                    self.entry.entry_id,
+                    self.coordinator.engine_id,
+                )
+            ),
+        }
+        return cast("DeviceInfo", info)
+
+    @property
+    def host_link_id(self) -> str | None:
+        """The VM or machine the engine runs on, when the user linked it."""
+        return stored_link(self.entry, None)
+
+    async def _members(self) -> list[Container]:
+        """The stack's containers now, in start order (not the last poll's: a
+        `docker compose up` may have recreated them since)."""
+        containers = await self.coordinator.client.list_containers()
+        return stack_members(containers, self.name)
+
+    async def async_start(self) -> None:
+        # One at a time: the engine answers a start once the container runs,
+        # so each service is up before the ones that depend on it start.
+        client = self.coordinator.client
+        members = await self._members()
+        conditions = awaited(members)
+        for member in members:
+            if member.state == "paused":
+                await client.unpause(member.name)
+            elif not member.running:
+                await client.start(member.name)
+            if (condition := conditions.get(member.service)) is not None:
+                await self._until(member, condition)
+
+    async def _until(self, member: Container, condition: str) -> None:
+        """Wait until `member` is healthy, or has completed, as its dependents
+        need; raise when it failed or took longer than the start timeout."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    now = (await self.coordinator.client.list_containers()).get(
+                        member.name
+                    )
+                    if now is None:
+                        raise NotFound(f"{member.name} was removed while starting")
+                    if condition == HEALTHY:
+                        if now.health in (None, "healthy"):
+                            return  # no healthcheck: compose would refuse
+                        failed = now.health == "unhealthy" or not now.running
+                    elif now.exit_code == 0:
+                        return
+                    else:
+                        failed = not now.running
+                    if failed:
+                        raise HomeAssistantError(
+                            translation_domain=DOMAIN,
+                            translation_key="docker_stack_dependency_failed",
+                            translation_placeholders={
+                                "name": self.name,
+                                "service": member.service,
+                                # Docker's own words: "Exited (1) 2 seconds ago".
+                                "state": now.status_text,
+                            },
+                        )
+                    await asyncio.sleep(PROBE_INTERVAL.total_seconds())
+        except TimeoutError:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="docker_stack_dependency_timeout",
+                translation_placeholders={
+                    "name": self.name,
+                    "service": member.service,
+                    "timeout": str(round(self.timeout)),
+                },
+            ) from None
+
+    async def async_stop(self) -> None:
+        # In reverse, one at a time: a service stops before what it depends on.
+        client = self.coordinator.client
+        for member in reversed(await self._members()):
+            if member.status is ResourceStatus.STOPPED:
+                continue
+            grace, wait = await stop_grace(
+                client, member.name, self.settings.get(CONF_STOP_GRACE), self.timeout
+            )
+            await client.stop(member.name, timeout=grace, wait=wait)
