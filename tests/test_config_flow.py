@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+import json
+from pathlib import Path
 import socket
 from typing import Any
 
@@ -14,6 +16,14 @@ from homeassistant.data_entry_flow import FlowResultType, InvalidData
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.wakehub.api.errors import (
+    CANNOT_RESOLVE,
+    ERROR_KEYS,
+    UNKNOWN_ERROR,
+    ConnectionTimeout,
+    WakeHubError,
+    error_key,
+)
 from custom_components.wakehub.const import (
     CONF_HOST_KEY,
     CONF_KIND,
@@ -498,3 +508,60 @@ async def test_options_flow(
         "idle_timeout": 30,
         "keep_awake": [],
     }
+
+
+async def test_trust_menus_show_again_and_cancel(
+    hass: HomeAssistant, powered_sim: MachineSimulator
+) -> None:
+    """A menu asked again is the same; Cancel goes back to the form, pinning
+    nothing."""
+    flow_id = await start_machine_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, form_input(powered_sim)
+    )
+    assert result["step_id"] == "host_key"
+    assert result["menu_options"] == ["trust", "not_trusted"]
+    assert "previous" not in result["description_placeholders"]
+    again = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert again["step_id"] == "host_key"
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"next_step_id": "not_trusted"}
+    )
+    assert result["step_id"] == "machine"
+    assert result["errors"] == {"base": "not_trusted"}
+    assert not any(c for c in powered_sim.commands)
+
+
+async def test_unreachable_menu_shows_again(
+    hass: HomeAssistant, machine_sim: MachineSimulator
+) -> None:
+    flow_id = await start_machine_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {**form_input(machine_sim), "ssh_port": 1}
+    )
+    assert result["step_id"] == "unreachable"
+    again = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert again["step_id"] == "unreachable"
+    assert again["menu_options"] == ["machine", "add_unverified"]
+
+
+async def test_machines_have_no_subentries(
+    hass: HomeAssistant, machine_entry: MockConfigEntry
+) -> None:
+    assert machine_entry.supported_subentry_types == {}
+
+
+def test_every_failure_has_one_text_for_forms_and_actions() -> None:
+    """The one table of api/errors.py names form errors and action errors
+    alike: each of its keys reads in both places, in every language."""
+    translations = (
+        Path(__file__).parent.parent / "custom_components/wakehub/translations"
+    )
+    keys = {key for _, key in ERROR_KEYS} | {CANNOT_RESOLVE, UNKNOWN_ERROR}
+    for path in translations.glob("*.json"):
+        text = json.loads(path.read_text(encoding="utf-8"))
+        assert sorted(keys - text["config"]["error"].keys()) == [], path.name
+        assert sorted(keys - text["exceptions"].keys()) == [], path.name
+    # Most specific first: a timeout is not named as any failed connection.
+    assert error_key(ConnectionTimeout("slow")) == "timeout"
+    assert error_key(WakeHubError("?")) == UNKNOWN_ERROR

@@ -499,3 +499,30 @@ async def test_stop_grace_setting(
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
     assert "stop_grace" not in docker_entry.subentries["sub_jellyfin"].data
+
+
+async def test_compose_projects_are_offered_as_stacks(
+    hass: HomeAssistant, make_sim: SimFactory
+) -> None:
+    """A compose project is offered first, as its stack, with its size."""
+    sim = await make_sim()
+    sim.add_stack("media", {"web": ["db"], "db": []})
+    sim.add_container("solo", image="busybox")
+    flow_id = await start_docker_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"url": sim.docker_url, "verify_ssl": True}
+    )
+    assert result["step_id"] == "resources"
+    options = result["data_schema"].schema["resources"].config["options"]
+    assert (options[0]["value"], options[0]["label"]) == (
+        "stack:media",
+        "stack: media (2 containers)",
+    )
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"resources": ["stack:media", "solo"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["description_placeholders"]["added"] == "media, solo"
+    assert sorted(
+        (s.unique_id, dict(s.data)) for s in result["result"].subentries.values()
+    ) == [("solo", {"container": "solo"}), ("stack:media", {"stack": "media"})]

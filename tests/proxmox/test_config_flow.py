@@ -126,6 +126,71 @@ async def test_token_flow_pins_the_certificate(
     assert hass.states.get("switch.docker") is not None
 
 
+async def test_trusted_certificate_survives_a_wrong_secret(
+    hass: HomeAssistant, pve_sim: ProxmoxSimulator, quiet_handshakes: None
+) -> None:
+    """Trusted once, a certificate is not asked again after a wrong token."""
+    flow_id = await start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, form(pve_sim, token_secret="wrong")
+    )
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "certificate"
+    # A first trust shows no "previous" certificate.
+    assert result["description_placeholders"] == {
+        "address": pve_sim.url,
+        "fingerprint": pve_sim.fingerprint,
+    }
+    assert result["menu_options"] == ["trust", "not_trusted"]
+    result = await hass.config_entries.flow.async_configure(flow_id, TRUST)
+    assert result["step_id"] == "proxmox"
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(flow_id, form(pve_sim))
+    assert result["step_id"] == "resources"
+
+
+async def test_certificate_not_trusted(
+    hass: HomeAssistant, pve_sim: ProxmoxSimulator, quiet_handshakes: None
+) -> None:
+    """Cancel goes back to the form; the menu shown again is the same."""
+    flow_id = await start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, form(pve_sim))
+    assert result["step_id"] == "certificate"
+    again = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert again["step_id"] == "certificate"
+    assert again["description_placeholders"] == result["description_placeholders"]
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"next_step_id": "not_trusted"}
+    )
+    assert result["step_id"] == "proxmox"
+    assert result["errors"] == {"base": "not_trusted"}
+    assert pve_sim.count(path_prefix="/api2") == 0, "nothing sent untrusted"
+
+
+async def test_choose_step_needs_a_choice(
+    hass: HomeAssistant, pve_sim: ProxmoxSimulator
+) -> None:
+    """At least one guest, or explicitly the server only; the text names all."""
+    flow_id = await start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, form(pve_sim, verify_ssl=False)
+    )
+    assert result["step_id"] == "resources"
+    assert result["data_schema"]({})["resources"] == [], "none ticked"
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["errors"] == {"base": "nothing_chosen"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"resources": ["100", "102", "100"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["description"] == "added"
+    assert result["description_placeholders"] == {
+        "server": "homelab",
+        "added": "docker, pihole",
+    }
+    assert len(result["result"].subentries) == 2
+
+
 async def test_password_flow_without_verification(
     hass: HomeAssistant, pve_sim: ProxmoxSimulator
 ) -> None:
@@ -426,6 +491,7 @@ async def test_reauth(
 
     result = await hass.config_entries.flow.async_configure(flow_id, {field: "wrong"})
     assert result["errors"] == {"base": "invalid_auth"}
+    assert list(result["data_schema"].schema) == [field], "still the same credential"
     result = await hass.config_entries.flow.async_configure(
         flow_id, {field: new_secret}
     )
@@ -625,6 +691,21 @@ async def test_options_link_nodes_to_machines(
     keys = {str(k): k for k in result["data_schema"].schema}
     assert keys["pve1"].description == {"suggested_value": "switch.nas"}
     assert keys["pve2"].description == {"suggested_value": None}
+
+    # A guest's settings: a dependency on another guest; the reverse would
+    # close a cycle. An LXC container has no stop method to choose.
+    result = await init_pve.start_subentry_reconfigure_flow(hass, "SUB100")
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"dependencies": ["switch.pihole"]}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    result = await init_pve.start_subentry_reconfigure_flow(hass, "SUB102")
+    assert "stop_method" not in {str(k) for k in result["data_schema"].schema}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"dependencies": ["switch.docker"]}
+    )
+    assert result["errors"] == {"dependencies": "dependency_cycle"}
 
 
 async def test_options_of_an_entry_not_loaded(

@@ -58,10 +58,9 @@ def chosen(
 ) -> tuple[list[Found], dict[str, str]]:
     """(the resources chosen, form errors); nothing chosen is an error unless
     "server only" is offered and ticked."""
-    values = user_input.get(CONF_RESOURCES, [])
-    if not isinstance(values, list) or not all(v in found for v in values):
-        return [], {CONF_RESOURCES: "unknown_resource"}
-    picked = [found[value] for value in dict.fromkeys(values)]
+    # (The selector let only listed values through, each once here.)
+    values = dict.fromkeys(user_input.get(CONF_RESOURCES, []))
+    picked = [found[value] for value in values if value in found]
     if not picked and not (server_only and user_input.get(CONF_SERVER_ONLY) is True):
         return [], {"base": "nothing_chosen"}
     return picked, {}

@@ -104,10 +104,6 @@ class Detour(Exception):
         self.state = state
 
 
-def _same(data: Mapping[str, Any]) -> object:
-    return None
-
-
 async def _no_check(hass: HomeAssistant, data: dict[str, Any]) -> dict[str, str]:
     return {}
 
@@ -144,7 +140,7 @@ class FlowKind:
     pin_field: str | None = None
     # Which server the data names (host and port...), None when nothing is
     # pinned for it: the same server keeps its pin.
-    server_of: Callable[[Mapping[str, Any]], object] = _same
+    server_of: Callable[[Mapping[str, Any]], object] = lambda data: None
     # For Trust.CERTIFICATE: (address to show, host, port) when `err` is a
     # certificate the user may pin, else None.
     pinnable: Callable[

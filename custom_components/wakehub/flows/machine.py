@@ -162,8 +162,14 @@ def _server(data: Mapping[str, Any]) -> Server:
     )
 
 
+async def _presented(host: str, port: int) -> Untrusted:
+    """The host key the machine presents, to be trusted before any login."""
+    key = await fetch_host_key(host, port, FLOW_TIMEOUT)
+    return Untrusted(key, host_key_fingerprint(key), host)
+
+
 async def _connect(hass: HomeAssistant, data: dict[str, Any]) -> Server:
-    """Reachable? Then the host key must be the trusted one, and the login work."""
+    """Reachable? Then its host key must be the trusted one, and the login work."""
     host, port = data[CONF_HOST], data[CONF_SSH_PORT]
     try:
         reachable = await is_port_open(host, port, FLOW_TIMEOUT)
@@ -171,9 +177,8 @@ async def _connect(hass: HomeAssistant, data: dict[str, Any]) -> Server:
         raise FormError({CONF_HOST: "cannot_resolve"}) from None
     if not reachable:
         raise Detour(unreachable)
-    presented = await fetch_host_key(host, port, FLOW_TIMEOUT)
-    if presented != data.get(CONF_HOST_KEY):
-        raise Untrusted(presented, host_key_fingerprint(presented), host)
+    if not (pinned := data.get(CONF_HOST_KEY)):
+        raise await _presented(host, port)
     credentials = SshCredentials(
         host=host,
         port=port,
@@ -181,13 +186,14 @@ async def _connect(hass: HomeAssistant, data: dict[str, Any]) -> Server:
         password=data.get(CONF_PASSWORD),
         private_key=data.get(CONF_PRIVATE_KEY),
         private_key_passphrase=data.get(CONF_PRIVATE_KEY_PASSPHRASE),
-        host_key=presented,
+        host_key=pinned,
     )
     try:
         await MachineClient(credentials, timeout=FLOW_TIMEOUT).check()
     except HostKeyMismatch:
-        data.pop(CONF_HOST_KEY, None)  # changed meanwhile: shown again next time
-        raise
+        # Another key than the one trusted (a moment ago, or when it was
+        # added): shown with the trusted one, before anything is sent.
+        raise await _presented(host, port) from None
     return _server(data)
 
 

@@ -77,10 +77,10 @@ class ServerFlow(ConfigFlow):
         if user_input is None:
             return self.show_connect_form({})
         stored = self._stored()
-        values, errors = validate.parse(user_input, kind.rules(self._use(), stored))
-        if errors:
-            return self.show_connect_form(errors, user_input)
         fields = kind.rules(self._use(), stored)
+        values, errors = validate.parse(user_input, fields)
+        if errors:
+            return self.show_connect_form(errors, values)
         data = {k: v for k, v in stored.items() if k not in fields}
         data.pop(kind.pin_field or "", None)
         data.update(values)
@@ -88,7 +88,7 @@ class ServerFlow(ConfigFlow):
             data.update(kept_secrets(kind, data, stored))
         data[CONF_KIND] = kind.kind
         if errors := await kind.check(self.hass, data):
-            return self.show_connect_form(errors, user_input)
+            return self.show_connect_form(errors, data)
         if kind.pin_field and (pin := kept_pin(kind, data, self.data, stored)):
             data[kind.pin_field] = pin
         self.data = data
@@ -103,13 +103,12 @@ class ServerFlow(ConfigFlow):
         shown: Mapping[str, Any] | None = None,
         placeholders: Mapping[str, str] | None = None,
     ) -> ConfigFlowResult:
-        """The kind's form (again), with what went wrong; secrets never shown."""
+        """The kind's form (again), with what went wrong: prefilled with the
+        valid values `shown` (else the last ones tested, else the stored
+        ones), never with a secret."""
         kind, entry = self._kind, self._entry()
-        defaults = {
-            k: v
-            for k, v in (shown or self.data or self._stored()).items()
-            if k not in kind.secret_fields
-        }
+        known = {**self._stored(), **self.data, **(shown or {})}
+        defaults = {k: v for k, v in known.items() if k not in kind.secret_fields}
         return self.async_show_form(
             step_id=self.form_step_id(),
             data_schema=kind.schema(self._use(), defaults),
