@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+import json
+from pathlib import Path
 import socket
 from typing import Any
 
@@ -14,6 +16,14 @@ from homeassistant.data_entry_flow import FlowResultType, InvalidData
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.wakehub.api.errors import (
+    CANNOT_RESOLVE,
+    ERROR_KEYS,
+    UNKNOWN_ERROR,
+    ConnectionTimeout,
+    WakeHubError,
+    error_key,
+)
 from custom_components.wakehub.const import (
     CONF_HOST_KEY,
     CONF_KIND,
@@ -23,6 +33,9 @@ from custom_components.wakehub.const import (
 )
 from tests.conftest import machine_data
 from tests.simulators.machine import MachineSimulator
+
+# Submits a trust menu (host key, certificate): trust what is shown.
+TRUST = {"next_step_id": "trust"}
 
 
 def form_input(sim: MachineSimulator, **overrides: Any) -> dict[str, Any]:
@@ -120,7 +133,7 @@ async def test_full_flow_pins_the_host_key(
     result = await hass.config_entries.flow.async_configure(
         flow_id, form_input(powered_sim)
     )
-    assert result["type"] is FlowResultType.FORM
+    assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "host_key"
     assert (
         result["description_placeholders"]["fingerprint"]
@@ -128,7 +141,7 @@ async def test_full_flow_pins_the_host_key(
     )
     assert not any(c for c in powered_sim.commands), "nothing runs before confirmation"
 
-    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    result = await hass.config_entries.flow.async_configure(flow_id, TRUST)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "NAS"
     assert result["result"].unique_id == "52:54:00:12:34:56"
@@ -161,7 +174,7 @@ async def test_private_key_login(
         ),
     )
     assert result["step_id"] == "host_key"
-    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    result = await hass.config_entries.flow.async_configure(flow_id, TRUST)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"]["private_key"] == pem
     assert "password" not in result["data"]
@@ -202,7 +215,7 @@ async def test_malformed_input_is_a_field_error(
         flow_id, form_input(powered_sim)
     )
     assert result["step_id"] == "host_key"
-    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    result = await hass.config_entries.flow.async_configure(flow_id, TRUST)
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -295,7 +308,7 @@ async def test_login_refused_then_fixed(
         flow_id, form_input(powered_sim, password="wrong")
     )
     assert result["step_id"] == "host_key"
-    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    result = await hass.config_entries.flow.async_configure(flow_id, TRUST)
     assert result["step_id"] == "machine"
     assert result["errors"] == {"base": "invalid_auth"}
     # The key was confirmed already: the fixed password goes straight to the entry.
@@ -318,21 +331,19 @@ async def test_host_key_changed_during_setup(
     await powered_sim.power_off()
     powered_sim.regenerate_host_key()
     await powered_sim.power_on()
-    result = await hass.config_entries.flow.async_configure(flow_id, {})
-    assert result["errors"] == {"base": "host_key_changed"}
-    result = await hass.config_entries.flow.async_configure(
-        flow_id, form_input(powered_sim)
-    )
-    assert result["step_id"] == "host_key"
+    # Connecting again with the trusted key shows the new one, and the old.
+    result = await hass.config_entries.flow.async_configure(flow_id, TRUST)
+    assert result["step_id"] == "host_key_changed"
     assert result["description_placeholders"]["fingerprint"] != first
-    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["description_placeholders"]["previous"] == first
+    result = await hass.config_entries.flow.async_configure(flow_id, TRUST)
     assert result["data"][CONF_HOST_KEY] == powered_sim.host_key
 
 
 @pytest.mark.parametrize(
     ("break_it", "error"),
     [
-        ("power_off", "cannot_connect"),
+        ("power_off", "unreachable"),
         ("stall_logins", "timeout"),
     ],
 )
@@ -348,8 +359,15 @@ async def test_login_fails_after_confirmation(
         await powered_sim.power_off()
     else:
         powered_sim.auth_delay = 30
-    result = await hass.config_entries.flow.async_configure(flow_id, {})
-    assert result["errors"] == {"base": error}
+    result = await hass.config_entries.flow.async_configure(flow_id, TRUST)
+    if error == "unreachable":  # off now: fix the address or add it anyway
+        assert result["step_id"] == "unreachable"
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, {"next_step_id": "machine"}
+        )
+        assert result["step_id"] == "machine"
+    else:
+        assert result["errors"] == {"base": error}
     powered_sim.auth_delay = 0
     await powered_sim.power_on()
     result = await hass.config_entries.flow.async_configure(
@@ -414,7 +432,7 @@ async def test_reconfigure_shows_a_changed_host_key(
         result["description_placeholders"]["fingerprint"]
         == powered_sim.host_key_fingerprint
     )
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], TRUST)
     assert result["reason"] == "reconfigure_successful"
     assert machine_entry.data[CONF_HOST_KEY] == powered_sim.host_key
     await hass.async_block_till_done()
@@ -464,8 +482,9 @@ async def test_reconfigure_to_another_host_repins(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], reconfigure_input(powered_sim, password="wrong")
     )
-    assert result["step_id"] == "host_key_changed"
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    # Another server: its key is shown as a first one (nothing to compare with).
+    assert result["step_id"] == "host_key"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], TRUST)
     assert result["step_id"] == "reconfigure"
     assert result["errors"] == {"base": "invalid_auth"}
 
@@ -489,3 +508,60 @@ async def test_options_flow(
         "idle_timeout": 30,
         "keep_awake": [],
     }
+
+
+async def test_trust_menus_show_again_and_cancel(
+    hass: HomeAssistant, powered_sim: MachineSimulator
+) -> None:
+    """A menu asked again is the same; Cancel goes back to the form, pinning
+    nothing."""
+    flow_id = await start_machine_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, form_input(powered_sim)
+    )
+    assert result["step_id"] == "host_key"
+    assert result["menu_options"] == ["trust", "not_trusted"]
+    assert "previous" not in result["description_placeholders"]
+    again = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert again["step_id"] == "host_key"
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"next_step_id": "not_trusted"}
+    )
+    assert result["step_id"] == "machine"
+    assert result["errors"] == {"base": "not_trusted"}
+    assert not any(c for c in powered_sim.commands)
+
+
+async def test_unreachable_menu_shows_again(
+    hass: HomeAssistant, machine_sim: MachineSimulator
+) -> None:
+    flow_id = await start_machine_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {**form_input(machine_sim), "ssh_port": 1}
+    )
+    assert result["step_id"] == "unreachable"
+    again = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert again["step_id"] == "unreachable"
+    assert again["menu_options"] == ["machine", "add_unverified"]
+
+
+async def test_machines_have_no_subentries(
+    hass: HomeAssistant, machine_entry: MockConfigEntry
+) -> None:
+    assert machine_entry.supported_subentry_types == {}
+
+
+def test_every_failure_has_one_text_for_forms_and_actions() -> None:
+    """The one table of api/errors.py names form errors and action errors
+    alike: each of its keys reads in both places, in every language."""
+    translations = (
+        Path(__file__).parent.parent / "custom_components/wakehub/translations"
+    )
+    keys = {key for _, key in ERROR_KEYS} | {CANNOT_RESOLVE, UNKNOWN_ERROR}
+    for path in translations.glob("*.json"):
+        text = json.loads(path.read_text(encoding="utf-8"))
+        assert sorted(keys - text["config"]["error"].keys()) == [], path.name
+        assert sorted(keys - text["exceptions"].keys()) == [], path.name
+    # Most specific first: a timeout is not named as any failed connection.
+    assert error_key(ConnectionTimeout("slow")) == "timeout"
+    assert error_key(WakeHubError("?")) == UNKNOWN_ERROR

@@ -28,6 +28,11 @@ from tests.hostile import (
 )
 from tests.simulators.machine import MachineSimulator
 
+# A trust menu's choices (and one it does not offer).
+TRUST = {"next_step_id": "trust"}
+TRUST_MENU = st.fixed_dictionaries(
+    {"next_step_id": st.sampled_from(["trust", "not_trusted", "resources"])}
+)
 CONFIG = TRANSLATIONS["config"]
 # Not encrypted: its key derivation would take most of each example's time.
 PRIVATE_KEY = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
@@ -92,7 +97,9 @@ async def test_host_key_and_unreachable_steps(
         assert result["step_id"] == "host_key"
         return manager, flow_id
 
-    assert await fuzz_form(hass, host_key, {}, CONFIG, max_examples=30)
+    assert await fuzz_form(
+        hass, host_key, TRUST, CONFIG, also=TRUST_MENU, max_examples=30
+    )
 
     async def unreachable() -> tuple[FlowManager[Any, Any], str]:
         manager, flow_id = await machine_form(hass)

@@ -312,14 +312,16 @@ async def test_config_flow_against_real_sshd(
             "reboot_command": "true",
         },
     )
-    assert result["type"] is FlowResultType.FORM, result.get("errors")
+    assert result["type"] is FlowResultType.MENU, result.get("errors")
     assert result["step_id"] == "host_key"
     placeholders = result["description_placeholders"]
     assert placeholders is not None
     assert placeholders["fingerprint"] == real_sshd.host_key_fingerprint
     assert "Accepted" not in await real_sshd.log(), "no login before confirmation"
 
-    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"next_step_id": "trust"}
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY, result.get("errors")
     assert result["title"] == "Real host"
     assert result["data"][CONF_HOST_KEY] == real_sshd.host_key

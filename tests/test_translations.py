@@ -109,12 +109,13 @@ DYNAMIC_EXCEPTION_KEYS = {
 # flows/ovh.py: f"ovh_credential_{err.state}", state being "refused" or "expired".
 DYNAMIC_FORM_ERROR_KEYS = {"ovh_credential_refused", "ovh_credential_expired"}
 # Helpers that take a bare key and show it as {"base": key}.
-FORM_ERROR_HELPERS = {"_ovh_back"}
+FORM_ERROR_HELPERS: set[str] = set()
 
 
 def _form_error_keys() -> set[str]:
     """Keys the config, subentry and options flows put into an `errors` dict."""
-    keys: set[str] = set()
+    # The one table naming failures (api/errors.py) names form errors too.
+    keys = _mapped_keys(ast.parse((PACKAGE / "api" / "errors.py").read_text("utf-8")))
     for path in (PACKAGE / "flows").glob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         keys |= _mapped_keys(tree)

@@ -1,7 +1,8 @@
 """Turn client errors into the translated errors users see.
 
 Every action (switch, button, `wakehub.*`) goes through `translate_error`, and
-every coordinator's poll through `update_failed`: both read the same table, so
+every coordinator's poll through `update_failed`: both name the failure with
+`api.errors.error_key`, as the wizard's form errors do, so
 the same failure reads the same everywhere, whatever the kind, and never leaks a
 secret: only the resource's or server's name and the platform's own message are
 shown.
@@ -14,45 +15,18 @@ from homeassistant.helpers.update_coordinator import UpdateFailed
 
 from .api.errors import (
     ApiError,
-    CannotConnect,
-    CertificateError,
-    Conflict,
-    ConnectionTimeout,
-    HostKeyMismatch,
     InvalidAuth,
-    InvalidResponse,
-    NotFound,
-    NotThatKind,
     PermissionDenied,
     RateLimited,
-    TaskFailed,
     WakeHubError,
+    error_key,
 )
 from .const import DOMAIN
 
-# Most specific first: ConnectionTimeout and CertificateError are CannotConnect
-# too, InvalidResponse is an ApiError.
-_KEYS: tuple[tuple[type[WakeHubError], str], ...] = (
-    (ConnectionTimeout, "timeout"),
-    (CertificateError, "certificate"),
-    (CannotConnect, "cannot_connect"),
-    (InvalidAuth, "invalid_auth"),
-    (PermissionDenied, "permission_denied"),
-    (HostKeyMismatch, "host_key_changed"),
-    (Conflict, "conflict"),
-    (NotFound, "not_found"),
-    (RateLimited, "rate_limited"),
-    (TaskFailed, "task_failed"),
-    (InvalidResponse, "invalid_response"),
-    (NotThatKind, "invalid_response"),
-    (ApiError, "api_error"),
-)
-
 
 def _key_and_placeholders(err: WakeHubError, name: str) -> tuple[str, dict[str, str]]:
-    key = next((k for cls, k in _KEYS if isinstance(err, cls)), "unknown_error")
     message = err.message if isinstance(err, ApiError) else str(err)
-    return key, {"name": name, "message": message}
+    return error_key(err), {"name": name, "message": message}
 
 
 def translate_error(err: WakeHubError, name: str) -> HomeAssistantError:

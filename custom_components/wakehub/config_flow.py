@@ -1,8 +1,8 @@
-"""The WakeHub wizard: pick a kind of server, test it, confirm what is pinned.
+"""The WakeHub wizard: pick a kind of server, connect, trust, choose.
 
-Each kind's steps live in `flows/<kind>.py` as a mixin; this class composes them
-and routes the steps Home Assistant calls by fixed names (reconfigure, reauth,
-options, subentries) to the entry's kind.
+The path is the same for every kind (flows/steps.py) and each kind declares
+what it needs once (`FLOW_KIND` in flows/<kind>.py). The steps here are the
+menu's and those Home Assistant calls by fixed names.
 """
 
 from __future__ import annotations
@@ -19,23 +19,26 @@ from homeassistant.config_entries import (
 from homeassistant.core import callback
 
 from .const import CONF_KIND, DOMAIN, KIND_DOCKER, KIND_MACHINE, KIND_OVH, KIND_PROXMOX
-from .flows import docker, ovh, proxmox
-from .flows.docker import DockerFlowMixin
-from .flows.machine import MachineFlowMixin, MachineOptionsFlow
-from .flows.ovh import OvhFlowMixin
-from .flows.proxmox import ProxmoxFlowMixin
+from .flows import docker, machine, ovh, proxmox
+from .flows.kind import FlowKind
+from .flows.steps import ServerFlow
 
-_OPTIONS_FLOWS: dict[str, type[OptionsFlow]] = {
-    KIND_MACHINE: MachineOptionsFlow,
-    KIND_PROXMOX: proxmox.OPTIONS_FLOW,
-    KIND_DOCKER: docker.OPTIONS_FLOW,
-    KIND_OVH: ovh.OPTIONS_FLOW,
+FLOW_KINDS: dict[str, FlowKind] = {
+    KIND_MACHINE: machine.FLOW_KIND,
+    KIND_PROXMOX: proxmox.FLOW_KIND,
+    KIND_DOCKER: docker.FLOW_KIND,
+    KIND_OVH: ovh.FLOW_KIND,
 }
-_SUBENTRY_FLOWS: dict[str, dict[str, type[ConfigSubentryFlow]]] = {
-    KIND_MACHINE: {},
-    KIND_PROXMOX: proxmox.SUBENTRY_FLOWS,
-    KIND_DOCKER: docker.SUBENTRY_FLOWS,
-    KIND_OVH: ovh.SUBENTRY_FLOWS,
+_OPTIONS_FLOWS: dict[str, type[OptionsFlow]] = {
+    KIND_MACHINE: machine.MachineOptionsFlow,
+    KIND_PROXMOX: proxmox.ProxmoxOptionsFlow,
+    KIND_DOCKER: docker.DockerOptionsFlow,
+    KIND_OVH: ovh.OvhOptionsFlow,
+}
+_SUBENTRY_FLOWS: dict[str, type[ConfigSubentryFlow]] = {
+    KIND_PROXMOX: proxmox.GuestSubentryFlow,
+    KIND_DOCKER: docker.ContainerSubentryFlow,
+    KIND_OVH: ovh.OvhVpsSubentryFlow,
 }
 
 
@@ -43,63 +46,71 @@ def _kind(entry: ConfigEntry) -> str:
     return str(entry.data.get(CONF_KIND, KIND_MACHINE))
 
 
-class WakeHubConfigFlow(
-    MachineFlowMixin,
-    ProxmoxFlowMixin,
-    DockerFlowMixin,
-    OvhFlowMixin,
-    domain=DOMAIN,
-):
+class WakeHubConfigFlow(ServerFlow, domain=DOMAIN):
     """Add a server to WakeHub."""
 
     VERSION = 1
     MINOR_VERSION = 1
 
-    def __init__(self) -> None:
-        self._data: dict[str, Any] = {}
-
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        return self.async_show_menu(
-            step_id="user",
-            menu_options=[KIND_MACHINE, KIND_PROXMOX, KIND_DOCKER, KIND_OVH],
-        )
+        return self.async_show_menu(step_id="user", menu_options=list(FLOW_KINDS))
+
+    async def async_step_machine(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        return await self.async_connect_step(machine.FLOW_KIND, user_input)
+
+    async def async_step_proxmox(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        return await self.async_connect_step(proxmox.FLOW_KIND, user_input)
+
+    async def async_step_docker(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        return await self.async_connect_step(docker.FLOW_KIND, user_input)
+
+    async def async_step_ovh(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        return await self.async_connect_step(ovh.FLOW_KIND, user_input)
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Each kind has its own reconfigure form (`reconfigure_<kind>`).
-
-        The machine's form keeps the step id `reconfigure`, so its submissions
-        come back here and are passed on.
-        """
-        kind = _kind(self._get_reconfigure_entry())
-        result: ConfigFlowResult = await getattr(
-            self, f"async_step_reconfigure_{kind}"
-        )(user_input)
-        return result
-
-    async def async_step_resources(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """The discovery selection (`resources` in DESIGN.md) of the kind being added."""
-        kind = str(self._data.get(CONF_KIND))
-        result: ConfigFlowResult = await getattr(self, f"async_step_resources_{kind}")(
-            user_input
-        )
-        return result
+        kind = FLOW_KINDS[_kind(self._get_reconfigure_entry())]
+        return await self.async_connect_step(kind, user_input)
 
     async def async_step_reauth(
         self, entry_data: Mapping[str, Any]
     ) -> ConfigFlowResult:
-        """New credentials (`reauth_<kind>`); only kinds with credentials that can
-        expire (Proxmox, OVHcloud) ever start one."""
-        kind = _kind(self._get_reauth_entry())
-        result: ConfigFlowResult = await getattr(self, f"async_step_reauth_{kind}")(
-            None
-        )
-        return result
+        """Only kinds whose credentials can expire (Proxmox, OVHcloud) start one."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        kind = FLOW_KINDS[_kind(self._get_reauth_entry())]
+        return await self.async_connect_step(kind, user_input)
+
+    # The steps that are one kind's own.
+
+    async def async_step_unreachable(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        return await machine.unreachable(self, user_input)
+
+    async def async_step_add_unverified(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        return await machine.add_unverified(self)
+
+    async def async_step_ovh_validate(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        return await ovh.validate_step(self, user_input)
 
     @staticmethod
     @callback
@@ -111,4 +122,8 @@ class WakeHubConfigFlow(
     def async_get_supported_subentry_types(
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        return _SUBENTRY_FLOWS.get(_kind(config_entry), {})
+        kind = FLOW_KINDS[_kind(config_entry)]
+        flow = _SUBENTRY_FLOWS.get(_kind(config_entry))
+        if kind.subentry_type is None or flow is None:
+            return {}
+        return {kind.subentry_type: flow}

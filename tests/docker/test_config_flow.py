@@ -22,6 +22,11 @@ from tests.simulators.docker import DockerSimulator, DockerTls
 
 from .conftest import SimFactory, docker_entry_for, populate
 
+# Submits a trust menu: trust the certificate shown.
+TRUST = {"next_step_id": "trust"}
+# Submits the choose step with nothing but the server.
+SERVER_ONLY = {"server_only": True}
+
 
 async def start_docker_flow(hass: HomeAssistant) -> str:
     result = await hass.config_entries.flow.async_init(
@@ -111,12 +116,12 @@ async def web_server() -> Any:
         ("missing_socket", {"base": "docker_socket_missing"}),
         ("unreachable", {"base": "cannot_connect"}),
         ("timeout", {"base": "timeout"}),
-        ("not_docker", {"base": "docker_not_docker"}),
+        ("not_docker", {"base": "not_that_kind"}),
         ("too_old", {"base": "docker_engine_too_old"}),
         ("bad_url", {"url": "docker_invalid_url"}),
         ("cert_without_key", {"base": "docker_client_cert_without_key"}),
-        ("client_cert_refused", {"base": "docker_tls"}),
-        ("bad_pem", {"base": "docker_tls"}),
+        ("client_cert_refused", {"base": "certificate"}),
+        ("bad_pem", {"base": "certificate"}),
     ],
 )
 async def test_errors_recover(
@@ -216,12 +221,12 @@ async def test_pin_untrusted_certificate(
     result = await hass.config_entries.flow.async_configure(
         flow_id, {"url": sim.docker_url, "verify_ssl": True}
     )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "docker_certificate"
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "certificate"
     assert sim.certificate is not None
     fingerprint = format_fingerprint(sim.certificate.der)
     assert result["description_placeholders"]["fingerprint"] == fingerprint
-    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    result = await hass.config_entries.flow.async_configure(flow_id, TRUST)
     assert result["step_id"] == "resources"
     result = await hass.config_entries.flow.async_configure(
         flow_id, {"resources": ["jellyfin"]}
@@ -243,8 +248,8 @@ async def test_pin_with_client_certificates(
     result = await hass.config_entries.flow.async_configure(
         flow_id, {"url": sim.docker_url, "verify_ssl": True, **fields}
     )
-    assert result["step_id"] == "docker_certificate"
-    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["step_id"] == "certificate"
+    result = await hass.config_entries.flow.async_configure(flow_id, TRUST)
     assert result["step_id"] == "resources"
 
 
@@ -274,7 +279,7 @@ async def test_reconfigure_keeps_blank_secrets(
     entry = docker_entry_for(sim, data={"url": "https://127.0.0.1:1", **secrets})
     entry.add_to_hass(hass)
     result = await entry.start_reconfigure_flow(hass)
-    assert result["step_id"] == "reconfigure_docker"
+    assert result["step_id"] == "reconfigure"
     # Secrets are never shown back.
     assert all(
         key.default is vol_undefined() or key not in secrets
@@ -285,7 +290,7 @@ async def test_reconfigure_keeps_blank_secrets(
         result["flow_id"], {"url": "https://127.0.0.1:1", "verify_ssl": True}
     )
     assert result["errors"] == {"base": "cannot_connect"}
-    assert result["step_id"] == "reconfigure_docker"
+    assert result["step_id"] == "reconfigure"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"url": sim.docker_url, "verify_ssl": True}
     )
@@ -326,11 +331,12 @@ async def test_reconfigure_changed_certificate(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"url": sim.docker_url, "verify_ssl": True}
     )
-    assert result["step_id"] == "docker_certificate"
+    assert result["step_id"] == "certificate_changed"
+    assert result["description_placeholders"]["previous"] == "AB:" * 31 + "AB"
     assert sim.certificate is not None
     fingerprint = format_fingerprint(sim.certificate.der)
     assert result["description_placeholders"]["fingerprint"] == fingerprint
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], TRUST)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert entry.data["fingerprint"] == fingerprint
@@ -424,7 +430,7 @@ async def test_add_and_remove_containers(
 
     result = await _add_containers(hass, init_docker)
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "docker_no_more_containers"
+    assert result["reason"] == "nothing_new"
 
     subentry_id = next(
         s.subentry_id for s in init_docker.subentries.values() if s.title == "homepage"
@@ -442,8 +448,8 @@ async def test_add_containers_failures(
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"resources": []}
     )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "docker_nothing_selected"
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "nothing_chosen"}
 
     docker_sim.fail_next("/_ping", 500, "down")
     result = await _add_containers(hass, init_docker)
@@ -493,3 +499,30 @@ async def test_stop_grace_setting(
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
     assert "stop_grace" not in docker_entry.subentries["sub_jellyfin"].data
+
+
+async def test_compose_projects_are_offered_as_stacks(
+    hass: HomeAssistant, make_sim: SimFactory
+) -> None:
+    """A compose project is offered first, as its stack, with its size."""
+    sim = await make_sim()
+    sim.add_stack("media", {"web": ["db"], "db": []})
+    sim.add_container("solo", image="busybox")
+    flow_id = await start_docker_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"url": sim.docker_url, "verify_ssl": True}
+    )
+    assert result["step_id"] == "resources"
+    options = result["data_schema"].schema["resources"].config["options"]
+    assert (options[0]["value"], options[0]["label"]) == (
+        "stack:media",
+        "stack: media (2 containers)",
+    )
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"resources": ["stack:media", "solo"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["description_placeholders"]["added"] == "media, solo"
+    assert sorted(
+        (s.unique_id, dict(s.data)) for s in result["result"].subentries.values()
+    ) == [("solo", {"container": "solo"}), ("stack:media", {"stack": "media"})]

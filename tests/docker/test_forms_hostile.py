@@ -9,6 +9,7 @@ from typing import Any
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowManager, FlowResultType
+from hypothesis import strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -18,6 +19,11 @@ from tests.simulators.docker import DockerSimulator, DockerTls
 
 from .conftest import SimFactory, populate
 
+# A trust menu's choices (and one it does not offer).
+TRUST = {"next_step_id": "trust"}
+TRUST_MENU = st.fixed_dictionaries(
+    {"next_step_id": st.sampled_from(["trust", "not_trusted", "resources"])}
+)
 CONFIG = TRANSLATIONS["config"]
 OPTIONS = TRANSLATIONS["options"]
 CONTAINER = TRANSLATIONS["config_subentries"]["container"]
@@ -68,19 +74,26 @@ async def test_certificate_and_resources_steps(
     async def certificate() -> Form:
         manager, flow_id = await docker_form(hass)
         result = await manager.async_configure(flow_id, form(sim))
-        assert result["step_id"] == "docker_certificate"
+        assert result["step_id"] == "certificate"
         return manager, flow_id
 
-    assert await fuzz_form(hass, certificate, {}, CONFIG, max_examples=30)
+    assert await fuzz_form(
+        hass, certificate, TRUST, CONFIG, also=TRUST_MENU, max_examples=30
+    )
 
     async def resources() -> Form:
         manager, flow_id = await certificate()
-        result = await manager.async_configure(flow_id, {})
+        result = await manager.async_configure(flow_id, TRUST)
         assert result["step_id"] == "resources"
         return manager, flow_id
 
     assert await fuzz_form(
-        hass, resources, {"resources": ["jellyfin"]}, CONFIG, max_examples=30
+        hass,
+        resources,
+        {"resources": ["jellyfin"]},
+        CONFIG,
+        optional={"server_only": True},
+        max_examples=30,
     )
 
 
@@ -175,5 +188,5 @@ async def test_blank_url_in_reconfigure(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"url": "   ", "verify_ssl": True}
     )
-    assert result["step_id"] == "reconfigure_docker"
+    assert result["step_id"] == "reconfigure"
     assert result["errors"] == {"url": "blank"}

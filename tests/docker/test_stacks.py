@@ -369,7 +369,7 @@ async def test_add_resources_offers_stacks_not_followed_yet(
     await hass.async_block_till_done()
     result = await add()
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "docker_no_more_containers"
+    assert result["reason"] == "nothing_new"
 
     # Removing the stack reloads the entry without it.
     subentry_id = next(

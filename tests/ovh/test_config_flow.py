@@ -15,6 +15,11 @@ from custom_components.wakehub.const import CONF_SCAN_INTERVAL, CONF_TIMEOUT, DO
 from tests.ovh.conftest import ENTRY_ID, ovh_data, sim_fingerprint, vps_named
 from tests.simulators.ovh import OvhSimulator
 
+# Submits a trust menu: trust the certificate shown.
+TRUST = {"next_step_id": "trust"}
+# Submits the choose step with nothing but the server.
+SERVER_ONLY = {"server_only": True}
+
 
 def form(sim: OvhSimulator, **overrides: Any) -> dict[str, Any]:
     """What a user types into the `ovh` step for `sim`."""
@@ -47,7 +52,7 @@ async def submit(hass: HomeAssistant, flow_id: str, data: dict[str, Any]) -> Any
 async def pin(hass: HomeAssistant, flow_id: str, sim: OvhSimulator) -> Any:
     """Submit the form and confirm the simulator's self-signed certificate."""
     result = await submit(hass, flow_id, form(sim))
-    assert result["step_id"] == "ovh_certificate"
+    assert result["step_id"] == "certificate"
     assert result["description_placeholders"]["fingerprint"] == sim_fingerprint(sim)
     return result
 
@@ -66,9 +71,14 @@ def check_entry(result: FlowResult, sim: OvhSimulator, consumer_key: str) -> Non
 async def test_typed_consumer_key(hass: HomeAssistant, ovh_sim: OvhSimulator) -> None:
     flow_id = await start(hass)
     await pin(hass, flow_id, ovh_sim)
-    result = await submit(hass, flow_id, {})
-    assert result["step_id"] == "ovh_resources"
-    assert result["description_placeholders"] == {"count": "3"}
+    result = await submit(hass, flow_id, TRUST)
+    assert result["step_id"] == "resources"
+    assert result["description_placeholders"] == {
+        "server": f"OVHcloud {ovh_sim.nichandle}",
+        "count": "3",
+    }
+    # None ticked, as for every kind.
+    assert result["data_schema"]({})["resources"] == []
     web, db = vps_named(ovh_sim, "web"), vps_named(ovh_sim, "db")
     labels = result["data_schema"].schema["resources"].config["options"]
     assert {o["value"] for o in labels} == set(ovh_sim.vps)
@@ -89,7 +99,7 @@ async def test_new_consumer_key(hass: HomeAssistant, ovh_sim: OvhSimulator) -> N
     """No consumer key: one is requested and validated through the link."""
     flow_id = await start(hass)
     await submit(hass, flow_id, form(ovh_sim, consumer_key=None))
-    result = await submit(hass, flow_id, {})
+    result = await submit(hass, flow_id, TRUST)
     assert result["step_id"] == "ovh_validate"
     key = newest_key(ovh_sim)
     assert "credentialToken=" in result["description_placeholders"]["url"]
@@ -110,12 +120,12 @@ async def test_new_consumer_key(hass: HomeAssistant, ovh_sim: OvhSimulator) -> N
 
     ovh_sim.inject_error(500, None, "Internal error", path_contains="auth/current")
     result = await submit(hass, flow_id, {})
-    assert result["errors"] == {"base": "ovh_server_error"}
+    assert result["errors"] == {"base": "api_error"}
 
     ovh_sim.validate_credential(key)
     result = await submit(hass, flow_id, {})
-    assert result["step_id"] == "ovh_resources"
-    result = await submit(hass, flow_id, {"resources": []})
+    assert result["step_id"] == "resources"
+    result = await submit(hass, flow_id, SERVER_ONLY)
     check_entry(result, ovh_sim, key)
     assert result["result"].subentries == {}
 
@@ -126,7 +136,7 @@ async def test_consumer_key_rejected(
 ) -> None:
     flow_id = await start(hass)
     await submit(hass, flow_id, form(ovh_sim, consumer_key=None))
-    result = await submit(hass, flow_id, {})
+    result = await submit(hass, flow_id, TRUST)
     key = newest_key(ovh_sim)
     ovh_sim.credentials[key].state = state
     result = await submit(hass, flow_id, {})
@@ -137,7 +147,7 @@ async def test_consumer_key_rejected(
     assert result["step_id"] == "ovh_validate"
     ovh_sim.validate_credential(newest_key(ovh_sim))
     result = await submit(hass, flow_id, {})
-    result = await submit(hass, flow_id, {"resources": []})
+    result = await submit(hass, flow_id, SERVER_ONLY)
     check_entry(result, ovh_sim, newest_key(ovh_sim))
 
 
@@ -148,29 +158,29 @@ async def test_wrong_secret_found_at_validation(
     flow_id = await start(hass)
     bad = form(ovh_sim, consumer_key=None, application_secret="wrong")
     await submit(hass, flow_id, bad)
-    await submit(hass, flow_id, {})
+    await submit(hass, flow_id, TRUST)
     ovh_sim.validate_credential(newest_key(ovh_sim))
     result = await submit(hass, flow_id, {})
     assert result["step_id"] == "ovh"
     assert result["errors"] == {"base": "invalid_auth"}
     result = await submit(hass, flow_id, form(ovh_sim))
-    result = await submit(hass, flow_id, {"resources": []})
+    result = await submit(hass, flow_id, SERVER_ONLY)
     check_entry(result, ovh_sim, ovh_sim.consumer_key)
 
 
 @pytest.mark.parametrize(
     ("status", "code", "expected"),
     [
-        (400, None, "ovh_bad_request"),
+        (400, None, "api_error"),
         (401, "NOT_AUTHENTICATED", "invalid_auth"),
-        (403, "NOT_GRANTED_CALL", "ovh_permission_denied"),
+        (403, "NOT_GRANTED_CALL", "permission_denied"),
         (403, "INVALID_CREDENTIAL", "invalid_auth"),
-        (404, None, "ovh_not_found"),
-        (409, None, "ovh_conflict"),
-        (429, "TOO_MANY_REQUESTS", "ovh_rate_limited"),
+        (404, None, "not_found"),
+        (409, None, "conflict"),
+        (429, "TOO_MANY_REQUESTS", "rate_limited"),
         (460, None, "ovh_service_expired"),
-        (500, None, "ovh_server_error"),
-        (418, None, "ovh_api_error"),
+        (500, None, "api_error"),
+        (418, None, "api_error"),
     ],
 )
 async def test_errors_recover(
@@ -184,12 +194,12 @@ async def test_errors_recover(
     flow_id = await start(hass)
     await pin(hass, flow_id, ovh_sim)
     ovh_sim.inject_error(status, code, "OVH says no", path_contains="/vps")
-    result = await submit(hass, flow_id, {})
+    result = await submit(hass, flow_id, TRUST)
     assert result["step_id"] == "ovh"
     assert result["errors"] == {"base": expected}
     result = await submit(hass, flow_id, form(ovh_sim))
-    assert result["step_id"] == "ovh_resources"
-    result = await submit(hass, flow_id, {"resources": []})
+    assert result["step_id"] == "resources"
+    result = await submit(hass, flow_id, SERVER_ONLY)
     check_entry(result, ovh_sim, ovh_sim.consumer_key)
 
 
@@ -198,7 +208,7 @@ async def test_key_request_refused(hass: HomeAssistant, ovh_sim: OvhSimulator) -
     await submit(
         hass, flow_id, form(ovh_sim, application_key="unknown", consumer_key=None)
     )
-    result = await submit(hass, flow_id, {})
+    result = await submit(hass, flow_id, TRUST)
     assert result["errors"] == {"base": "invalid_auth"}
 
 
@@ -222,7 +232,7 @@ async def test_named_endpoint_is_always_verified(
     flow_id = await start(hass)
     result = await submit(hass, flow_id, form(ovh_sim, endpoint="ovh-eu"))
     assert result["step_id"] == "ovh"
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["errors"] == {"base": "certificate"}
 
 
 async def test_already_configured(
@@ -230,7 +240,7 @@ async def test_already_configured(
 ) -> None:
     flow_id = await start(hass)
     await pin(hass, flow_id, ovh_sim)
-    result = await submit(hass, flow_id, {})
+    result = await submit(hass, flow_id, TRUST)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
 
@@ -239,7 +249,7 @@ async def test_reauth_with_new_key(
     hass: HomeAssistant, init_ovh: MockConfigEntry, ovh_sim: OvhSimulator
 ) -> None:
     result = await init_ovh.start_reauth_flow(hass)
-    assert result["step_id"] == "reauth_ovh"
+    assert result["step_id"] == "reauth_confirm"
     result = await submit(hass, result["flow_id"], {})
     assert result["step_id"] == "ovh_validate"
     key = newest_key(ovh_sim)
@@ -257,7 +267,7 @@ async def test_reauth_with_typed_key(
 ) -> None:
     result = await init_ovh.start_reauth_flow(hass)
     result = await submit(hass, result["flow_id"], {"consumer_key": "bogus"})
-    assert result["step_id"] == "reauth_ovh"
+    assert result["step_id"] == "reauth_confirm"
     assert result["errors"] == {"base": "invalid_auth"}
     key = ovh_sim.add_credential(state="validated")
     result = await submit(hass, result["flow_id"], {"consumer_key": key})
@@ -280,7 +290,7 @@ async def test_reconfigure_keeps_secrets(
     hass: HomeAssistant, init_ovh: MockConfigEntry, ovh_sim: OvhSimulator
 ) -> None:
     result = await init_ovh.start_reconfigure_flow(hass)
-    assert result["step_id"] == "reconfigure_ovh"
+    assert result["step_id"] == "reconfigure"
     result = await submit(
         hass,
         result["flow_id"],
@@ -305,7 +315,7 @@ async def test_reconfigure_new_endpoint_checks_certificate(
         flow_id,
         {"endpoint": "https://127.0.0.1:1/1.0", "application_key": "x"},
     )
-    assert result["step_id"] == "reconfigure_ovh"
+    assert result["step_id"] == "reconfigure"
     assert result["errors"] == {"base": "cannot_connect"}
     new_endpoint = f"{ovh_sim.url}/1.0/"
     result = await submit(
@@ -313,8 +323,8 @@ async def test_reconfigure_new_endpoint_checks_certificate(
         flow_id,
         {"endpoint": new_endpoint, "application_key": ovh_sim.application_key},
     )
-    assert result["step_id"] == "ovh_certificate"
-    result = await submit(hass, flow_id, {})
+    assert result["step_id"] == "certificate"
+    result = await submit(hass, flow_id, TRUST)
     assert result["reason"] == "reconfigure_successful"
     assert init_ovh.data["endpoint"] == new_endpoint
     await hass.async_block_till_done()
@@ -337,9 +347,10 @@ async def test_reconfigure_changed_certificate(
         result["flow_id"],
         {"endpoint": f"{ovh_sim.url}/1.0", "application_key": ovh_sim.application_key},
     )
-    assert result["step_id"] == "ovh_certificate"
+    assert result["step_id"] == "certificate_changed"
     assert result["description_placeholders"]["fingerprint"] == sim_fingerprint(ovh_sim)
-    result = await submit(hass, result["flow_id"], {})
+    assert result["description_placeholders"]["previous"] == "AB" * 32
+    result = await submit(hass, result["flow_id"], TRUST)
     assert result["reason"] == "reconfigure_successful"
     assert entry.data["fingerprint"] == sim_fingerprint(ovh_sim)
 
@@ -377,26 +388,26 @@ async def test_add_vps(
         (init_ovh.entry_id, "vps"), context={"source": SOURCE_USER}
     )
     assert result["step_id"] == "user"
-    options = result["data_schema"].schema["vps"].config["options"]
+    options = result["data_schema"].schema["resources"].config["options"]
     assert [o["value"] for o in options] == [vps_named(ovh_sim, "mail")]
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"vps": vps_named(ovh_sim, "mail")}
+        result["flow_id"], {"resources": [vps_named(ovh_sim, "mail")]}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["description_placeholders"] == {"added": "mail"}
     await hass.async_block_till_done()
     assert hass.states.get("switch.mail").state == "on"
 
     result = await hass.config_entries.subentries.async_init(
         (init_ovh.entry_id, "vps"), context={"source": SOURCE_USER}
     )
-    assert result["reason"] == "ovh_no_new_vps"
+    assert result["reason"] == "nothing_new"
 
     ovh_sim.inject_error(500, None, "Internal error", path_contains="/vps")
     result = await hass.config_entries.subentries.async_init(
         (init_ovh.entry_id, "vps"), context={"source": SOURCE_USER}
     )
-    assert result["reason"] == "ovh_discovery_failed"
-    assert "Internal error" in result["description_placeholders"]["error"]
+    assert result["reason"] == "cannot_connect"
 
 
 async def test_discovery_without_datacenter(
@@ -406,12 +417,12 @@ async def test_discovery_without_datacenter(
     flow_id = await start(hass)
     await pin(hass, flow_id, ovh_sim)
     ovh_sim.inject_error(500, None, "oops", count=3, path_contains="/datacenter")
-    result = await submit(hass, flow_id, {})
+    result = await submit(hass, flow_id, TRUST)
     labels = [
         o["label"] for o in result["data_schema"].schema["resources"].config["options"]
     ]
     assert all("Gravelines" not in label for label in labels)
-    result = await submit(hass, flow_id, {"resources": []})
+    result = await submit(hass, flow_id, SERVER_ONLY)
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 

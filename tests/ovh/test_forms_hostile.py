@@ -9,6 +9,7 @@ from typing import Any
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowManager, FlowResultType
+from hypothesis import strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -18,6 +19,11 @@ from tests.simulators.ovh import OvhSimulator
 
 from .conftest import ENTRY_ID, ovh_data, vps_named, vps_subentries
 
+# A trust menu's choices (and one it does not offer).
+TRUST = {"next_step_id": "trust"}
+TRUST_MENU = st.fixed_dictionaries(
+    {"next_step_id": st.sampled_from(["trust", "not_trusted", "resources"])}
+)
 CONFIG = TRANSLATIONS["config"]
 OPTIONS = TRANSLATIONS["options"]
 VPS = TRANSLATIONS["config_subentries"]["vps"]
@@ -80,14 +86,16 @@ async def test_certificate_validate_and_resources_steps(
         manager, flow_id = await ovh_form(hass)
         typed = {"consumer_key": consumer_key} if consumer_key else {}
         result = await manager.async_configure(flow_id, form(ovh_sim) | typed)
-        assert result["step_id"] == "ovh_certificate"
+        assert result["step_id"] == "certificate"
         return manager, flow_id
 
-    assert await fuzz_form(hass, certificate, {}, CONFIG, max_examples=30)
+    assert await fuzz_form(
+        hass, certificate, TRUST, CONFIG, also=TRUST_MENU, max_examples=30
+    )
 
     async def validate() -> Form:
         manager, flow_id = await certificate()
-        result = await manager.async_configure(flow_id, {})
+        result = await manager.async_configure(flow_id, TRUST)
         assert result["step_id"] == "ovh_validate"
         return manager, flow_id
 
@@ -95,13 +103,18 @@ async def test_certificate_validate_and_resources_steps(
 
     async def resources() -> Form:
         manager, flow_id = await certificate(ovh_sim.consumer_key)
-        result = await manager.async_configure(flow_id, {})
-        assert result["step_id"] == "ovh_resources"
+        result = await manager.async_configure(flow_id, TRUST)
+        assert result["step_id"] == "resources"
         return manager, flow_id
 
     chosen = [vps_named(ovh_sim, "web"), vps_named(ovh_sim, "mail")]
     assert await fuzz_form(
-        hass, resources, {"resources": chosen}, CONFIG, max_examples=30
+        hass,
+        resources,
+        {"resources": chosen},
+        CONFIG,
+        optional={"server_only": True},
+        max_examples=30,
     )
 
 
@@ -156,7 +169,7 @@ async def test_subentry_forms(
     assert await fuzz_form(
         hass,
         add_vps,
-        {"vps": vps_named(ovh_sim, "mail")},
+        {"resources": [vps_named(ovh_sim, "mail")]},
         VPS,
         after=keep_subentries(hass, entry),
     )
@@ -215,7 +228,7 @@ async def test_reconfigure_blank_key(
             "consumer_key": " ",
         },
     )
-    assert result["step_id"] == "reconfigure_ovh"
+    assert result["step_id"] == "reconfigure"
     assert result["errors"] == {"application_key": "blank"}
 
 
@@ -226,5 +239,5 @@ async def test_reauth_control_characters(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"consumer_key": "key\x00"}
     )
-    assert result["step_id"] == "reauth_ovh"
+    assert result["step_id"] == "reauth_confirm"
     assert result["errors"] == {"consumer_key": "control_characters"}

@@ -201,7 +201,7 @@ async def test_reauth_started_on_revoked_key(
     assert hass.states.get("switch.web").state == STATE_UNAVAILABLE
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [f["context"]["source"] for f in flows] == [SOURCE_REAUTH]
-    assert flows[0]["step_id"] == "reauth_ovh"
+    assert flows[0]["step_id"] == "reauth_confirm"
 
 
 async def test_all_vps_failing_is_update_failed(

@@ -30,6 +30,11 @@ from tests.simulators.proxmox import (
 
 from .conftest import ENTRY_ID, guest_subentries, pve_data
 
+# Submits a trust menu: trust the certificate shown.
+TRUST = {"next_step_id": "trust"}
+# Submits the choose step with nothing but the server.
+SERVER_ONLY = {"server_only": True}
+
 
 def form(sim: ProxmoxSimulator, **overrides: Any) -> dict[str, Any]:
     """What a user types into the Proxmox form (token by default)."""
@@ -60,9 +65,9 @@ async def pin_and_select(
     hass: HomeAssistant, flow_id: str, result: dict[str, Any], fingerprint: str
 ) -> dict[str, Any]:
     """Confirm the certificate step, then choose two guests."""
-    assert result["step_id"] == "proxmox_certificate"
+    assert result["step_id"] == "certificate"
     assert result["description_placeholders"]["fingerprint"] == fingerprint
-    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    result = await hass.config_entries.flow.async_configure(flow_id, TRUST)
     assert result["step_id"] == "resources"
     return await hass.config_entries.flow.async_configure(
         flow_id, {"resources": ["100", "102"]}
@@ -74,15 +79,15 @@ async def test_token_flow_pins_the_certificate(
 ) -> None:
     flow_id = await start_flow(hass)
     result = await hass.config_entries.flow.async_configure(flow_id, form(pve_sim))
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "proxmox_certificate"
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "certificate"
     assert result["description_placeholders"]["fingerprint"] == pve_sim.fingerprint
     assert pve_sim.count(path_prefix="/api2") == 0, "nothing sent before the pin"
 
-    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    result = await hass.config_entries.flow.async_configure(flow_id, TRUST)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "resources"
-    assert result["description_placeholders"] == {"engine": "homelab", "count": "5"}
+    assert result["description_placeholders"] == {"server": "homelab", "count": "5"}
     options = result["data_schema"].schema["resources"].config["options"]
     assert [o["label"] for o in options] == [
         "docker (100, qemu, pve1, running)",
@@ -121,6 +126,71 @@ async def test_token_flow_pins_the_certificate(
     assert hass.states.get("switch.docker") is not None
 
 
+async def test_trusted_certificate_survives_a_wrong_secret(
+    hass: HomeAssistant, pve_sim: ProxmoxSimulator, quiet_handshakes: None
+) -> None:
+    """Trusted once, a certificate is not asked again after a wrong token."""
+    flow_id = await start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, form(pve_sim, token_secret="wrong")
+    )
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "certificate"
+    # A first trust shows no "previous" certificate.
+    assert result["description_placeholders"] == {
+        "address": pve_sim.url,
+        "fingerprint": pve_sim.fingerprint,
+    }
+    assert result["menu_options"] == ["trust", "not_trusted"]
+    result = await hass.config_entries.flow.async_configure(flow_id, TRUST)
+    assert result["step_id"] == "proxmox"
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(flow_id, form(pve_sim))
+    assert result["step_id"] == "resources"
+
+
+async def test_certificate_not_trusted(
+    hass: HomeAssistant, pve_sim: ProxmoxSimulator, quiet_handshakes: None
+) -> None:
+    """Cancel goes back to the form; the menu shown again is the same."""
+    flow_id = await start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, form(pve_sim))
+    assert result["step_id"] == "certificate"
+    again = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert again["step_id"] == "certificate"
+    assert again["description_placeholders"] == result["description_placeholders"]
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"next_step_id": "not_trusted"}
+    )
+    assert result["step_id"] == "proxmox"
+    assert result["errors"] == {"base": "not_trusted"}
+    assert pve_sim.count(path_prefix="/api2") == 0, "nothing sent untrusted"
+
+
+async def test_choose_step_needs_a_choice(
+    hass: HomeAssistant, pve_sim: ProxmoxSimulator
+) -> None:
+    """At least one guest, or explicitly the server only; the text names all."""
+    flow_id = await start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, form(pve_sim, verify_ssl=False)
+    )
+    assert result["step_id"] == "resources"
+    assert result["data_schema"]({})["resources"] == [], "none ticked"
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    assert result["errors"] == {"base": "nothing_chosen"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"resources": ["100", "102", "100"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["description"] == "added"
+    assert result["description_placeholders"] == {
+        "server": "homelab",
+        "added": "docker, pihole",
+    }
+    assert len(result["result"].subentries) == 2
+
+
 async def test_password_flow_without_verification(
     hass: HomeAssistant, pve_sim: ProxmoxSimulator
 ) -> None:
@@ -138,7 +208,7 @@ async def test_password_flow_without_verification(
         ),
     )
     assert result["step_id"] == "resources"
-    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    result = await hass.config_entries.flow.async_configure(flow_id, SERVER_ONLY)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == pve_data(
         pve_sim,
@@ -180,7 +250,7 @@ async def test_same_cluster_twice_is_refused(
     ).add_to_hass(hass)
     flow_id = await start_flow(hass)
     result = await hass.config_entries.flow.async_configure(flow_id, form(pve_sim))
-    result = await hass.config_entries.flow.async_configure(flow_id, {})
+    result = await hass.config_entries.flow.async_configure(flow_id, TRUST)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
 
@@ -290,21 +360,21 @@ async def _restricted(sim: ProxmoxSimulator, missing: str) -> dict[str, Any]:
         ("token_id_only", "base", "proxmox_missing_credentials", None),
         ("wrong_secret", "base", "invalid_auth", None),
         ("wrong_password", "base", "invalid_auth", None),
-        ("no_audit", "base", "proxmox_missing_privilege", {"privilege": "VM.Audit"}),
+        ("no_audit", "base", "permission_denied", {"privilege": "VM.Audit"}),
         (
             "no_power",
             "base",
-            "proxmox_missing_privilege",
+            "permission_denied",
             {"privilege": "VM.PowerMgmt"},
         ),
-        ("html", "base", "proxmox_not_proxmox", None),
-        ("json", "base", "proxmox_not_proxmox", None),
-        ("data", "base", "proxmox_not_proxmox", None),
+        ("html", "base", "not_that_kind", None),
+        ("json", "base", "not_that_kind", None),
+        ("data", "base", "not_that_kind", None),
         ("plain_http_on_https", "base", "cannot_connect", None),
         ("refused", "base", "cannot_connect", None),
         ("timeout", "base", "timeout", None),
-        ("api_error", "base", "proxmox_api_error", None),
-        ("discovery_fails", "base", "proxmox_api_error", None),
+        ("api_error", "base", "api_error", None),
+        ("discovery_fails", "base", "api_error", None),
     ],
 )
 @pytest.mark.usefixtures("quiet_handshakes")
@@ -369,7 +439,7 @@ async def test_errors_recover_to_an_entry(
             flow_id, form(pve_sim, verify_ssl=False)
         )
         assert result["step_id"] == "resources"
-        result = await hass.config_entries.flow.async_configure(flow_id, {})
+        result = await hass.config_entries.flow.async_configure(flow_id, SERVER_ONLY)
         assert result["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done()
     finally:
@@ -416,11 +486,12 @@ async def test_reauth(
     assert [f["context"]["source"] for f in flows] == ["reauth"]
     flow_id = flows[0]["flow_id"]
     result = await hass.config_entries.flow.async_configure(flow_id)
-    assert result["step_id"] == "reauth_proxmox"
+    assert result["step_id"] == "reauth_confirm"
     assert list(result["data_schema"].schema) == [field]
 
     result = await hass.config_entries.flow.async_configure(flow_id, {field: "wrong"})
     assert result["errors"] == {"base": "invalid_auth"}
+    assert list(result["data_schema"].schema) == [field], "still the same credential"
     result = await hass.config_entries.flow.async_configure(
         flow_id, {field: new_secret}
     )
@@ -435,7 +506,7 @@ async def test_reconfigure_keeps_blank_secrets(
     hass: HomeAssistant, pve_sim: ProxmoxSimulator, init_pve: MockConfigEntry
 ) -> None:
     result = await init_pve.start_reconfigure_flow(hass)
-    assert result["step_id"] == "reconfigure_proxmox"
+    assert result["step_id"] == "reconfigure"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {"url": pve_sim.url, "username": "nobody", "token_id": "wakehub"},
@@ -471,13 +542,13 @@ async def test_reconfigure_repins_a_changed_certificate(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], form(pve_sim, token_secret="")
     )
-    assert result["step_id"] == "proxmox_certificate"
+    assert result["step_id"] == "certificate_changed"
     assert result["description_placeholders"] == {
-        "url": pve_sim.url,
+        "address": pve_sim.url,
         "fingerprint": pve_sim.fingerprint,
-        "pinned": old,
+        "previous": old,
     }
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], TRUST)
     assert result["reason"] == "reconfigure_successful"
     assert entry.data["fingerprint"] == pve_sim.fingerprint
     await hass.async_block_till_done()
@@ -503,7 +574,7 @@ async def test_reconfigure_to_another_cluster_is_refused(
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], form(other, url=f"https://127.0.0.1:{_free_port()}")
         )
-        assert result["step_id"] == "reconfigure_proxmox"
+        assert result["step_id"] == "reconfigure"
         assert result["errors"] == {"base": "cannot_connect"}
     finally:
         await other.stop()
@@ -521,14 +592,14 @@ async def test_add_guests_offers_only_new_ones(
         (pve_entry.entry_id, "guest"), context={"source": SOURCE_USER}
     )
     assert result["step_id"] == "user"
-    options = result["data_schema"].schema["guests"].config["options"]
+    options = result["data_schema"].schema["resources"].config["options"]
     assert [o["value"] for o in options] == ["101", "103"]
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"guests": []}
+        result["flow_id"], {"resources": []}
     )
-    assert result["errors"] == {"base": "no_guest_selected"}
+    assert result["errors"] == {"base": "nothing_chosen"}
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"guests": ["101", "103"]}
+        result["flow_id"], {"resources": ["101", "103"]}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
@@ -546,7 +617,7 @@ async def test_add_guests_offers_only_new_ones(
         (pve_entry.entry_id, "guest"), context={"source": SOURCE_USER}
     )
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "no_new_guests"
+    assert result["reason"] == "nothing_new"
 
     await pve_sim.stop()
     result = await hass.config_entries.subentries.async_init(
@@ -620,6 +691,21 @@ async def test_options_link_nodes_to_machines(
     keys = {str(k): k for k in result["data_schema"].schema}
     assert keys["pve1"].description == {"suggested_value": "switch.nas"}
     assert keys["pve2"].description == {"suggested_value": None}
+
+    # A guest's settings: a dependency on another guest; the reverse would
+    # close a cycle. An LXC container has no stop method to choose.
+    result = await init_pve.start_subentry_reconfigure_flow(hass, "SUB100")
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"dependencies": ["switch.pihole"]}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    result = await init_pve.start_subentry_reconfigure_flow(hass, "SUB102")
+    assert "stop_method" not in {str(k) for k in result["data_schema"].schema}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"dependencies": ["switch.docker"]}
+    )
+    assert result["errors"] == {"dependencies": "dependency_cycle"}
 
 
 async def test_options_of_an_entry_not_loaded(

@@ -10,6 +10,7 @@ from typing import Any
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowManager, FlowResultType
+from hypothesis import strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -23,6 +24,11 @@ from tests.simulators.proxmox import (
 
 from .conftest import ENTRY_ID, guest_subentries, pve_data
 
+# A trust menu's choices (and one it does not offer).
+TRUST = {"next_step_id": "trust"}
+TRUST_MENU = st.fixed_dictionaries(
+    {"next_step_id": st.sampled_from(["trust", "not_trusted", "resources"])}
+)
 CONFIG = TRANSLATIONS["config"]
 OPTIONS = TRANSLATIONS["options"]
 GUEST = TRANSLATIONS["config_subentries"]["guest"]
@@ -88,19 +94,26 @@ async def test_certificate_and_resources_steps(
     async def certificate() -> Form:
         manager, flow_id = await proxmox_form(hass)
         result = await manager.async_configure(flow_id, form(pve_sim))
-        assert result["step_id"] == "proxmox_certificate"
+        assert result["step_id"] == "certificate"
         return manager, flow_id
 
-    assert await fuzz_form(hass, certificate, {}, CONFIG, max_examples=30)
+    assert await fuzz_form(
+        hass, certificate, TRUST, CONFIG, also=TRUST_MENU, max_examples=30
+    )
 
     async def resources() -> Form:
         manager, flow_id = await certificate()
-        result = await manager.async_configure(flow_id, {})
+        result = await manager.async_configure(flow_id, TRUST)
         assert result["step_id"] == "resources"
         return manager, flow_id
 
     assert await fuzz_form(
-        hass, resources, {"resources": ["100", "101"]}, CONFIG, max_examples=30
+        hass,
+        resources,
+        {"resources": ["100", "101"]},
+        CONFIG,
+        optional={"server_only": True},
+        max_examples=30,
     )
 
 
@@ -146,7 +159,7 @@ async def test_subentry_forms(hass: HomeAssistant, entry: MockConfigEntry) -> No
     assert await fuzz_form(
         hass,
         add_guests,
-        {"guests": ["101", "103"]},
+        {"resources": ["101", "103"]},
         GUEST,
         after=keep_subentries(hass, entry),
     )
@@ -195,7 +208,7 @@ async def test_blank_reauth_secret(hass: HomeAssistant, entry: MockConfigEntry) 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"token_secret": "   "}
     )
-    assert result["step_id"] == "reauth_proxmox"
+    assert result["step_id"] == "reauth_confirm"
     assert result["errors"] == {"token_secret": "blank"}
 
 

@@ -1,12 +1,19 @@
 """One exception hierarchy for every platform client.
 
-The Home Assistant layer maps these to form errors, repair issues and translated
-action errors in one place, so a client only has to say *what* went wrong. No
+A client only says *what* went wrong; `error_key` names it, from the one table
+`ERROR_KEYS`, for every place that tells the user: the wizard's form errors
+(`config.error.<key>`) and the translated action and polling errors
+(`exceptions.<key>`), so one failure reads the same for every kind. No
 exception text may contain a secret (password, token, key): messages carry the
 platform's own words and the host, never credentials.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+import socket
+
+import aiohttp
 
 
 class WakeHubError(Exception):
@@ -96,3 +103,44 @@ class InvalidResponse(ApiError):
 
     def __init__(self, message: str) -> None:
         super().__init__("invalid_response", message)
+
+
+# Most specific first: ConnectionTimeout and CertificateError are CannotConnect
+# too, InvalidResponse is an ApiError. A kind's own subclasses (a missing Docker
+# socket...) may be named before these (`error_key`'s `specific`).
+ERROR_KEYS: tuple[tuple[type[WakeHubError], str], ...] = (
+    (ConnectionTimeout, "timeout"),
+    (CertificateError, "certificate"),
+    (CannotConnect, "cannot_connect"),
+    (NotThatKind, "not_that_kind"),
+    (InvalidAuth, "invalid_auth"),
+    (PermissionDenied, "permission_denied"),
+    (HostKeyMismatch, "host_key_changed"),
+    (Conflict, "conflict"),
+    (NotFound, "not_found"),
+    (RateLimited, "rate_limited"),
+    (TaskFailed, "task_failed"),
+    (InvalidResponse, "invalid_response"),
+    (ApiError, "api_error"),
+)
+UNKNOWN_ERROR = "unknown_error"
+CANNOT_RESOLVE = "cannot_resolve"
+
+
+def _unresolved(err: WakeHubError) -> bool:
+    """A connection that failed because the host name does not resolve."""
+    cause = err.__cause__
+    return isinstance(cause, aiohttp.ClientConnectorDNSError | socket.gaierror)
+
+
+def error_key(
+    err: WakeHubError,
+    specific: Iterable[tuple[type[WakeHubError], str]] = (),
+) -> str:
+    """The translation key naming `err` (form error and exception alike)."""
+    for cls, key in (*specific, *ERROR_KEYS):
+        if isinstance(err, cls):
+            if key == "cannot_connect" and _unresolved(err):
+                return CANNOT_RESOLVE
+            return key
+    return UNKNOWN_ERROR

@@ -1,14 +1,11 @@
-"""The Docker part of the wizard.
+"""The Docker kind of the wizard.
 
-Steps: `docker` (URL and TLS material) → connection test (API negotiation and the
-engine's ID) → `docker_certificate` when the server's certificate is not trusted
-(pin its SHA-256 fingerprint once the user confirms) → `resources` (containers to
-follow, one subentry each) → entry. Reconfigure (`reconfigure_docker`), options
-(`docker_options`: host link, timing, stats) and the "container" subentry flow.
-
-Containers of a compose project are offered one by one and as their stack
-(value `stack:<project>`: ":" never appears in a container name); a stack
-becomes a container subentry holding `stack` instead of `container`.
+Its form (`docker`: URL and TLS material) → the engine's ID (the unique id) →
+`certificate` when the engine's certificate is not trusted → `resources`: its
+containers, and its compose projects as stacks (value `stack:<project>`: ":"
+never appears in a container name; a stack's subentry holds `stack` instead of
+`container`). The options (`docker_options`: host link, timing, stats) and the
+"container" subentry flow are here too.
 """
 
 from __future__ import annotations
@@ -16,26 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import aiohttp
-from homeassistant.config_entries import (
-    SOURCE_RECONFIGURE,
-    ConfigEntry,
-    ConfigFlowResult,
-    ConfigSubentry,
-    ConfigSubentryData,
-    ConfigSubentryFlow,
-    OptionsFlowWithReload,
-    SubentryFlowResult,
-)
+from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.const import CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
     BooleanSelector,
-    SelectOptionDict,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -47,14 +32,8 @@ from ..api.docker import (
     DockerSocketMissing,
     DockerSocketPermission,
 )
-from ..api.errors import (
-    CannotConnect,
-    CertificateError,
-    ConnectionTimeout,
-    NotThatKind,
-    WakeHubError,
-)
-from ..const import CONF_HOST_LINK, CONF_KIND, KIND_DOCKER
+from ..api.errors import CertificateError, WakeHubError
+from ..const import CONF_HOST_LINK, KIND_DOCKER
 from ..hosting import HostKind
 from ..kinds.docker import (
     CONF_CA_CERT,
@@ -67,37 +46,35 @@ from ..kinds.docker import (
     CONF_STOP_GRACE,
     SECRET_FIELDS,
     SUBENTRY_CONTAINER,
-    followed_containers,
-    followed_stacks,
     make_client,
 )
 from ..links import Choice, chosen_switch, picker, suggested_links
 from ..schema import vol
 from . import validate
-from .common import (
-    CertificatePinSteps,
-    keep_stored_secrets,
-    kept_pin,
-    same_server,
-    seconds_selector,
-    timing_fields,
-    timing_options,
-)
-from .power_settings import PowerSettingsSubentryFlow
+from .choose import ResourcesSubentryFlow
+from .common import seconds_selector, timing_fields, timing_options
+from .kind import FlowKind, Found, Server, Trust, Use
 
 # The connection test may wait a little longer than polling: a busy engine on a
 # small board can take a few seconds to answer /info.
 FLOW_TIMEOUT = 10.0
-CONF_RESOURCES = "resources"
 DEFAULT_URL = "unix:///var/run/docker.sock"
+DEFAULT_TLS_PORT = 2376
 MAX_STOP_GRACE = 3600
 STACK_PREFIX = "stack:"  # option values of stacks; never in a container name
+
+# What only a Docker engine fails with (most specific first).
+DOCKER_ERROR_KEYS: tuple[tuple[type[WakeHubError], str], ...] = (
+    (DockerSocketMissing, "docker_socket_missing"),
+    (DockerSocketPermission, "docker_socket_permission"),
+    (DockerEngineTooOld, "docker_engine_too_old"),
+)
 
 _PEM = TextSelector(TextSelectorConfig(multiline=True))
 _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.TEXT))
 
 
-def _docker_schema(defaults: Mapping[str, Any]) -> vol.Schema:
+def _schema(use: Use, defaults: Mapping[str, Any]) -> vol.Schema:
     """The connection form; PEM texts are never prefilled (blank keeps them)."""
     return vol.Schema(
         {
@@ -123,222 +100,107 @@ _RULES: dict[str, validate.Rule] = {
     CONF_CA_CERT: validate.pem,
     CONF_CLIENT_CERT: validate.pem,
     CONF_CLIENT_KEY: validate.pem,
+    CONF_VERIFY_SSL: validate.flag(True),
 }
 
 
-def _parse(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """(connection data, form errors) of the connection form."""
-    data, errors = validate.parse(user_input, _RULES)
-    data[CONF_VERIFY_SSL] = bool(user_input.get(CONF_VERIFY_SSL, True))
-    data[CONF_KIND] = KIND_DOCKER
-    return data, errors
+async def _check(hass: HomeAssistant, data: dict[str, Any]) -> dict[str, str]:
+    if bool(data.get(CONF_CLIENT_CERT)) != bool(data.get(CONF_CLIENT_KEY)):
+        return {"base": "docker_client_cert_without_key"}
+    return {}
 
 
-def _stacks(containers: list[Container]) -> dict[str, int]:
-    """Compose project -> how many containers it has."""
-    counts: dict[str, int] = {}
-    for container in containers:
-        if container.project is not None:
-            counts[container.project] = counts.get(container.project, 0) + 1
-    return counts
-
-
-def _container_options(
-    containers: list[Container], stacks: Mapping[str, int]
-) -> list[SelectOptionDict]:
-    return [
-        SelectOptionDict(
-            value=f"{STACK_PREFIX}{project}",
-            label=f"stack: {project} ({count} containers)",
-        )
-        for project, count in sorted(stacks.items())
-    ] + [
-        SelectOptionDict(value=c.name, label=f"{c.name} — {c.image} ({c.state})")
-        for c in sorted(containers, key=lambda c: c.name)
-    ]
-
-
-def _selection_schema(
-    containers: list[Container], stacks: Mapping[str, int]
-) -> vol.Schema:
-    return vol.Schema(
-        {
-            vol.Optional(CONF_RESOURCES, default=[]): SelectSelector(
-                SelectSelectorConfig(
-                    options=_container_options(containers, stacks),
-                    multiple=True,
-                    mode=SelectSelectorMode.LIST,
-                )
-            )
-        }
-    )
-
-
-def _error_key(err: WakeHubError) -> str:
-    """The form error naming what went wrong (most specific first)."""
-    keys: tuple[tuple[type[WakeHubError], str], ...] = (
-        (DockerSocketMissing, "docker_socket_missing"),
-        (DockerSocketPermission, "docker_socket_permission"),
-        (ConnectionTimeout, "timeout"),
-        (CertificateError, "docker_tls"),
-        (CannotConnect, "cannot_connect"),
-        (DockerEngineTooOld, "docker_engine_too_old"),
-        (NotThatKind, "docker_not_docker"),
-    )
-    return next((key for cls, key in keys if isinstance(err, cls)), "cannot_connect")
-
-
-def _untrusted_server(err: WakeHubError) -> bool:
-    """A server certificate the system does not trust (pinnable), rather than a
-    refused client certificate or unreadable PEM text."""
-    return isinstance(err, CertificateError) and (
-        err.fingerprint is not None
-        or isinstance(err.__cause__, aiohttp.ClientConnectorCertificateError)
-    )
-
-
-async def _discover(
-    hass: HomeAssistant, data: Mapping[str, Any]
-) -> tuple[str, str, list[Container]]:
-    """Engine id, engine name and containers; raises WakeHubError.
-
-    (The client refuses an unusable URL with ValueError; `_url` let none through.)
-    """
+async def _connect(hass: HomeAssistant, data: dict[str, Any]) -> Server:
+    """The engine answering, and its containers (the client refuses an
+    unusable URL with ValueError; `_url` lets none through)."""
     client = make_client(hass, data, timeout=FLOW_TIMEOUT)
     try:
         engine = await client.connect()
         containers = await client.list_containers()
     finally:
         await client.close()
-    return engine.id, engine.name, list(containers.values())
 
+    async def found() -> list[Found]:
+        return _choices(list(containers.values()))
 
-class DockerFlowMixin(CertificatePinSteps):
-    """Steps of the docker kind; mixed into WakeHubConfigFlow."""
-
-    _data: dict[str, Any]
-    _docker_title: str = ""
-    _docker_containers: list[Container] | None = None
-
-    async def async_step_docker(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        if user_input is None:
-            return self._show_docker_form({})
-        data, errors = _parse(user_input)
-        if errors:
-            return self._show_docker_form(errors)
-        self._data = data
-        return await self._async_test_docker()
-
-    async def async_step_reconfigure_docker(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        entry = self._get_reconfigure_entry()
-        if user_input is None:
-            self._data = dict(entry.data)
-            return self._show_docker_form({})
-        data, errors = _parse(user_input)
-        if errors:
-            return self._show_docker_form(errors)
-        data.update(keep_stored_secrets(data, entry.data, SECRET_FIELDS))
-        same = same_server(data[CONF_URL], entry.data[CONF_URL])
-        if pin := kept_pin(entry.data, same, CONF_FINGERPRINT):
-            data[CONF_FINGERPRINT] = pin
-        self._data = data
-        return await self._async_test_docker()
-
-    def _show_docker_form(self, errors: dict[str, str]) -> ConfigFlowResult:
-        if self.source == SOURCE_RECONFIGURE:
-            return self.async_show_form(
-                step_id="reconfigure_docker",
-                data_schema=_docker_schema(self._data),
-                errors=errors,
-                description_placeholders={"name": self._get_reconfigure_entry().title},
-            )
-        return self.async_show_form(
-            step_id="docker", data_schema=_docker_schema(self._data), errors=errors
-        )
-
-    async def _async_test_docker(self) -> ConfigFlowResult:
-        """Connect; on success go on to pinning (if needed) and selection."""
-        if bool(self._data.get(CONF_CLIENT_CERT)) != bool(
-            self._data.get(CONF_CLIENT_KEY)
-        ):
-            return self._show_docker_form({"base": "docker_client_cert_without_key"})
-        try:
-            engine_id, name, containers = await _discover(self.hass, self._data)
-        except WakeHubError as err:
-            if _untrusted_server(err):
-                return await self._async_offer_pin(err)
-            return self._show_docker_form({"base": _error_key(err)})
-        await self.async_set_unique_id(engine_id)
-        if self.source == SOURCE_RECONFIGURE:
-            self._abort_if_unique_id_mismatch(reason="docker_wrong_engine")
-            return self.async_update_reload_and_abort(
-                self._get_reconfigure_entry(), data=self._data
-            )
-        self._abort_if_unique_id_configured()
-        self._docker_title = name or self._data[CONF_URL]
-        self._docker_containers = containers
-        return await self.async_step_resources_docker()
-
-    async def _async_offer_pin(self, err: WakeHubError) -> ConfigFlowResult:
-        try:
-            await self._async_read_pin(err, self._data[CONF_URL], 2376)
-        except WakeHubError as fetch_err:  # pragma: no cover - gone meanwhile
-            return self._show_docker_form({"base": _error_key(fetch_err)})
-        return await self.async_step_docker_certificate()
-
-    async def async_step_docker_certificate(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Show the certificate's fingerprint; pin it once the user confirms."""
-        return await self._async_pin_step(
-            "docker_certificate",
-            user_input,
-            self._data,
-            url=self._data[CONF_URL],
-            confirmed=self._async_test_docker,
-        )
-
-    async def async_step_resources_docker(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """The containers to follow; each becomes a subentry (form step `resources`)."""
-        containers = self._docker_containers or []
-        if user_input is not None:
-            return self.async_create_entry(
-                title=self._docker_title,
-                data=self._data,
-                subentries=[_subentry(value) for value in user_input[CONF_RESOURCES]],
-            )
-        return self.async_show_form(
-            step_id="resources",
-            data_schema=_selection_schema(containers, _stacks(containers)),
-            description_placeholders={
-                "engine": self._docker_title,
-                "count": str(len(containers)),
-            },
-        )
-
-
-def _subentry(value: str) -> ConfigSubentryData:
-    """The subentry of a selected option: a container, or a stack."""
-    if value.startswith(STACK_PREFIX):
-        project = value.removeprefix(STACK_PREFIX)
-        return ConfigSubentryData(
-            subentry_type=SUBENTRY_CONTAINER,
-            data={CONF_STACK: project},
-            title=project,
-            unique_id=value,
-        )
-    return ConfigSubentryData(
-        subentry_type=SUBENTRY_CONTAINER,
-        data={CONF_CONTAINER: value},
-        title=value,
-        unique_id=value,
+    return Server(
+        unique_id=engine.id,
+        title=engine.name or data[CONF_URL],
+        data=data,
+        resources=found,
     )
+
+
+def _server_of(data: Mapping[str, Any]) -> object:
+    parts = urlsplit(str(data[CONF_URL]))
+    return parts.hostname, parts.port
+
+
+def _pinnable(
+    data: Mapping[str, Any], err: WakeHubError
+) -> tuple[str, str, int] | None:
+    """A server certificate the system does not trust, rather than a refused
+    client certificate or unreadable PEM text."""
+    if not isinstance(err, CertificateError) or not (
+        err.fingerprint is not None
+        or isinstance(err.__cause__, aiohttp.ClientConnectorCertificateError)
+    ):
+        return None
+    parts = urlsplit(str(data[CONF_URL]))
+    return str(data[CONF_URL]), str(parts.hostname), parts.port or DEFAULT_TLS_PORT
+
+
+def _choices(containers: list[Container]) -> list[Found]:
+    """Stacks first (compose projects, with their size), then containers."""
+    stacks: dict[str, int] = {}
+    for container in containers:
+        if container.project is not None:
+            stacks[container.project] = stacks.get(container.project, 0) + 1
+    return [
+        Found(
+            value=f"{STACK_PREFIX}{project}",
+            label=f"stack: {project} ({count} containers)",
+            title=project,
+            data={CONF_STACK: project},
+        )
+        for project, count in sorted(stacks.items())
+    ] + [
+        Found(
+            value=c.name,
+            label=f"{c.name} — {c.image} ({c.state})",
+            title=c.name,
+            data={CONF_CONTAINER: c.name},
+        )
+        for c in sorted(containers, key=lambda c: c.name)
+    ]
+
+
+async def _discover(hass: HomeAssistant, data: Mapping[str, Any]) -> list[Found]:
+    client = make_client(hass, data, timeout=FLOW_TIMEOUT)
+    try:
+        await client.connect()  # negotiates the API version
+        containers = await client.list_containers()
+    finally:
+        await client.close()
+    return _choices(list(containers.values()))
+
+
+FLOW_KIND = FlowKind(
+    kind=KIND_DOCKER,
+    schema=_schema,
+    rules=lambda use, stored: _RULES,
+    check=_check,
+    connect=_connect,
+    discover=_discover,
+    subentry_type=SUBENTRY_CONTAINER,
+    secret_fields=SECRET_FIELDS,
+    trust=Trust.CERTIFICATE,
+    pin_field=CONF_FINGERPRINT,
+    server_of=_server_of,
+    pinnable=_pinnable,
+    error_keys=DOCKER_ERROR_KEYS,
+    wrong_server="docker_wrong_engine",
+)
 
 
 class DockerOptionsFlow(OptionsFlowWithReload):
@@ -389,9 +251,8 @@ class DockerOptionsFlow(OptionsFlowWithReload):
         )
 
 
-class ContainerSubentryFlow(PowerSettingsSubentryFlow):
-    """Add containers and stacks to follow: discovery again, offering only new
-    ones."""
+class ContainerSubentryFlow(ResourcesSubentryFlow):
+    """Add containers and stacks to follow, offering only new ones."""
 
     # The stop grace period, whole seconds; blank: the container's own stop timeout.
     kind_fields: ClassVar[Mapping[str, Any]] = MappingProxyType(
@@ -404,53 +265,5 @@ class ContainerSubentryFlow(PowerSettingsSubentryFlow):
         }
     )
 
-    async def async_step_user(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        entry = self._get_entry()
-        if user_input is not None:
-            names: list[str] = user_input[CONF_RESOURCES]
-            if not names:
-                return self.async_abort(reason="docker_nothing_selected")
-            for name in names[1:]:
-                self._add(entry, name)
-            first = _subentry(names[0])
-            return self.async_create_entry(
-                title=first["title"], data=first["data"], unique_id=first["unique_id"]
-            )
-        try:
-            _engine_id, _name, containers = await _discover(self.hass, entry.data)
-        except WakeHubError:
-            return self.async_abort(reason="cannot_connect")
-        followed = followed_containers(entry)
-        available = [c for c in containers if c.name not in followed]
-        stacks = {
-            project: count
-            for project, count in _stacks(containers).items()
-            if project not in followed_stacks(entry)
-        }
-        if not available and not stacks:
-            return self.async_abort(reason="docker_no_more_containers")
-        return self.async_show_form(
-            step_id="user",
-            data_schema=_selection_schema(available, stacks),
-            description_placeholders={"engine": entry.title},
-        )
-
-    def _add(self, entry: ConfigEntry, name: str) -> None:
-        data = _subentry(name)
-        self.hass.config_entries.async_add_subentry(
-            entry,
-            ConfigSubentry(
-                data=MappingProxyType(dict(data["data"])),
-                subentry_type=data["subentry_type"],
-                title=data["title"],
-                unique_id=data["unique_id"],
-            ),
-        )
-
-
-OPTIONS_FLOW = DockerOptionsFlow
-SUBENTRY_FLOWS: dict[str, type[ConfigSubentryFlow]] = {
-    SUBENTRY_CONTAINER: ContainerSubentryFlow
-}
+    async def discover(self, data: Mapping[str, Any]) -> list[Found]:
+        return await _discover(self.hass, data)

@@ -1,24 +1,20 @@
-"""The machine part of the wizard.
+"""The physical machine kind of the wizard.
 
-Steps: `machine` (form) → connection probe → `host_key` (confirm the SSH
-host key's fingerprint before any password is sent) → login test → entry.
-A machine that is off can still be added from the `unreachable` menu; its host
-key is then pinned at first contact.
+Its form (`machine`) → a connection probe → `host_key` (trust the SSH host
+key's fingerprint before any password is sent) → login test → entry. A machine
+that is off can still be added from the `unreachable` menu ("add it anyway");
+its host key is then pinned at first contact.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncssh
-from homeassistant.config_entries import (
-    SOURCE_RECONFIGURE,
-    ConfigFlow,
-    ConfigFlowResult,
-    OptionsFlowWithReload,
-)
+from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -27,13 +23,7 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
-from ..api.errors import (
-    CannotConnect,
-    ConnectionTimeout,
-    HostKeyMismatch,
-    InvalidAuth,
-    WakeHubError,
-)
+from ..api.errors import CannotConnect, HostKeyMismatch
 from ..api.machine import (
     DEFAULT_REBOOT_COMMAND,
     DEFAULT_SHUTDOWN_COMMAND,
@@ -47,7 +37,6 @@ from ..const import (
     CONF_BROADCAST_ADDRESS,
     CONF_BROADCAST_PORT,
     CONF_HOST_KEY,
-    CONF_KIND,
     CONF_MAC,
     CONF_PRIVATE_KEY,
     CONF_PRIVATE_KEY_PASSPHRASE,
@@ -61,8 +50,12 @@ from ..const import (
 )
 from ..schema import vol
 from . import validate
-from .common import keep_stored_secrets, kept_pin, timing_fields, timing_options
+from .common import timing_fields, timing_options
+from .kind import Detour, FlowKind, FormError, Server, Trust, Untrusted, Use
 from .power_settings import parse_power_settings, power_settings_fields, resource_of
+
+if TYPE_CHECKING:
+    from .steps import ServerFlow
 
 # The probe during setup may wait a little longer than polling does: a sleepy NAS
 # can take a few seconds to accept a connection.
@@ -131,6 +124,13 @@ def _machine_schema(defaults: Mapping[str, Any], *, reconfigure: bool) -> vol.Sc
     return vol.Schema(fields)
 
 
+def _rules(use: Use, stored: Mapping[str, Any]) -> Mapping[str, validate.Rule]:
+    """Reconfiguring keeps the name and the MAC address (the unique id)."""
+    if use is Use.RECONFIGURE:
+        return {k: v for k, v in _RULES.items() if k not in (CONF_NAME, CONF_MAC)}
+    return _RULES
+
+
 def _check_private_key(key: str, passphrase: str | None) -> bool:
     """Whether the PEM key can be loaded (run in the executor: KDFs are slow)."""
     try:
@@ -140,206 +140,98 @@ def _check_private_key(key: str, passphrase: str | None) -> bool:
     return True
 
 
-class MachineFlowMixin(ConfigFlow):
-    """Steps of the machine kind; mixed into WakeHubConfigFlow."""
+async def _check(hass: HomeAssistant, data: dict[str, Any]) -> dict[str, str]:
+    """A password or a private key that loads."""
+    if not data.get(CONF_PASSWORD) and not data.get(CONF_PRIVATE_KEY):
+        return {"base": "missing_credentials"}
+    if data.get(CONF_PRIVATE_KEY) and not await hass.async_add_executor_job(
+        _check_private_key,
+        data[CONF_PRIVATE_KEY],
+        data.get(CONF_PRIVATE_KEY_PASSPHRASE),
+    ):
+        return {CONF_PRIVATE_KEY: "invalid_private_key"}
+    return {}
 
-    _data: dict[str, Any]
-    _presented_key: str | None = None
-    _confirmed_key: str | None = None
-    _form_step: str = KIND_MACHINE
 
-    async def async_step_machine(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            errors = await self._async_validate_machine(user_input, {})
-            if not errors:
-                await self.async_set_unique_id(self._data[CONF_MAC])
-                self._abort_if_unique_id_configured()
-                return await self._async_probe_machine("machine")
-        return self.async_show_form(
-            step_id="machine",
-            data_schema=self.add_suggested_values_to_schema(
-                _machine_schema(self._data, reconfigure=False),
-                {k: v for k, v in (user_input or {}).items() if k not in SECRET_FIELDS},
-            ),
-            errors=errors,
-        )
+def _server(data: Mapping[str, Any]) -> Server:
+    """The machine, by its MAC address; its name is the entry's title."""
+    return Server(
+        unique_id=data[CONF_MAC],
+        title=str(data.get(CONF_NAME, "")),
+        data={k: v for k, v in data.items() if k != CONF_NAME},
+    )
 
-    async def async_step_reconfigure_machine(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Change how a machine is reached (form step id: `reconfigure`)."""
-        entry = self._get_reconfigure_entry()
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            merged = {
-                **user_input,
-                CONF_NAME: entry.title,
-                CONF_MAC: entry.data[CONF_MAC],
-            }
-            errors = await self._async_validate_machine(merged, entry.data)
-            if not errors:
-                same = (self._data[CONF_HOST], self._data[CONF_SSH_PORT]) == (
-                    entry.data[CONF_HOST],
-                    entry.data[CONF_SSH_PORT],
-                )
-                if pin := kept_pin(entry.data, same, CONF_HOST_KEY):
-                    self._confirmed_key = pin
-                return await self._async_probe_machine("reconfigure")
-        return self.async_show_form(
-            step_id="reconfigure",
-            data_schema=_machine_schema(entry.data, reconfigure=True),
-            errors=errors,
-            description_placeholders={"name": entry.title},
-        )
 
-    async def _async_validate_machine(
-        self, user_input: Mapping[str, Any], stored: Mapping[str, Any]
-    ) -> dict[str, str]:
-        """Field errors for malformed input; fills `self._data` when it is valid.
+async def _presented(host: str, port: int) -> Untrusted:
+    """The host key the machine presents, to be trusted before any login."""
+    key = await fetch_host_key(host, port, FLOW_TIMEOUT)
+    return Untrusted(key, host_key_fingerprint(key), host)
 
-        `stored` is the entry being reconfigured ({} when adding): a blank
-        secret keeps its stored value, which is never shown back.
-        """
-        data, errors = validate.parse(user_input, _RULES)
-        data.update(keep_stored_secrets(data, stored, SECRET_FIELDS))
-        if errors.keys() & set(SECRET_FIELDS):
-            pass  # said next to the field already
-        elif not data.get(CONF_PASSWORD) and not data.get(CONF_PRIVATE_KEY):
-            errors["base"] = "missing_credentials"
-        elif data.get(CONF_PRIVATE_KEY) and not await self.hass.async_add_executor_job(
-            _check_private_key,
-            data[CONF_PRIVATE_KEY],
-            data.get(CONF_PRIVATE_KEY_PASSPHRASE),
-        ):
-            errors[CONF_PRIVATE_KEY] = "invalid_private_key"
-        if not errors:
-            data[CONF_KIND] = KIND_MACHINE
-            self._data = data
-        return errors
 
-    def _credentials(self, host_key: str | None) -> SshCredentials:
-        data = self._data
-        return SshCredentials(
-            host=data[CONF_HOST],
-            port=data[CONF_SSH_PORT],
-            username=data[CONF_USERNAME],
-            password=data.get(CONF_PASSWORD),
-            private_key=data.get(CONF_PRIVATE_KEY),
-            private_key_passphrase=data.get(CONF_PRIVATE_KEY_PASSPHRASE),
-            host_key=host_key,
-        )
+async def _connect(hass: HomeAssistant, data: dict[str, Any]) -> Server:
+    """Reachable? Then its host key must be the trusted one, and the login work."""
+    host, port = data[CONF_HOST], data[CONF_SSH_PORT]
+    try:
+        reachable = await is_port_open(host, port, FLOW_TIMEOUT)
+    except CannotConnect:
+        raise FormError({CONF_HOST: "cannot_resolve"}) from None
+    if not reachable:
+        raise Detour(unreachable)
+    if not (pinned := data.get(CONF_HOST_KEY)):
+        raise await _presented(host, port)
+    credentials = SshCredentials(
+        host=host,
+        port=port,
+        username=data[CONF_USERNAME],
+        password=data.get(CONF_PASSWORD),
+        private_key=data.get(CONF_PRIVATE_KEY),
+        private_key_passphrase=data.get(CONF_PRIVATE_KEY_PASSPHRASE),
+        host_key=pinned,
+    )
+    try:
+        await MachineClient(credentials, timeout=FLOW_TIMEOUT).check()
+    except HostKeyMismatch:
+        # Another key than the one trusted (a moment ago, or when it was
+        # added): shown with the trusted one, before anything is sent.
+        raise await _presented(host, port) from None
+    return _server(data)
 
-    async def _async_probe_machine(self, form_step: str) -> ConfigFlowResult:
-        """Reachable? Then read the host key, confirm it, and log in."""
-        self._form_step = form_step
-        host, port = self._data[CONF_HOST], self._data[CONF_SSH_PORT]
-        try:
-            reachable = await is_port_open(host, port, FLOW_TIMEOUT)
-        except CannotConnect:
-            return self._show_machine_form({CONF_HOST: "cannot_resolve"})
-        if not reachable:
-            return await self.async_step_unreachable()
-        try:
-            presented = await fetch_host_key(host, port, FLOW_TIMEOUT)
-        except ConnectionTimeout:
-            return self._show_machine_form({"base": "timeout"})
-        except WakeHubError:
-            return self._show_machine_form({"base": "cannot_connect"})
-        if presented == self._confirmed_key:
-            return await self._async_login_and_finish()
-        self._presented_key = presented
-        return await self.async_step_host_key()
 
-    def _show_machine_form(self, errors: dict[str, str]) -> ConfigFlowResult:
-        """Back to the form the user filled, with what went wrong."""
-        if self.source == SOURCE_RECONFIGURE:
-            entry = self._get_reconfigure_entry()
-            return self.async_show_form(
-                step_id="reconfigure",
-                data_schema=_machine_schema(self._data, reconfigure=True),
-                errors=errors,
-                description_placeholders={"name": entry.title},
-            )
-        return self.async_show_form(
-            step_id="machine",
-            data_schema=_machine_schema(self._data, reconfigure=False),
-            errors=errors,
-        )
+async def unreachable(
+    flow: ServerFlow, user_input: dict[str, Any] | None
+) -> ConfigFlowResult:
+    """Nothing answered: fix the address, or add the machine while it is off."""
+    return flow.async_show_menu(
+        step_id="unreachable",
+        menu_options=[flow.form_step_id(), "add_unverified"],
+        description_placeholders={
+            "host": flow.data[CONF_HOST],
+            "port": str(flow.data[CONF_SSH_PORT]),
+        },
+    )
 
-    async def async_step_unreachable(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """The machine did not answer: fix the address, or add it while it is off."""
-        return self.async_show_menu(
-            step_id="unreachable",
-            menu_options=[self._form_step, "add_unverified"],
-            description_placeholders={
-                "host": self._data[CONF_HOST],
-                "port": str(self._data[CONF_SSH_PORT]),
-            },
-        )
 
-    async def async_step_add_unverified(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Add without the SSH check; the host key is pinned at first contact."""
-        keep = None
-        if self.source == SOURCE_RECONFIGURE:
-            keep = self._confirmed_key  # same host and port: the pin still holds
-        return self._async_finish(host_key=keep)
+async def add_unverified(flow: ServerFlow) -> ConfigFlowResult:
+    """Add without the SSH check; the host key is pinned at first contact (a
+    reconfigure of the same host and port keeps its pin)."""
+    return await flow.async_connected(_server(flow.data))
 
-    async def async_step_host_key(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Show the host key's fingerprint; it is pinned once the user confirms."""
-        assert self._presented_key is not None
-        if user_input is not None:
-            self._confirmed_key = self._presented_key
-            return await self._async_login_and_finish()
-        previous = None
-        if self.source == SOURCE_RECONFIGURE:
-            previous = self._get_reconfigure_entry().data.get(CONF_HOST_KEY)
-        return self.async_show_form(
-            step_id="host_key_changed" if previous else "host_key",
-            data_schema=vol.Schema({}),
-            description_placeholders={
-                "host": self._data[CONF_HOST],
-                "fingerprint": host_key_fingerprint(self._presented_key),
-                "previous": host_key_fingerprint(previous) if previous else "",
-            },
-        )
 
-    async_step_host_key_changed = async_step_host_key
-
-    async def _async_login_and_finish(self) -> ConfigFlowResult:
-        client = MachineClient(
-            self._credentials(self._confirmed_key), timeout=FLOW_TIMEOUT
-        )
-        try:
-            await client.check()
-        except InvalidAuth:
-            return self._show_machine_form({"base": "invalid_auth"})
-        except HostKeyMismatch:
-            self._confirmed_key = None
-            return self._show_machine_form({"base": "host_key_changed"})
-        except ConnectionTimeout:
-            return self._show_machine_form({"base": "timeout"})
-        except WakeHubError:
-            return self._show_machine_form({"base": "cannot_connect"})
-        return self._async_finish(host_key=self._confirmed_key)
-
-    def _async_finish(self, *, host_key: str | None) -> ConfigFlowResult:
-        data = {k: v for k, v in self._data.items() if k != CONF_NAME}
-        if host_key:
-            data[CONF_HOST_KEY] = host_key
-        if self.source == SOURCE_RECONFIGURE:
-            return self.async_update_reload_and_abort(
-                self._get_reconfigure_entry(), data=data
-            )
-        return self.async_create_entry(title=self._data[CONF_NAME], data=data)
+FLOW_KIND = FlowKind(
+    kind=KIND_MACHINE,
+    schema=lambda use, defaults: _machine_schema(
+        defaults, reconfigure=use is Use.RECONFIGURE
+    ),
+    rules=_rules,
+    check=_check,
+    connect=_connect,
+    known_id=lambda data: data.get(CONF_MAC),
+    secret_fields=SECRET_FIELDS,
+    trust=Trust.HOST_KEY,
+    pin_field=CONF_HOST_KEY,
+    server_of=lambda data: (data.get(CONF_HOST), data.get(CONF_SSH_PORT)),
+    show_pin=host_key_fingerprint,
+)
 
 
 class MachineOptionsFlow(OptionsFlowWithReload):

@@ -1,11 +1,10 @@
-"""The Proxmox VE part of the wizard.
+"""The Proxmox VE kind of the wizard.
 
-Steps: `proxmox` (URL, user, API token or password) → connection test →
-`proxmox_certificate` when the certificate is not trusted (Proxmox's default is
-self-signed: its SHA-256 fingerprint is shown and pinned once confirmed) →
-`resources` (guests to control, one subentry each) → entry, one per cluster.
-Reauth (`reauth_proxmox`), reconfigure (`reconfigure_proxmox`), options
-(`proxmox_options`: host links per node, timing) and the "guest" subentry flow.
+Its form (`proxmox`: URL, user, API token or password) → the cluster's identity
+(the unique id: one entry per cluster) → `certificate` when the certificate is
+not trusted (Proxmox's default is self-signed) → `resources`: its guests. The
+options (`proxmox_options`: host links per node, timing) and the "guest"
+subentry flow are here too.
 """
 
 from __future__ import annotations
@@ -13,24 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
-import aiohttp
 from homeassistant.config_entries import (
-    SOURCE_REAUTH,
-    SOURCE_RECONFIGURE,
-    ConfigEntry,
     ConfigFlowResult,
     ConfigSubentry,
-    ConfigSubentryData,
-    ConfigSubentryFlow,
-    OptionsFlow,
     OptionsFlowWithReload,
-    SubentryFlowResult,
 )
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VERIFY_SSL
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
     BooleanSelector,
-    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -39,21 +31,9 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
-from ..api.errors import (
-    CannotConnect,
-    CertificateError,
-    ConnectionTimeout,
-    InvalidAuth,
-    NotThatKind,
-    PermissionDenied,
-    WakeHubError,
-)
-from ..api.proxmox import ProxmoxClient, ProxmoxGuest, ProxmoxIdentity, normalize_url
-from ..const import (
-    CONF_HOST_LINKS,
-    CONF_KIND,
-    KIND_PROXMOX,
-)
+from ..api.errors import CertificateError, WakeHubError
+from ..api.proxmox import ProxmoxGuest, normalize_url
+from ..const import CONF_HOST_LINKS, KIND_PROXMOX
 from ..hosting import HostKind
 from ..kinds.proxmox import (
     CONF_CLUSTER,
@@ -74,21 +54,13 @@ from ..kinds.proxmox import (
 from ..links import Choice, chosen_switch, picker, suggested_links
 from ..schema import vol
 from . import validate
-from .common import (
-    CertificatePinSteps,
-    keep_stored_secrets,
-    kept_pin,
-    same_server,
-    timing_fields,
-    timing_options,
-)
-from .power_settings import PowerSettingsSubentryFlow
+from .choose import ResourcesSubentryFlow
+from .common import timing_fields, timing_options
+from .kind import FlowKind, Found, Server, Trust, Use
 
 # The connection test may wait longer than a poll: a busy node answers slowly.
 FLOW_TIMEOUT = 10.0
-CONF_RESOURCES = "resources"  # the shared `resources` step's field
-CONF_GUESTS = "guests"  # the subentry flow's field
-SECRET_FIELDS = (CONF_TOKEN_SECRET, CONF_PASSWORD)
+DEFAULT_PORT = 8006
 DEFAULT_USERNAME = "root@pam"
 
 _TEXT = TextSelector()
@@ -96,8 +68,15 @@ _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 _SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 
 
-def _connection_schema(defaults: Mapping[str, Any]) -> vol.Schema:
+def _reauth_field(stored: Mapping[str, Any]) -> str:
+    """What a reauth asks for: the token's new secret, or the new password."""
+    return CONF_TOKEN_SECRET if stored.get(CONF_TOKEN_ID) else CONF_PASSWORD
+
+
+def _schema(use: Use, defaults: Mapping[str, Any]) -> vol.Schema:
     """URL, user and credentials; secrets are never prefilled (blank keeps them)."""
+    if use is Use.REAUTH:
+        return vol.Schema({vol.Required(_reauth_field(defaults)): _SECRET})
     url = {"default": defaults[CONF_URL]} if defaults.get(CONF_URL) else {}
     return vol.Schema(
         {
@@ -136,31 +115,68 @@ _RULES: dict[str, validate.Rule] = {
     CONF_TOKEN_ID: validate.optional_text,
     CONF_TOKEN_SECRET: validate.secret,
     CONF_PASSWORD: validate.secret,
+    CONF_VERIFY_SSL: validate.flag(True),
 }
 
 
-def _guest_label(guest: ProxmoxGuest) -> str:
-    return f"{guest.name} ({guest.vmid}, {guest.type}, {guest.node}, {guest.status})"
+def _rules(use: Use, stored: Mapping[str, Any]) -> Mapping[str, validate.Rule]:
+    if use is Use.REAUTH:
+        return {_reauth_field(stored): validate.required_secret}
+    return _RULES
 
 
-def _guest_selector(guests: list[ProxmoxGuest]) -> SelectSelector:
-    return SelectSelector(
-        SelectSelectorConfig(
-            options=[
-                SelectOptionDict(value=str(g.vmid), label=_guest_label(g))
-                for g in guests
-            ],
-            multiple=True,
-            mode=SelectSelectorMode.LIST,
-        )
+async def _check(hass: HomeAssistant, data: dict[str, Any]) -> dict[str, str]:
+    """A user with its realm, and a token or a password (the token wins)."""
+    if "@" not in data[CONF_USERNAME]:
+        return {CONF_USERNAME: "proxmox_invalid_username"}
+    if data.get(CONF_TOKEN_ID) and data.get(CONF_TOKEN_SECRET):
+        data.pop(CONF_PASSWORD, None)
+    elif data.get(CONF_PASSWORD):
+        data.pop(CONF_TOKEN_ID, None)
+        data.pop(CONF_TOKEN_SECRET, None)
+    else:
+        return {"base": "proxmox_missing_credentials"}
+    return {}
+
+
+async def _connect(hass: HomeAssistant, data: dict[str, Any]) -> Server:
+    """The cluster (or standalone host) answering, and its nodes."""
+    client = build_client(hass, data, request_timeout=FLOW_TIMEOUT)
+    identity = await client.check()
+
+    async def guests() -> list[Found]:
+        return [guest_choice(guest) for guest in await client.discover()]
+
+    return Server(
+        unique_id=identity.name,
+        title=identity.name,
+        data={**data, CONF_CLUSTER: identity.name, CONF_NODES: list(identity.nodes)},
+        resources=guests,
     )
 
 
-def guest_subentry(guest: ProxmoxGuest) -> ConfigSubentryData:
-    return ConfigSubentryData(
-        subentry_type=SUBENTRY_GUEST,
+def _server_of(data: Mapping[str, Any]) -> object:
+    """Host and port; nothing is pinned when verification is off."""
+    if not data.get(CONF_VERIFY_SSL, True):
+        return None
+    parts = urlsplit(str(data[CONF_URL]))
+    return parts.hostname, parts.port
+
+
+def _pinnable(
+    data: Mapping[str, Any], err: WakeHubError
+) -> tuple[str, str, int] | None:
+    if not isinstance(err, CertificateError):
+        return None
+    parts = urlsplit(str(data[CONF_URL]))
+    return str(data[CONF_URL]), str(parts.hostname), parts.port or DEFAULT_PORT
+
+
+def guest_choice(guest: ProxmoxGuest) -> Found:
+    return Found(
+        value=str(guest.vmid),
+        label=f"{guest.name} ({guest.vmid}, {guest.type}, {guest.node}, {guest.status})",
         title=guest.name,
-        unique_id=str(guest.vmid),
         data={
             CONF_VMID: guest.vmid,
             CONF_TYPE: guest.type,
@@ -170,240 +186,26 @@ def guest_subentry(guest: ProxmoxGuest) -> ConfigSubentryData:
     )
 
 
-def _subentry(data: ConfigSubentryData) -> ConfigSubentry:
-    return ConfigSubentry(
-        data=MappingProxyType(dict(data["data"])),
-        subentry_type=data["subentry_type"],
-        title=data["title"],
-        unique_id=data["unique_id"],
-    )
+async def _discover(hass: HomeAssistant, data: Mapping[str, Any]) -> list[Found]:
+    client = build_client(hass, dict(data), request_timeout=FLOW_TIMEOUT)
+    return [guest_choice(guest) for guest in await client.discover()]
 
 
-def _error_key(err: WakeHubError) -> str:
-    """The form error for a failed connection test (certificates aside)."""
-    if isinstance(err, ConnectionTimeout):
-        return "timeout"
-    if isinstance(err, CannotConnect):
-        dns = isinstance(err.__cause__, aiohttp.ClientConnectorDNSError)
-        return "cannot_resolve" if dns else "cannot_connect"
-    if isinstance(err, NotThatKind):
-        return "proxmox_not_proxmox"
-    if isinstance(err, InvalidAuth):
-        return "invalid_auth"
-    return "proxmox_api_error"
-
-
-class ProxmoxFlowMixin(CertificatePinSteps):
-    """Steps of the proxmox kind; mixed into WakeHubConfigFlow."""
-
-    _data: dict[str, Any]
-    _pve_identity: ProxmoxIdentity | None = None
-    _pve_guests: list[ProxmoxGuest] | None = None
-
-    # -- forms ------------------------------------------------------------------------
-
-    async def async_step_proxmox(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            errors = self._pve_parse(user_input, {})
-            if not errors:
-                return await self._pve_connect()
-        return self.async_show_form(
-            step_id="proxmox",
-            data_schema=self.add_suggested_values_to_schema(
-                _connection_schema({}),
-                {k: v for k, v in (user_input or {}).items() if k not in SECRET_FIELDS},
-            ),
-            errors=errors,
-        )
-
-    async def async_step_reconfigure_proxmox(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        entry = self._get_reconfigure_entry()
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            errors = self._pve_parse(user_input, entry.data)
-            if not errors:
-                return await self._pve_connect()
-        return self.async_show_form(
-            step_id="reconfigure_proxmox",
-            data_schema=_connection_schema(entry.data),
-            errors=errors,
-            description_placeholders={"name": entry.title},
-        )
-
-    async def async_step_reauth_proxmox(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """A new token secret or password for the stored user."""
-        entry = self._get_reauth_entry()
-        field = CONF_TOKEN_SECRET if entry.data.get(CONF_TOKEN_ID) else CONF_PASSWORD
-        if user_input is None:
-            return self._pve_reauth_form({})
-        values, errors = validate.parse(user_input, {field: validate.required_secret})
-        if errors:
-            return self._pve_reauth_form(errors)
-        self._data = {**entry.data, **values}
-        return await self._pve_connect()
-
-    def _pve_reauth_form(
-        self, errors: dict[str, str], placeholders: dict[str, str] | None = None
-    ) -> ConfigFlowResult:
-        entry = self._get_reauth_entry()
-        token_id = entry.data.get(CONF_TOKEN_ID)
-        field = CONF_TOKEN_SECRET if token_id else CONF_PASSWORD
-        return self.async_show_form(
-            step_id="reauth_proxmox",
-            data_schema=vol.Schema({vol.Required(field): _SECRET}),
-            errors=errors,
-            description_placeholders={
-                "name": entry.title,
-                "username": str(entry.data[CONF_USERNAME]),
-                "token_id": str(token_id or "-"),
-                **(placeholders or {}),
-            },
-        )
-
-    def _pve_form(
-        self, errors: dict[str, str], placeholders: dict[str, str] | None = None
-    ) -> ConfigFlowResult:
-        """Back to the form the user filled, saying what went wrong."""
-        if self.source == SOURCE_REAUTH:
-            return self._pve_reauth_form(errors, placeholders)
-        defaults = {k: v for k, v in self._data.items() if k not in SECRET_FIELDS}
-        if self.source == SOURCE_RECONFIGURE:
-            return self.async_show_form(
-                step_id="reconfigure_proxmox",
-                data_schema=_connection_schema(defaults),
-                errors=errors,
-                description_placeholders={
-                    "name": self._get_reconfigure_entry().title,
-                    **(placeholders or {}),
-                },
-            )
-        return self.async_show_form(
-            step_id="proxmox",
-            data_schema=_connection_schema(defaults),
-            errors=errors,
-            description_placeholders=placeholders,
-        )
-
-    def _pve_parse(
-        self, user_input: Mapping[str, Any], stored: Mapping[str, Any]
-    ) -> dict[str, str]:
-        """Field errors for malformed input; fills `self._data` when it is valid."""
-        data, errors = validate.parse(user_input, _RULES)
-        data.update(keep_stored_secrets(data, stored, SECRET_FIELDS))
-        if CONF_USERNAME in data and "@" not in data[CONF_USERNAME]:
-            errors[CONF_USERNAME] = "proxmox_invalid_username"
-        if data.get(CONF_TOKEN_ID) and data.get(CONF_TOKEN_SECRET):
-            data.pop(CONF_PASSWORD, None)  # the token is what WakeHub uses
-        elif data.get(CONF_PASSWORD):
-            data.pop(CONF_TOKEN_ID, None)
-            data.pop(CONF_TOKEN_SECRET, None)
-        elif not errors.keys() & {CONF_TOKEN_ID, *SECRET_FIELDS}:
-            errors["base"] = "proxmox_missing_credentials"
-        if errors:
-            return errors
-        data[CONF_KIND] = KIND_PROXMOX
-        data[CONF_VERIFY_SSL] = bool(user_input.get(CONF_VERIFY_SSL, True))
-        same = same_server(data[CONF_URL], stored.get(CONF_URL))
-        if data[CONF_VERIFY_SSL] and (pin := kept_pin(stored, same, CONF_FINGERPRINT)):
-            data[CONF_FINGERPRINT] = pin
-        self._data = data
-        return {}
-
-    # -- connection test --------------------------------------------------------------
-
-    async def _pve_connect(self) -> ConfigFlowResult:
-        """Test the connection; on success go on as the flow's source requires."""
-        client = build_client(self.hass, self._data, request_timeout=FLOW_TIMEOUT)
-        try:
-            identity = await client.check()
-        except CertificateError as err:
-            return await self._pve_untrusted(err)
-        except PermissionDenied as err:
-            return self._pve_form(
-                {"base": "proxmox_missing_privilege"},
-                {"privilege": err.privilege or "VM.Audit"},
-            )
-        except WakeHubError as err:
-            return self._pve_form({"base": _error_key(err)})
-        return await self._pve_connected(client, identity)
-
-    async def _pve_connected(
-        self, client: ProxmoxClient, identity: ProxmoxIdentity
-    ) -> ConfigFlowResult:
-        """Connected: finish a reauth/reconfigure, or discover the guests."""
-        self._pve_identity = identity
-        self._data[CONF_CLUSTER] = identity.name
-        self._data[CONF_NODES] = list(identity.nodes)
-        await self.async_set_unique_id(identity.name)
-        if self.source == SOURCE_REAUTH:
-            self._abort_if_unique_id_mismatch(reason="proxmox_wrong_cluster")
-            return self.async_update_reload_and_abort(
-                self._get_reauth_entry(), data=self._data
-            )
-        if self.source == SOURCE_RECONFIGURE:
-            self._abort_if_unique_id_mismatch(reason="proxmox_wrong_cluster")
-            return self.async_update_reload_and_abort(
-                self._get_reconfigure_entry(), data=self._data
-            )
-        self._abort_if_unique_id_configured()
-        try:
-            self._pve_guests = await client.discover()
-        except WakeHubError as err:
-            return self._pve_form({"base": _error_key(err)})
-        return await self.async_step_resources_proxmox()
-
-    async def _pve_untrusted(self, err: CertificateError) -> ConfigFlowResult:
-        """Show the certificate's fingerprint so the user can pin it."""
-        try:
-            await self._async_read_pin(err, self._data[CONF_URL], 8006)
-        except WakeHubError as fetch_err:
-            return self._pve_form({"base": _error_key(fetch_err)})
-        return await self.async_step_proxmox_certificate()
-
-    async def async_step_proxmox_certificate(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Pin the certificate whose fingerprint the user compared."""
-        return await self._async_pin_step(
-            "proxmox_certificate",
-            user_input,
-            self._data,
-            url=self._data[CONF_URL],
-            confirmed=self._pve_connect,
-            placeholders={"pinned": str(self._data.get(CONF_FINGERPRINT) or "-")},
-        )
-
-    # -- selection ----------------------------------------------------------------------
-
-    async def async_step_resources_proxmox(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """The guests to control; each becomes a subentry (form step `resources`)."""
-        guests = self._pve_guests or []
-        if user_input is not None:
-            chosen = set(user_input.get(CONF_RESOURCES, []))
-            return self.async_create_entry(
-                title=self._data[CONF_CLUSTER],
-                data=self._data,
-                subentries=[guest_subentry(g) for g in guests if str(g.vmid) in chosen],
-            )
-        return self.async_show_form(
-            step_id="resources",
-            data_schema=vol.Schema(
-                {vol.Optional(CONF_RESOURCES, default=[]): _guest_selector(guests)}
-            ),
-            description_placeholders={
-                "engine": self._data[CONF_CLUSTER],
-                "count": str(len(guests)),
-            },
-        )
+FLOW_KIND = FlowKind(
+    kind=KIND_PROXMOX,
+    schema=_schema,
+    rules=_rules,
+    check=_check,
+    connect=_connect,
+    discover=_discover,
+    subentry_type=SUBENTRY_GUEST,
+    secret_fields=(CONF_TOKEN_SECRET, CONF_PASSWORD),
+    trust=Trust.CERTIFICATE,
+    pin_field=CONF_FINGERPRINT,
+    server_of=_server_of,
+    pinnable=_pinnable,
+    wrong_server="proxmox_wrong_cluster",
+)
 
 
 class ProxmoxOptionsFlow(OptionsFlowWithReload):
@@ -464,11 +266,9 @@ class ProxmoxOptionsFlow(OptionsFlowWithReload):
         )
 
 
-class GuestSubentryFlow(PowerSettingsSubentryFlow):
-    """Add guests found since the entry was created (only those not added yet).
-
-    Reconfiguring a qemu VM also chooses how it stops (`stop_method`).
-    """
+class GuestSubentryFlow(ResourcesSubentryFlow):
+    """Add guests found since the entry was created; reconfiguring a qemu VM
+    also chooses how it stops (`stop_method`)."""
 
     kind_fields: ClassVar[Mapping[str, Any]] = MappingProxyType(
         {
@@ -481,7 +281,6 @@ class GuestSubentryFlow(PowerSettingsSubentryFlow):
             )
         }
     )
-    _guests: dict[str, ProxmoxGuest] | None = None
 
     def kind_fields_for(self, subentry: ConfigSubentry) -> Mapping[str, Any]:
         # An LXC container can neither hibernate nor pause: it only shuts down.
@@ -489,61 +288,5 @@ class GuestSubentryFlow(PowerSettingsSubentryFlow):
             return {}
         return self.kind_fields
 
-    async def async_step_user(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        entry: ConfigEntry = self._get_entry()
-        if self._guests is None:
-            try:
-                guests = await build_client(
-                    self.hass, dict(entry.data), request_timeout=FLOW_TIMEOUT
-                ).discover()
-            except WakeHubError:
-                return self.async_abort(reason="cannot_connect")
-            added = {
-                s.unique_id
-                for s in entry.subentries.values()
-                if s.subentry_type == SUBENTRY_GUEST
-            }
-            self._guests = {str(g.vmid): g for g in guests if str(g.vmid) not in added}
-        if not self._guests:
-            return self.async_abort(reason="no_new_guests")
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            chosen = [
-                self._guests[v] for v in user_input[CONF_GUESTS] if v in self._guests
-            ]
-            if chosen:
-                # A subentry flow creates one subentry; the others are added here.
-                for extra in chosen[1:]:
-                    self.hass.config_entries.async_add_subentry(
-                        entry, _subentry(guest_subentry(extra))
-                    )
-                first = guest_subentry(chosen[0])
-                return self.async_create_entry(
-                    title=first["title"],
-                    data=first["data"],
-                    unique_id=first["unique_id"],
-                )
-            errors["base"] = "no_guest_selected"
-        return self.async_show_form(
-            step_id="user",
-            data_schema=vol.Schema(
-                {
-                    vol.Required(CONF_GUESTS): _guest_selector(
-                        list(self._guests.values())
-                    )
-                }
-            ),
-            errors=errors,
-            description_placeholders={
-                "name": entry.title,
-                "count": str(len(self._guests)),
-            },
-        )
-
-
-OPTIONS_FLOW: type[OptionsFlow] = ProxmoxOptionsFlow
-SUBENTRY_FLOWS: dict[str, type[ConfigSubentryFlow]] = {
-    SUBENTRY_GUEST: GuestSubentryFlow
-}
+    async def discover(self, data: Mapping[str, Any]) -> list[Found]:
+        return await _discover(self.hass, data)

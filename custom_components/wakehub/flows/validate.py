@@ -153,6 +153,15 @@ def _whole_or_real(value: Any, key: str) -> float:
     return value
 
 
+def flag(default: bool) -> Rule:
+    """A checkbox: `default` when the form left it out, else its truth value."""
+
+    def rule(value: Any) -> bool:
+        return default if value is None else bool(value)
+
+    return rule
+
+
 def port(value: Any) -> int:
     """A TCP or UDP port, 1 to 65535."""
     number = _whole_or_real(value, "invalid_port")

@@ -1,0 +1,154 @@
+"""What the wizard knows about one kind of server, declared once per kind.
+
+Each `flows/<kind>.py` declares a `FlowKind`; `flows/steps.py` runs the same
+path with it for every kind: connect form → connection test → trust (a
+certificate or an SSH host key) → choose resources → entry, and the same path
+for reconfigure and reauth. Only what is truly one kind's (the machine's "add it
+anyway", OVHcloud's validation link) is a step of that kind's module, reached
+through a `Detour`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.config_entries import ConfigFlowResult
+from homeassistant.core import HomeAssistant
+
+from ..api.errors import WakeHubError
+from ..schema import vol
+from . import validate
+
+if TYPE_CHECKING:
+    from .steps import ServerFlow
+
+
+class Trust(StrEnum):
+    """What a kind asks the user to trust before sending credentials."""
+
+    NONE = "none"
+    CERTIFICATE = "certificate"  # a TLS certificate the system does not trust
+    HOST_KEY = "host_key"  # an SSH host key
+
+
+class Use(StrEnum):
+    """Which form the connection fields are shown in."""
+
+    ADD = "add"
+    RECONFIGURE = "reconfigure"
+    REAUTH = "reauth"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Found:
+    """A resource discovery found: its option in the choose step, its subentry."""
+
+    value: str  # the option's value, and the subentry's unique id
+    label: str
+    title: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Server:
+    """Who answered the connection test, and the entry data to store."""
+
+    unique_id: str
+    title: str
+    data: Mapping[str, Any]
+    # Discovery over the connection just tested (a Proxmox password login is
+    # not repeated); else the kind's `discover` runs.
+    resources: Callable[[], Awaitable[list[Found]]] | None = None
+
+
+class Untrusted(Exception):
+    """The server presented a certificate or host key nobody trusted yet.
+
+    `presented` is what gets pinned once the user trusts it; `shown` is how it
+    is shown (a fingerprint); `address` is where it was presented.
+    """
+
+    def __init__(self, presented: str, shown: str, address: str) -> None:
+        super().__init__(address)
+        self.presented = presented
+        self.shown = shown
+        self.address = address
+
+
+class FormError(Exception):
+    """The connection test found a field to correct (`errors`: field -> key)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+type DetourStep = Callable[
+    [ServerFlow, dict[str, Any] | None], Awaitable[ConfigFlowResult]
+]
+
+
+class Detour(Exception):
+    """The connection test needs the user in one of the kind's own steps first.
+
+    `show` is that step (called with the flow and no input to show it); `state`
+    is what it needs, kept by the flow meanwhile.
+    """
+
+    def __init__(self, show: DetourStep, state: Any = None) -> None:
+        super().__init__("detour")
+        self.show = show
+        self.state = state
+
+
+async def _no_check(hass: HomeAssistant, data: dict[str, Any]) -> dict[str, str]:
+    return {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlowKind:
+    """One kind of server, as the wizard sees it."""
+
+    # The kind (KIND_*): the data's `kind`, and the step id of its first form.
+    kind: str
+    # The connection form for a use, prefilled from non-secret `defaults`.
+    schema: Callable[[Use, Mapping[str, Any]], vol.Schema]
+    # The rules (flows/validate.py) of that form's fields, given the stored data.
+    rules: Callable[[Use, Mapping[str, Any]], Mapping[str, validate.Rule]]
+    # Checks across fields once each is valid (may complete the data).
+    check: Callable[[HomeAssistant, dict[str, Any]], Awaitable[dict[str, str]]] = (
+        _no_check
+    )
+    # Tests the connection with the data; returns the server, raises
+    # WakeHubError, Untrusted, FormError or Detour.
+    connect: Callable[[HomeAssistant, dict[str, Any]], Awaitable[Server]]
+    # The unique id, when the form already gives it (checked before connecting).
+    known_id: Callable[[Mapping[str, Any]], str | None] = lambda data: None
+    # The resources of a server (None: the server is the only resource).
+    discover: (
+        Callable[[HomeAssistant, Mapping[str, Any]], Awaitable[list[Found]]] | None
+    ) = None
+    # The subentry type of its resources (None: no discovery).
+    subentry_type: str | None = None
+    # Fields never shown back; left blank when reconfiguring, they keep their value.
+    secret_fields: tuple[str, ...] = ()
+    trust: Trust = Trust.NONE
+    # Where the trusted fingerprint or host key is stored.
+    pin_field: str | None = None
+    # Which server the data names (host and port...), None when nothing is
+    # pinned for it: the same server keeps its pin.
+    server_of: Callable[[Mapping[str, Any]], object] = lambda data: None
+    # For Trust.CERTIFICATE: (address to show, host, port) when `err` is a
+    # certificate the user may pin, else None.
+    pinnable: Callable[
+        [Mapping[str, Any], WakeHubError], tuple[str, str, int] | None
+    ] = lambda data, err: None
+    # How a pin is shown (an SSH key by its fingerprint).
+    show_pin: Callable[[str], str] = str
+    # Errors only this kind raises, named before api/errors.py's table.
+    error_keys: tuple[tuple[type[WakeHubError], str], ...] = ()
+    # The abort reason when reconfigure or reauth reach another server.
+    wrong_server: str = "wrong_server"
