@@ -197,3 +197,17 @@ def vol_invalid() -> type[Exception]:
     import voluptuous as vol
 
     return vol.Invalid
+
+
+async def test_expired_service_and_no_restore_point(
+    hass: HomeAssistant, init_ovh: MockConfigEntry, ovh_sim: OvhSimulator
+) -> None:
+    sn = vps_named(ovh_sim, "web")
+    ovh_sim.vps[sn].restore_points = []
+    with pytest.raises(ServiceValidationError) as err:
+        await act(hass, "restore_backup", {"type": "file"}, response=False)
+    assert err.value.translation_key == "ovh_no_restore_point"
+    ovh_sim.vps[sn].expired = True
+    with pytest.raises(HomeAssistantError) as err:
+        await act(hass, "list_secondary_dns")
+    assert err.value.translation_key == "ovh_service_expired"

@@ -76,7 +76,10 @@ async def test_each_part_on_its_cycle(
     sim: OvhSimulator, poller: VpsManagerPoller
 ) -> None:
     web, db, mail = (named(sim, n) for n in ("web", "db", "mail"))
-    now = dt.datetime.now(dt.UTC)
+    # Just after a point of the simulator's 5-minute series, so that "a minute
+    # later" is always before the next point, whenever the test runs.
+    step = sim.vps[web].monitoring_step
+    now = dt.datetime.fromtimestamp(sim.server_time() // step * step + 1, dt.UTC)
     data = await poller.async_update([web, db, mail], now, memory_mb={web: 24576})
     # Slow parts + monitoring, per VPS: backup 1 (+2 when enabled), storage 1,
     # offers 2, disks 1 + 3 per disk, monitoring 4.
