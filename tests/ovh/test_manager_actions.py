@@ -211,3 +211,26 @@ async def test_expired_service_and_no_restore_point(
     with pytest.raises(HomeAssistantError) as err:
         await act(hass, "list_secondary_dns")
     assert err.value.translation_key == "ovh_service_expired"
+
+
+async def test_only_on_ovh_vpses(
+    hass: HomeAssistant,
+    init_ovh: MockConfigEntry,
+    init_machine: MockConfigEntry,
+    ovh_sim: OvhSimulator,
+) -> None:
+    """A machine among the targets refuses the whole call, before anything is sent."""
+    before = len(ovh_sim.requests)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "add_secondary_dns",
+            {"entity_id": ["switch.web", "switch.nas"], "domain": "example.net"},
+            blocking=True,
+        )
+    assert err.value.translation_key == "ovh_only"
+    assert err.value.translation_placeholders == {
+        "name": "NAS",
+        "action": "add_secondary_dns",
+    }
+    assert not any(r.method != "GET" for r in ovh_sim.requests[before:])
