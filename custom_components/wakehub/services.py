@@ -31,6 +31,7 @@ from homeassistant.helpers.service import async_extract_entity_ids
 from .action_errors import translate_error
 from .api.errors import WakeHubError
 from .const import ATTR_CASCADE, DOMAIN, SERVICE_REBOOT, SERVICE_START, SERVICE_STOP
+from .ovh_services import async_setup_ovh_services
 from .power import async_get_power_manager
 from .resource import Resource, ResourceFeature
 from .schema import vol
@@ -350,3 +351,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
         lambda r, call: r.async_reset_password(),
         response=SupportsResponse.OPTIONAL,
     )
+    async_setup_ovh_services(hass)

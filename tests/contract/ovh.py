@@ -27,7 +27,7 @@ from functools import cache
 import json
 import re
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
@@ -125,7 +125,9 @@ def find_vps_operation(
             continue
         operation = vps_spec()["paths"][template].get(method.lower())
         if operation is not None:
-            return template, operation, match.groupdict()
+            # Parameters travel percent-encoded (an IP block's "/" as %2F).
+            params = {k: unquote(v) for k, v in match.groupdict().items()}
+            return template, operation, params
     return None
 
 

@@ -220,3 +220,70 @@ def test_schemas_loaded_once() -> None:
     found = contract.find_vps_operation("GET", "/vps/datacenter")
     assert found is not None
     assert found[0] == "/vps/datacenter"
+
+
+def test_vps_manager_exchanges() -> None:
+    """The VPS manager's calls: an IP block travels percent-encoded in its path."""
+    storage_task = {"taskId": 1, "function": "applyBackupFtpAcls", "status": "todo"}
+    assert (
+        contract.check_exchange(
+            "DELETE",
+            "/1.0/vps/vps-1/backupftp/access/192.0.2.0%2F24",
+            "",
+            b"",
+            200,
+            _j(storage_task),
+        )
+        == []
+    )
+    assert (
+        contract.check_exchange(
+            "POST",
+            "/1.0/vps/vps-1/automatedBackup/restore",
+            "",
+            _j({"restorePoint": "2026-01-27T03:00:00+00:00", "type": "file"}),
+            200,
+            _j(TASK),
+        )
+        == []
+    )
+    assert (
+        contract.check_exchange(
+            "GET",
+            "/1.0/vps/vps-1/monitoring",
+            "period=today&type=cpu%3Aused",
+            b"",
+            200,
+            _j({"unit": "%", "values": [{"timestamp": 1, "value": None}]}),
+        )
+        == []
+    )
+    # A restore type OVH does not know, a missing ACL protocol, an unknown period.
+    assert contract.check_exchange(
+        "POST",
+        "/1.0/vps/vps-1/automatedBackup/restore",
+        "",
+        _j({"restorePoint": "2026-01-27T03:00:00+00:00", "type": "partial"}),
+        200,
+        _j(TASK),
+    )
+    assert contract.check_exchange(
+        "POST",
+        "/1.0/vps/vps-1/backupftp/access",
+        "",
+        _j({"ipBlock": "192.0.2.0/24", "ftp": True}),
+        200,
+        _j(storage_task),
+    )
+    assert contract.check_exchange(
+        "GET",
+        "/1.0/vps/vps-1/monitoring",
+        "period=forever&type=cpu%3Aused",
+        b"",
+        200,
+        _j({"unit": "%", "values": []}),
+    )
+    # The specification's migration2020 is not in OVH's API.
+    assert contract.check_exchange(
+        "GET", "/1.0/vps/vps-1/migration2020", "", b"", 200, b"{}"
+    )

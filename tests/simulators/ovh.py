@@ -22,6 +22,11 @@ Knobs for tests:
     sim.vps[service].monitoring_status = 404   deprecated /use and /monitoring gone
     sim.vps[service].snapshot_option / automated_backup / snapshot / state / ...
     sim.forget_task(service, task_id)    OVH purging a finished task
+    VPS manager (stateful, per VPS): sim.vps[sn].backup_schedule, restore_point_states
+    (point -> restoring/restored), attached (mounted points), backup_storage (None:
+    no option) with storage_acl / authorizable_blocks / storage_acl_limit, disks,
+    secondary_dns, migration (None: 404), upgrades, monitoring_step (seconds
+    between monitoring points)
 
 Standalone (demo): `python -m tests.simulators.ovh --port 8443` prints the values to
 enter in the wizard; a consumer key requested there is validated by opening its
@@ -79,7 +84,24 @@ TASK_STATES_DURING = {
     "createSnapshot": None,
     "deleteSnapshot": None,
     "changeRootPassword": None,
+    "restoreFullVeeamBackup": "installing",
 }
+SECONDARY_NS = {"hostname": "sdns2.ovh.net", "ip": "213.251.188.141", "ipv6": None}
+# Units the monitoring answers in, and a plausible level per metric.
+MONITORING = {
+    "cpu:used": ("%", 12.0),
+    "cpu:max": ("%", 100.0),
+    "mem:used": ("MB", 1843.0),
+    "mem:max": ("MB", 4096.0),
+    "net:rx": ("bytes/s", 5120.0),
+    "net:tx": ("bytes/s", 2048.0),
+}
+# Parameter segments of the manager's paths, as the route table names them.
+_PARAM_ROUTES = (
+    (re.compile(r"^/disks/\d+(/use|/monitoring)?$"), r"/disks/{id}\1"),
+    (re.compile(r"^/backupftp/access/.+$"), "/backupftp/access/{ipBlock}"),
+    (re.compile(r"^/secondaryDnsDomains/[^/]+$"), "/secondaryDnsDomains/{domain}"),
+)
 
 
 def ovh_error(status: int, message: str, error_code: str | None = None) -> web.Response:
@@ -144,6 +166,19 @@ class SimVps:
     monitoring_status: int = 200
     tasks: dict[int, dict[str, Any]] = field(default_factory=dict)
     fail_next: bool = False
+    # -- the VPS manager --
+    backup_schedule: str = "03:00:00"
+    restore_point_states: dict[str, str] = field(default_factory=dict)
+    attached: list[str] = field(default_factory=list)
+    backup_storage: dict[str, Any] | None = None
+    storage_acl: dict[str, dict[str, Any]] = field(default_factory=dict)
+    authorizable_blocks: list[str] = field(default_factory=list)
+    storage_acl_limit: int = 4
+    disks: list[dict[str, Any]] = field(default_factory=list)
+    secondary_dns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    migration: dict[str, Any] | None = None
+    upgrades: list[dict[str, Any]] = field(default_factory=list)
+    monitoring_step: int = 300
 
     def running_task(self) -> dict[str, Any] | None:
         for task in self.tasks.values():
@@ -246,6 +281,66 @@ class OvhSimulator(HttpSimulator):
                     "2026-01-27T03:00:00+00:00",
                 ],
             )
+            self._add_manager_state(self.vps[name], index)
+
+    def _add_manager_state(self, vps: SimVps, index: int) -> None:
+        """Backup storage on web, a migration offer on db, disks and upgrades on all."""
+        size = vps.model[4]
+        vps.disks = [
+            {
+                "id": 10 * index + 1,
+                "size": size,
+                "type": "primary",
+                "state": "connected",
+                "used_mb": size * 1000 * (0.35 + 0.2 * index),
+                "max_mb": size * 1000.0,
+            }
+        ]
+        vps.authorizable_blocks = [f"{vps.ipv4}/32", "203.0.113.0/24"]
+        if index == 0:
+            vps.backup_storage = {
+                "ftpBackupName": f"ftpback-{vps.datacenter[0]}7-{index + 101}.ovh.net",
+                "type": "ftpbackup",
+                "quota": {"unit": "GB", "value": 100},
+                "usage": {"unit": "GB", "value": 12},
+                "readOnlyDate": None,
+            }
+            vps.secondary_dns["example.org"] = {
+                "domain": "example.org",
+                "dns": SECONDARY_NS["hostname"],
+                "ipMaster": vps.ipv4,
+                "creationDate": "2026-01-02T10:00:00+00:00",
+            }
+        if index == 1:
+            vps.migration = {
+                "status": "available",
+                "date": None,
+                "datacenter": vps.datacenter[0].upper(),
+                "plans": [
+                    {
+                        "currentPlan": "vps-ssd-2",
+                        "newPlan": "vps-2020-value-1",
+                        "product": "VPS Value 2020",
+                        "options": [],
+                    }
+                ],
+            }
+        vps.upgrades = [self._model(MODELS[i]) for i in range(MODELS.index(vps.model))]
+
+    @staticmethod
+    def _model(model: tuple[str, str, int, int, int]) -> dict[str, Any]:
+        name, offer, vcore, memory, disk = model
+        return {
+            "name": name,
+            "offer": offer,
+            "vcore": vcore,
+            "memory": memory,
+            "disk": disk,
+            "version": "2019v1",
+            "datacenter": [d[0] for d in DATACENTERS],
+            "maximumAdditionnalIp": 16,
+            "availableOptions": ["snapshot", "automatedBackup", "additionalDisk"],
+        }
 
     # -- knobs -----------------------------------------------------------------------
     def add_credential(
@@ -315,7 +410,8 @@ class OvhSimulator(HttpSimulator):
             answer = b""
         return check_exchange(
             request.method,
-            request.path,
+            # As sent: an IP block's "/" travels as %2F inside one path segment.
+            request.raw_path.split("?", 1)[0],
             request.query_string,
             body,
             response.status,
@@ -515,7 +611,14 @@ class OvhSimulator(HttpSimulator):
         if vps.expired and sub != "/serviceInfos":
             return ovh_error(460, f"The service {name} is expired; renew it to use it")
         payload: Any = json.loads(body) if body else None
-        handler = self._VPS_ROUTES.get((method, re.sub(r"/\d+$", "/{id}", sub)))
+        route = sub
+        for pattern, template in _PARAM_ROUTES:
+            if pattern.match(sub):
+                route = pattern.sub(template, sub)
+                break
+        else:
+            route = re.sub(r"/\d+$", "/{id}", sub)
+        handler = self._VPS_ROUTES.get((method, route))
         if handler is None and sub.startswith("/images/available/"):
             handler = OvhSimulator._image
         if handler is None:
@@ -772,7 +875,7 @@ class OvhSimulator(HttpSimulator):
                 404, f"The requested object (serviceName = {vps.name}) does not exist"
             )
         return web.json_response(
-            {"state": vps.automated_backup, "schedule": "03:00:00"}
+            {"state": vps.automated_backup, "schedule": vps.backup_schedule}
         )
 
     def _restore_points(
@@ -780,9 +883,277 @@ class OvhSimulator(HttpSimulator):
     ) -> web.Response:
         if vps.automated_backup is None:
             return self._backup(vps, sub, query, payload)
+        wanted = query.get("state")
         return web.json_response(
-            vps.restore_points if query.get("state") == "available" else []
+            [
+                point
+                for point in vps.restore_points
+                if vps.restore_point_states.get(point, "available") == wanted
+            ]
         )
+
+    # -- automated backup ------------------------------------------------------------
+    def _backup_refusal(self, vps: SimVps, sub: str) -> web.Response | None:
+        if vps.automated_backup is None:
+            return self._backup(vps, sub, {}, None)
+        if vps.automated_backup != "enabled":
+            return ovh_error(
+                400, "The automated backup option is not enabled on this VPS"
+            )
+        return None
+
+    def _restore(self, vps: SimVps, sub: str, query: Any, payload: Any) -> web.Response:
+        if (refused := self._backup_refusal(vps, sub)) is not None:
+            return refused
+        point, kind = payload.get("restorePoint"), payload.get("type")
+        if point not in vps.restore_points:
+            return ovh_error(404, f"The restore point {point} does not exist")
+        if vps.restore_point_states.get(point, "available") != "available":
+            return ovh_error(400, f"The restore point {point} is already restored")
+        task_type = "restoreVeeamBackup" if kind == "file" else "restoreFullVeeamBackup"
+
+        def done() -> None:
+            if kind == "file":
+                vps.restore_point_states[point] = "restored"
+                vps.attached.append(point)
+            else:
+                vps.state = "running"
+
+        response = self._start_task(vps, task_type, done)
+        if response.status == 200:
+            vps.restore_point_states[point] = "restoring"
+        return response
+
+    def _reschedule(
+        self, vps: SimVps, sub: str, query: Any, payload: Any
+    ) -> web.Response:
+        if (refused := self._backup_refusal(vps, sub)) is not None:
+            return refused
+        schedule = payload["schedule"]
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d:[0-5]\d", schedule):
+            return ovh_error(400, f"Invalid time {schedule}")
+        return self._start_task(
+            vps,
+            "rescheduleAutoBackup",
+            lambda: setattr(vps, "backup_schedule", schedule),
+        )
+
+    def _attached(
+        self, vps: SimVps, sub: str, query: Any, payload: Any
+    ) -> web.Response:
+        if (refused := self._backup_refusal(vps, sub)) is not None:
+            return refused
+        host = f"{vps.datacenter[0]}-veeam.ovh.net"
+        return web.json_response(
+            [
+                {
+                    "restorePoint": point,
+                    "access": {
+                        "nfs": f"{host}:/export/{vps.name}/{point[:10]}",
+                        "smb": f"\\\\{host}\\{vps.name}-{point[:10]}",
+                        "additionalDisk": None,
+                    },
+                }
+                for point in vps.attached
+            ]
+        )
+
+    def _detach(self, vps: SimVps, sub: str, query: Any, payload: Any) -> web.Response:
+        if (refused := self._backup_refusal(vps, sub)) is not None:
+            return refused
+        point = payload.get("restorePoint")
+        if point not in vps.attached:
+            return ovh_error(404, f"No backup of {point} is attached to this VPS")
+
+        def done() -> None:
+            vps.attached.remove(point)
+            vps.restore_point_states.pop(point, None)
+
+        return self._start_task(vps, "removeVeeamBackup", done)
+
+    # -- backup storage --------------------------------------------------------------
+    def _storage_task(self, function: str) -> web.Response:
+        return web.json_response(
+            {
+                "taskId": next(self._task_ids),
+                "function": function,
+                "status": "todo",
+                "comment": None,
+                "startDate": _now_iso(),
+                "doneDate": None,
+                "lastUpdate": _now_iso(),
+                "needSchedule": False,
+                "note": None,
+                "plannedInterventionId": None,
+                "tags": None,
+                "ticketReference": None,
+            }
+        )
+
+    def _no_storage(self, vps: SimVps) -> web.Response:
+        return ovh_error(
+            404, f"The requested object (serviceName = {vps.name}) does not exist"
+        )
+
+    def _storage(self, vps: SimVps, sub: str, query: Any, payload: Any) -> web.Response:
+        if vps.backup_storage is None:
+            return self._no_storage(vps)
+        return web.json_response(vps.backup_storage)
+
+    def _storage_password(
+        self, vps: SimVps, sub: str, query: Any, payload: Any
+    ) -> web.Response:
+        if vps.backup_storage is None:
+            return self._no_storage(vps)
+        return self._storage_task("changePasswordBackupFTP")
+
+    def _storage_acl(
+        self, vps: SimVps, sub: str, query: Any, payload: Any
+    ) -> web.Response:
+        if vps.backup_storage is None:
+            return self._no_storage(vps)
+        return web.json_response(sorted(vps.storage_acl))
+
+    def _storage_acl_add(
+        self, vps: SimVps, sub: str, query: Any, payload: Any
+    ) -> web.Response:
+        if vps.backup_storage is None:
+            return self._no_storage(vps)
+        block = payload["ipBlock"]
+        if block not in vps.authorizable_blocks:
+            return ovh_error(400, f"The IP block {block} cannot be authorized")
+        if block in vps.storage_acl:
+            return ovh_error(400, f"An access for {block} already exists")
+        if len(vps.storage_acl) >= vps.storage_acl_limit:
+            return ovh_error(
+                400, "You have reached the maximum number of IP blocks allowed"
+            )
+        vps.storage_acl[block] = {
+            "ipBlock": block,
+            "ftp": bool(payload.get("ftp", True)),
+            "cifs": bool(payload["cifs"]),
+            "nfs": bool(payload["nfs"]),
+            "isApplied": True,
+            "lastUpdate": _now_iso(),
+        }
+        return self._storage_task("applyBackupFtpAcls")
+
+    def _storage_block(self, vps: SimVps, sub: str) -> str:
+        return sub.removeprefix("/backupftp/access/")
+
+    def _storage_acl_get(
+        self, vps: SimVps, sub: str, query: Any, payload: Any
+    ) -> web.Response:
+        acl = vps.storage_acl.get(self._storage_block(vps, sub))
+        if vps.backup_storage is None or acl is None:
+            return self._no_storage(vps)
+        return web.json_response(acl)
+
+    def _storage_acl_delete(
+        self, vps: SimVps, sub: str, query: Any, payload: Any
+    ) -> web.Response:
+        block = self._storage_block(vps, sub)
+        if vps.backup_storage is None or block not in vps.storage_acl:
+            return self._no_storage(vps)
+        del vps.storage_acl[block]
+        return self._storage_task("applyBackupFtpAcls")
+
+    def _authorizable(
+        self, vps: SimVps, sub: str, query: Any, payload: Any
+    ) -> web.Response:
+        if vps.backup_storage is None:
+            return self._no_storage(vps)
+        return web.json_response(vps.authorizable_blocks)
+
+    # -- disks -----------------------------------------------------------------------
+    def _disk_of(self, vps: SimVps, sub: str) -> dict[str, Any] | None:
+        disk_id = int(sub.split("/")[2])
+        return next((d for d in vps.disks if d["id"] == disk_id), None)
+
+    def _disks(self, vps: SimVps, sub: str, query: Any, payload: Any) -> web.Response:
+        return web.json_response([d["id"] for d in vps.disks])
+
+    def _disk(self, vps: SimVps, sub: str, query: Any, payload: Any) -> web.Response:
+        disk = self._disk_of(vps, sub)
+        if disk is None:
+            return self._no_storage(vps)
+        return web.json_response(
+            {
+                "id": disk["id"],
+                "size": disk["size"],
+                "type": disk["type"],
+                "state": disk["state"],
+                "bandwidthLimit": 500,
+                "lowFreeSpaceThreshold": None,
+                "monitoring": True,
+                "serviceName": None,
+            }
+        )
+
+    def _disk_use(
+        self, vps: SimVps, sub: str, query: Any, payload: Any
+    ) -> web.Response:
+        disk = self._disk_of(vps, sub)
+        if disk is None:
+            return self._no_storage(vps)
+        if vps.monitoring_status != 200:
+            return ovh_error(vps.monitoring_status, "Disk statistics are unavailable")
+        key = "used_mb" if query.get("type") == "used" else "max_mb"
+        return web.json_response({"unit": "MB", "value": float(disk[key])})
+
+    # -- secondary DNS ---------------------------------------------------------------
+    def _dns_list(
+        self, vps: SimVps, sub: str, query: Any, payload: Any
+    ) -> web.Response:
+        return web.json_response(sorted(vps.secondary_dns))
+
+    def _dns_add(self, vps: SimVps, sub: str, query: Any, payload: Any) -> web.Response:
+        domain = payload["domain"]
+        if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", domain):
+            return ovh_error(400, f"{domain} is not a valid domain name")
+        if domain in vps.secondary_dns:
+            return ovh_error(400, f"The domain {domain} is already declared")
+        vps.secondary_dns[domain] = {
+            "domain": domain,
+            "dns": SECONDARY_NS["hostname"],
+            "ipMaster": payload.get("ip") or vps.ipv4,
+            "creationDate": _now_iso(),
+        }
+        return web.Response(status=200)
+
+    def _dns_domain(self, vps: SimVps, sub: str) -> dict[str, Any] | None:
+        return vps.secondary_dns.get(sub.removeprefix("/secondaryDnsDomains/"))
+
+    def _dns_get(self, vps: SimVps, sub: str, query: Any, payload: Any) -> web.Response:
+        domain = self._dns_domain(vps, sub)
+        return web.json_response(domain) if domain else self._no_storage(vps)
+
+    def _dns_delete(
+        self, vps: SimVps, sub: str, query: Any, payload: Any
+    ) -> web.Response:
+        domain = self._dns_domain(vps, sub)
+        if domain is None:
+            return self._no_storage(vps)
+        del vps.secondary_dns[domain["domain"]]
+        return web.Response(status=200)
+
+    def _name_server(
+        self, vps: SimVps, sub: str, query: Any, payload: Any
+    ) -> web.Response:
+        return web.json_response(SECONDARY_NS)
+
+    # -- offers ----------------------------------------------------------------------
+    def _migration(
+        self, vps: SimVps, sub: str, query: Any, payload: Any
+    ) -> web.Response:
+        if vps.migration is None:
+            return ovh_error(404, "This VPS is not eligible to a migration")
+        return web.json_response(vps.migration)
+
+    def _upgrades(
+        self, vps: SimVps, sub: str, query: Any, payload: Any
+    ) -> web.Response:
+        return web.json_response(vps.upgrades)
 
     def _use(self, vps: SimVps, sub: str, query: Any, payload: Any) -> web.Response:
         if vps.monitoring_status != 200:
@@ -807,15 +1178,17 @@ class OvhSimulator(HttpSimulator):
             return ovh_error(
                 vps.monitoring_status, "This call is deprecated and no longer available"
             )
-        now = self.server_time()
-        return web.json_response(
-            {
-                "unit": "%",
-                "values": [
-                    {"timestamp": now - 300 * i, "value": 10.0 + i} for i in range(5)
-                ],
-            }
-        )
+        step = vps.monitoring_step
+        last = self.server_time() // step * step
+        unit, level = MONITORING.get(query.get("type", ""), ("", 0.0))
+        if vps.state != "running" and query.get("type") not in {"cpu:max", "mem:max"}:
+            level = 0.0
+        values: list[dict[str, Any]] = [
+            {"timestamp": last - step * i, "value": level + i} for i in range(4, 0, -1)
+        ]
+        # The point in progress has no value yet, as OVH's own series end.
+        values.append({"timestamp": last, "value": None})
+        return web.json_response({"unit": unit, "values": values})
 
     _VPS_ROUTES: ClassVar[dict[tuple[str, str], Any]] = {
         ("GET", ""): _get,
@@ -843,6 +1216,27 @@ class OvhSimulator(HttpSimulator):
         ("GET", "/automatedBackup/restorePoints"): _restore_points,
         ("GET", "/use"): _use,
         ("GET", "/monitoring"): _monitoring,
+        ("POST", "/automatedBackup/restore"): _restore,
+        ("POST", "/automatedBackup/reschedule"): _reschedule,
+        ("GET", "/automatedBackup/attachedBackup"): _attached,
+        ("POST", "/automatedBackup/detachBackup"): _detach,
+        ("GET", "/backupftp"): _storage,
+        ("POST", "/backupftp/password"): _storage_password,
+        ("GET", "/backupftp/access"): _storage_acl,
+        ("POST", "/backupftp/access"): _storage_acl_add,
+        ("GET", "/backupftp/access/{ipBlock}"): _storage_acl_get,
+        ("DELETE", "/backupftp/access/{ipBlock}"): _storage_acl_delete,
+        ("GET", "/backupftp/authorizableBlocks"): _authorizable,
+        ("GET", "/disks"): _disks,
+        ("GET", "/disks/{id}"): _disk,
+        ("GET", "/disks/{id}/use"): _disk_use,
+        ("GET", "/secondaryDnsDomains"): _dns_list,
+        ("POST", "/secondaryDnsDomains"): _dns_add,
+        ("GET", "/secondaryDnsDomains/{domain}"): _dns_get,
+        ("DELETE", "/secondaryDnsDomains/{domain}"): _dns_delete,
+        ("GET", "/secondaryDnsNameServerAvailable"): _name_server,
+        ("GET", "/migration2018"): _migration,
+        ("GET", "/availableUpgrade"): _upgrades,
     }
 
 

@@ -10,9 +10,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import ApiError, Conflict, NotFound, PermissionDenied, WakeHubError
+from ..errors import ApiError, NotFound, PermissionDenied, WakeHubError
 from ..fields import items, opt_int, opt_obj, opt_str, text
+from .backup import BackupManager
 from .details import DetailsReader
+from .dns import DnsManager
 from .error_map import CredentialRejected
 from .models import (
     TASK_RUNNING_STATE,
@@ -24,13 +26,27 @@ from .models import (
     VpsState,
     parse_vps,
 )
-from .signing import ACCESS_RULES
-from .tasks import TaskFollower
+from .monitoring import MonitoringReader
+from .offers import OffersReader
+from .signing import ACCESS_RULES, missing_rules
+from .spec_errors import SnapshotExists
+from .storage import StorageManager
 from .transport import vps_path
 
 
-class OvhClient(TaskFollower, DetailsReader):
-    """Async client of the OVH API for one account (application + consumer key)."""
+class OvhClient(
+    BackupManager,
+    DetailsReader,
+    StorageManager,
+    MonitoringReader,
+    DnsManager,
+    OffersReader,
+):
+    """Async client of the OVH API for one account (application + consumer key).
+
+    The VPS manager's parts are mixins, one module each: backup.py, storage.py,
+    monitoring.py, dns.py, offers.py (BackupManager is a TaskFollower).
+    """
 
     # -- consumer key ------------------------------------------------------------------
     async def request_credential(
@@ -71,6 +87,19 @@ class OvhClient(TaskFollower, DetailsReader):
         if status == "expired":
             raise CredentialRejected("the OVH consumer key has expired", status)
         return status
+
+    async def missing_access_rules(self) -> tuple[tuple[str, str], ...]:
+        """The ACCESS_RULES this client's consumer key was not granted.
+
+        Empty for a key requested by this version; a key from before the VPS
+        manager lacks MANAGER_RULES and needs replacing (reauth) to use them.
+        """
+        answer = opt_obj(await self._call("GET", "/auth/currentCredential"))
+        granted = [
+            (text(rule.get("method")), text(rule.get("path")))
+            for rule in map(opt_obj, answer.get("rules") or [])
+        ]
+        return missing_rules(granted)
 
     async def account_id(self) -> str:
         """Stable account id: the nichandle, or the application key without GET /me."""
@@ -152,7 +181,7 @@ class OvhClient(TaskFollower, DetailsReader):
         """Start a snapshot; OVH keeps one per VPS, so an existing one is a Conflict."""
         existing = await self.get_snapshot(service)
         if existing is not None:
-            raise Conflict(
+            raise SnapshotExists(
                 f"{service} already has a snapshot ({existing.description or existing.id}); "
                 "delete it before creating a new one"
             )

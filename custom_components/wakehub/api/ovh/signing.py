@@ -6,6 +6,8 @@ and `sign()` of them (transport.py adds the headers, with the clock offset).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+import fnmatch
 import hashlib
 from typing import Final
 from urllib.parse import urlsplit
@@ -19,6 +21,19 @@ ENDPOINTS: Final[dict[str, str]] = {
     "soyoustart-eu": "https://eu.api.soyoustart.com/1.0",
     "soyoustart-ca": "https://ca.api.soyoustart.com/1.0",
 }
+
+# The VPS manager's changes (automated backup, backup storage, secondary DNS):
+# a key asked for before them lacks these, and needs replacing to use them.
+MANAGER_RULES: Final[tuple[tuple[str, str], ...]] = (
+    ("POST", "/vps/*/automatedBackup/restore"),
+    ("POST", "/vps/*/automatedBackup/reschedule"),
+    ("POST", "/vps/*/automatedBackup/detachBackup"),
+    ("POST", "/vps/*/backupftp/password"),
+    ("POST", "/vps/*/backupftp/access"),
+    ("DELETE", "/vps/*/backupftp/access/*"),
+    ("POST", "/vps/*/secondaryDnsDomains"),
+    ("DELETE", "/vps/*/secondaryDnsDomains/*"),
+)
 
 # Exactly what WakeHub calls, nothing more ("*" matches any characters, "/" too).
 ACCESS_RULES: Final[tuple[tuple[str, str], ...]] = (
@@ -35,7 +50,25 @@ ACCESS_RULES: Final[tuple[tuple[str, str], ...]] = (
     ("POST", "/vps/*/getConsoleUrl"),
     ("POST", "/vps/*/rebuild"),
     ("POST", "/vps/*/setPassword"),
+    *MANAGER_RULES,
 )
+
+
+def missing_rules(
+    granted: Iterable[tuple[str, str]],
+) -> tuple[tuple[str, str], ...]:
+    """The ACCESS_RULES a consumer key with `granted` rules lacks.
+
+    A granted rule covers a needed one when the methods match and the granted
+    path, as OVH's pattern ("*" matches anything, "/" too), matches the needed
+    path taken literally: "/vps/*" covers "/vps/*/start".
+    """
+    rules = list(granted)
+    return tuple(
+        (method, path)
+        for method, path in ACCESS_RULES
+        if not any(m == method and fnmatch.fnmatchcase(path, p) for m, p in rules)
+    )
 
 
 def resolve_endpoint(endpoint: str) -> str:

@@ -25,6 +25,7 @@ from ..tls import ssl_option
 from .error_map import error_payload, map_error, parse_retry_after
 from .models import Task
 from .signing import resolve_endpoint, sign
+from .spec_errors import refine
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -145,8 +146,12 @@ class OvhTransport:
                     )
                     await asyncio.sleep(delay)
                     continue
-            raise map_error(
-                status, message, code, call=f"{method} {path}", retry_after=retry_after
+            call = f"{method} {path}"
+            raise refine(
+                map_error(status, message, code, call=call, retry_after=retry_after),
+                status=status,
+                message=message,
+                call=call,
             )
 
     async def _send(
