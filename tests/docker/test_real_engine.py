@@ -136,7 +136,7 @@ async def test_actions_on_a_real_engine(
         "switch", "turn_on", {ATTR_ENTITY_ID: f"switch.{web}"}, blocking=True
     )
     assert hass.states.get(f"switch.{web}").state == STATE_ON
-    assert hass.states.get(f"sensor.{web}_booted").state != STATE_UNAVAILABLE
+    assert hass.states.get(f"sensor.{web}_status").state == "running"
 
     await hass.services.async_call(
         "button", "press", {ATTR_ENTITY_ID: f"button.{web}_reboot"}, blocking=True
