@@ -327,6 +327,7 @@ class DemoLab:
             stats_delay=0.05,
             health_delay=5.0,
             contract=self.contract,
+            tls=args.docker_tls,
         )
         self.policies: dict[str, str] = {}
         for name, image, policy, initial, health in CONTAINERS:
@@ -387,12 +388,28 @@ class DemoLab:
                 raise OSError(f"{err} (change the port with {flag})") from err
         assert self.proxmox.certificate is not None
         self.proxmox_gate.ssl_context = self.proxmox.certificate.server_context()
+        if self.docker.certificate is not None:
+            self.docker_gate.ssl_context = self.docker.certificate.server_context()
         if cold:
             self.docker.containers["jellyfin"].state = "exited"  # stopped by hand
             await self._engine_off()
             await self._node_off()
         self._remember_states(quiet=True)
         self.pve1.on_boot = self._pve1_booting
+
+    async def power_cut(self) -> None:
+        """The whole lab off at once, as `--cold` starts it: the containers are
+        stopped by hand first (only "always" ones come back with the engine)."""
+        for container in self.docker.containers.values():
+            if container.state in ("running", "paused", "restarting"):
+                self.docker._exited(container, 0)
+        await self._engine_off()
+        self._was_running.clear()
+        for machine in (self.nas, self.pve1):
+            await machine.power_off()
+        self._api_at = None
+        await self._node_off()
+        log("power cut: the whole lab is off")
 
     async def _start_machine(self, machine: MachineSimulator, cold: bool) -> None:
         await machine.start(powered=not cold)
@@ -601,8 +618,9 @@ class DemoLab:
             "",
             '4. "Docker"  (the engine inside the VM "media": answers only while',
             f"   media runs, {a.vm_boot:g} s after its start)",
-            f"     url           tcp://{HOST}:{self.docker.port}",
-            "     (no certificates; verify_ssl does not matter)",
+            f"     url           {self.docker.docker_url}",
+            "     (no client certificates; with --docker-tls, confirm the",
+            "     engine's self-signed certificate)",
             "     resources     jellyfin, and any of sonarr, radarr, qbittorrent,",
             "                   homepage, broken (its start fails)",
             "",
@@ -688,7 +706,7 @@ def wizards(lab: DemoLab) -> list[tuple[str, str, Wizard]]:
             "verify_ssl": True,
         }
     )
-    docker = Wizard({"url": f"tcp://{HOST}:{lab.docker.port}"})
+    docker = Wizard({"url": lab.docker.docker_url})
     ovh = Wizard(
         {
             "endpoint": f"https://{HOST}:{lab.ovh.port}/1.0",
@@ -805,6 +823,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--cold", action="store_true", help="start with everything off")
     parser.add_argument(
+        "--docker-tls",
+        action="store_true",
+        help="the Docker engine speaks HTTPS with a self-signed certificate",
+    )
+    parser.add_argument(
         "--contract",
         action="store_true",
         help="check every exchange against ../shared/api-specs (if present)",
@@ -855,6 +878,11 @@ async def _run(args: argparse.Namespace, state: DemoState) -> int:
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
         loop.add_signal_handler(signal.SIGINT, stopping.set)
     lab = DemoLab(args, state)
+    # SIGUSR1: a power cut (the browser tests start their cascade from all off).
+    cuts: list[asyncio.Task[None]] = []
+    loop.add_signal_handler(
+        signal.SIGUSR1, lambda: cuts.append(loop.create_task(lab.power_cut()))
+    )
     try:
         await lab.start()
     except OSError as err:
