@@ -4,8 +4,7 @@ What `scripts/demo` runs, on free ports and in a throwaway directory, for the
 browser tests (and `scripts/screenshots`, which runs them):
 
 - `DemoLab`: `python -m tests.simulators.demo` (every simulator of the demo,
-  the Docker engine over HTTPS so that its certificate is confirmed too);
-  `power_cut()` switches the whole lab off (SIGUSR1).
+  the Docker engine over HTTPS so that its certificate is confirmed too).
 - `HomeAssistant`: `hass --config <tmp>` with the repository's
   configuration.yaml, WakeHub linked in, on a free port, WakeHub's log at INFO.
 
@@ -106,16 +105,6 @@ class DemoLab:
     def log(self) -> str:
         path = self.directory / "lab.log"
         return path.read_text(errors="replace") if path.exists() else ""
-
-    def power_cut(self) -> None:
-        assert self.process is not None
-        before = self.log().count("power cut:")
-        self.process.send_signal(signal.SIGUSR1)
-        deadline = time.monotonic() + 30
-        while self.log().count("power cut:") == before:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the lab did not switch off")
-            time.sleep(0.1)
 
     def stop(self) -> None:
         _stop(self.process)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 import json
 import re
 import threading
@@ -26,6 +27,7 @@ import pytest
 
 from tests.browser.conftest import SCREENSHOTS
 from tests.browser.harness import HOST, REPO, DemoLab, HomeAssistant
+from tests.simulators.demo import set_host_link
 from tests.simulators.demo_setup import (
     DEMO_NAME,
     DEMO_PASSWORD,
@@ -157,11 +159,17 @@ class Flow:
 
     def pick(self, picker: Any, value: str) -> None:
         """A choice that also takes a typed value (OVH's endpoint): open the
-        picker, type the value as a custom item."""
-        picker.first.click()
-        search = self.page.get_by_placeholder(re.compile("custom item"))
-        search.fill(value)
-        search.press("Enter")
+        picker, type the value, take it as a custom item once it is offered."""
+        for _ in range(3):
+            picker.first.click()
+            search = self.page.get_by_placeholder(re.compile("custom item"))
+            search.fill(value)
+            self.page.wait_for_timeout(500)  # the list offers the typed value
+            search.press("Enter")
+            self.page.wait_for_timeout(300)
+            if self.dialog.get_by_text(value, exact=True).count():
+                return
+        raise AssertionError(f"the picker did not take {value}")
 
     def submit(self) -> None:
         self.dialog.get_by_role("button", name="Submit").click()
@@ -365,3 +373,196 @@ def closed_port() -> int:
     from tests.browser.harness import free_port
 
     return free_port()
+
+
+def test_links(home: HomeAssistant) -> None:
+    """The layers linked in the servers' options (as scripts/demo does): pve1 is
+    the Proxmox node, the Docker engine runs in the VM media."""
+
+    async def link(api: HomeAssistantApi) -> None:
+        entries = {e["title"]: e["entry_id"] for e in await api.entries()}
+        await set_host_link(api, entries["homelab"], "pve1", "pve1")
+        docker = next(e for e in await api.entries() if e["title"] == "media")
+        await set_host_link(api, docker["entry_id"], "host_link", "media")
+
+    rest(home, link)
+
+
+# The device page of every kind: (device, kind, what the page must show).
+DEVICES = [
+    ("Demo NAS", "machine", "Booted"),
+    ("media", "proxmox", "Status"),
+    ("jellyfin", "docker", "Health"),
+    ("web", "ovh", "Datacenter"),
+]
+
+
+def open_device(page: Page, home: HomeAssistant, name: str) -> None:
+    """Settings > Devices: search the device, open its page."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{home.url}/config/devices/dashboard")
+    page.get_by_placeholder(re.compile(r"^Search \d+ devices")).fill(name)
+    page.locator("ha-data-table").get_by_text(name, exact=True).first.click()
+    expect(page.get_by_text(name, exact=True).first).to_be_visible()
+    page.wait_for_url(re.compile(r"/config/devices/device/"))
+
+
+@pytest.mark.parametrize(("name", "kind", "shows"), DEVICES)
+def test_device_page(
+    browser_page: Page, home: HomeAssistant, name: str, kind: str, shows: str
+) -> None:
+    """Each kind's device page: its power switch (named as the device) and the
+    sensors that say what it is doing."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    open_device(page, home, name)
+    expect(page.get_by_text(shows, exact=True).first).to_be_visible()
+    expect(page.get_by_text("Status", exact=True).first).to_be_visible()
+    page.wait_for_timeout(500)  # the cards' icons and values settle
+    shot(page, f"device-{kind}")
+
+
+def states(home: HomeAssistant) -> dict[str, dict[str, Any]]:
+    """Every WakeHub entity's state, by entity id."""
+
+    async def read(api: HomeAssistantApi) -> dict[str, dict[str, Any]]:
+        ours = set(json.loads(await api.template(OURS)))
+        return {
+            s["entity_id"]: s
+            for s in await api.get("/api/states")
+            if s["entity_id"] in ours
+        }
+
+    return rest(home, read)
+
+
+OURS = "{{ integration_entities('wakehub') | list | tojson }}"
+
+
+def switch_state(all_states: dict[str, dict[str, Any]], name: str) -> str:
+    for entity_id, state in all_states.items():
+        if (
+            entity_id.startswith("switch.")
+            and state["attributes"].get("friendly_name") == name
+        ):
+            return str(state["state"])
+    raise AssertionError(f"no switch {name}")
+
+
+def wait_for(
+    check: Callable[[], bool], timeout: float, what: Callable[[], str]
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what()}")
+        time.sleep(1)
+
+
+CASCADE: dict[str, str] = {}  # the cascade's time span, for the logbook test
+
+
+def test_cascade(browser_page: Page, home: HomeAssistant) -> None:
+    """From all off, jellyfin turned on from its device page: the Progress
+    sensor says what is awaited (pve1 waking, then media), until it runs;
+    then off again."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+
+    # All off, through WakeHub: turning pve1 off stops what runs on it first.
+    async def all_off(api: HomeAssistantApi) -> None:
+        switch = await api.power_switch("pve1")
+        await api.call_service("switch", "turn_off", {"entity_id": switch})
+
+    rest(home, all_off)
+    seen: dict[str, str] = {}
+
+    def lab_off() -> bool:
+        now = states(home)
+        seen.update({n: switch_state(now, n) for n in ("pve1", "media", "jellyfin")})
+        return seen["pve1"] == "off" and "on" not in seen.values()
+
+    wait_for(lab_off, 120, lambda: f"Home Assistant to see the lab off: {seen}")
+    open_device(page, home, "jellyfin")
+    power = page.get_by_role("switch", name="jellyfin")
+    expect(power).not_to_be_checked()
+    CASCADE["start"] = datetime.now(UTC).isoformat()
+    power.click()
+    waiting = re.compile("^" + re.escape(EN["progress"]["waiting_for"].split("{")[0]))
+    progress = page.get_by_text(waiting).first
+    expect(progress).to_be_visible(timeout=30_000)
+    texts = {progress.inner_text()}
+    shot(page, "cascade")
+    deadline = time.monotonic() + CASCADE_TIMEOUT / 1000
+    while not power.is_checked() and time.monotonic() < deadline:
+        if progress.count():
+            texts.add(progress.inner_text())
+        page.wait_for_timeout(500)
+    expect(power).to_be_checked(timeout=5_000)
+    assert any("pve1" in text for text in texts), texts
+    with_capsys_print(f"progress texts seen during the cascade: {sorted(texts)}")
+    # Off again: the cascade stops what nothing else needs.
+    power.click()
+    expect(power).not_to_be_checked(timeout=60_000)
+    idle = EN["progress"]["idle"]
+    wait_for(
+        lambda: all(
+            s["state"] in (idle, "unavailable", "unknown")
+            for e, s in states(home).items()
+            if e.startswith("sensor.") and e.endswith("_progress")
+        ),
+        90,
+        lambda: "the stop cascade to end",
+    )
+    CASCADE["end"] = datetime.now(UTC).isoformat()
+
+
+def test_logbook(browser_page: Page, home: HomeAssistant) -> None:
+    """WakeHub's explanations of the cascade are in the logbook; measured: how
+    many of the rows about WakeHub's devices they are."""
+    from playwright.sync_api import expect
+
+    assert CASCADE.get("end"), "needs test_cascade"
+
+    async def read(api: HomeAssistantApi) -> tuple[list[dict[str, Any]], set[str]]:
+        ours = set(json.loads(await api.template(OURS)))
+        rows = await api.get(
+            f"/api/logbook/{CASCADE['start']}?end_time={CASCADE['end']}"
+        )
+        return rows, ours
+
+    rows, ours = rest(home, read)
+    explanations = [
+        r for r in rows if r.get("domain") == "wakehub" and not r.get("entity_id")
+    ]
+    flips = [r for r in rows if r.get("entity_id") in ours]
+    total = len(explanations) + len(flips)
+    assert explanations, rows
+    flipped: dict[str, int] = {}
+    for row in flips:
+        flipped[row["entity_id"]] = flipped.get(row["entity_id"], 0) + 1
+    with_capsys_print(
+        f"logbook over the cascade (all off -> jellyfin on -> off): "
+        f"{len(explanations)} WakeHub explanations of {total} rows about WakeHub "
+        f"devices ({len(explanations) / total:.0%}); entity rows: "
+        f"{sorted(flipped.items(), key=lambda kv: -kv[1])}"
+    )
+    page = browser_page
+    page.goto(
+        f"{home.url}/logbook?start_date={CASCADE['start']}&end_date={CASCADE['end']}"
+    )
+    first = explanations[0]
+    expect(page.get_by_text(first["message"]).first).to_be_visible()
+    page.wait_for_timeout(500)
+    shot(page, "logbook")
+
+
+def with_capsys_print(text: str) -> None:
+    """Figures the suite measures, shown even when pytest captures output."""
+    import sys
+
+    sys.__stdout__.write(f"\n[browser] {text}\n")  # type: ignore[union-attr]
+    sys.__stdout__.flush()  # type: ignore[union-attr]

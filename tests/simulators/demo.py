@@ -397,20 +397,6 @@ class DemoLab:
         self._remember_states(quiet=True)
         self.pve1.on_boot = self._pve1_booting
 
-    async def power_cut(self) -> None:
-        """The whole lab off at once, as `--cold` starts it: the containers are
-        stopped by hand first (only "always" ones come back with the engine)."""
-        for container in self.docker.containers.values():
-            if container.state in ("running", "paused", "restarting"):
-                self.docker._exited(container, 0)
-        await self._engine_off()
-        self._was_running.clear()
-        for machine in (self.nas, self.pve1):
-            await machine.power_off()
-        self._api_at = None
-        await self._node_off()
-        log("power cut: the whole lab is off")
-
     async def _start_machine(self, machine: MachineSimulator, cold: bool) -> None:
         await machine.start(powered=not cold)
         self._started.append(machine)
@@ -738,14 +724,16 @@ async def add_lab(api: HomeAssistantApi, lab: DemoLab) -> None:
         else:
             raise SetupError(f"adding {label}: {result}")
     if "proxmox" in added:
-        await _link(api, added["proxmox"], NODE, NODE)
+        await set_host_link(api, added["proxmox"], NODE, NODE)
         log(f"Home Assistant: Proxmox node {NODE} linked to the machine {NODE}")
     if "docker" in added:
-        await _link(api, added["docker"], "host_link", "media")
+        await set_host_link(api, added["docker"], "host_link", "media")
         log("Home Assistant: the Docker engine linked to the VM media")
 
 
-async def _link(api: HomeAssistantApi, entry_id: str, field: str, host: str) -> None:
+async def set_host_link(
+    api: HomeAssistantApi, entry_id: str, field: str, host: str
+) -> None:
     """Set a host link in the entry's options: `field` is the power switch of
     `host`. Retried while the host's entry is still (re)loading: its switch is
     refused until its entry is set up again (saving a link reloads the entry)."""
@@ -878,11 +866,6 @@ async def _run(args: argparse.Namespace, state: DemoState) -> int:
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
         loop.add_signal_handler(signal.SIGINT, stopping.set)
     lab = DemoLab(args, state)
-    # SIGUSR1: a power cut (the browser tests start their cascade from all off).
-    cuts: list[asyncio.Task[None]] = []
-    loop.add_signal_handler(
-        signal.SIGUSR1, lambda: cuts.append(loop.create_task(lab.power_cut()))
-    )
     try:
         await lab.start()
     except OSError as err:

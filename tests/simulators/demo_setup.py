@@ -179,6 +179,19 @@ class HomeAssistantApi:
             result = await self._post(f"{base}/{result['flow_id']}", answer)
         raise SetupError(f"the flow did not end: {result}")
 
+    async def call_service(self, domain: str, service: str, data: Json) -> None:
+        await self._post(f"/api/services/{domain}/{service}", data)
+
+    async def template(self, text: str) -> str:
+        """Render a template (e.g. `integration_entities('wakehub')`)."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        async with self.session.post(
+            f"{self.url}/api/template", json={"template": text}, headers=headers
+        ) as resp:
+            if resp.status >= 400:
+                raise SetupError(f"template: {resp.status} {await resp.text()}")
+            return await resp.text()
+
     async def entries(self) -> list[Json]:
         found: list[Json] = await self.get(
             f"/api/config/config_entries/entry?domain={DOMAIN}"
