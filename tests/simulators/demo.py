@@ -23,9 +23,11 @@ that pins them), so restarting the demo does not look like an impostor.
 
 It prints what to type in Home Assistant's WakeHub wizard, writes the same text to
 `--ready-file` once everything listens, logs every power change, then serves until
-Ctrl-C (or SIGTERM).
+Ctrl-C (or SIGTERM). With `--setup URL` it also waits for the Home Assistant at URL,
+creates (or logs in as) the demo's owner, and adds the whole lab through WakeHub's
+own wizard and options, host links included (tests/simulators/demo_setup.py).
 
-    python -m tests.simulators.demo [--cold] [--contract] [--help]
+    python -m tests.simulators.demo [--cold] [--contract] [--setup URL] [--help]
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ import sys
 import time
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 import asyncssh
 from cryptography import x509
@@ -52,6 +55,14 @@ from cryptography.hazmat.primitives import serialization
 
 from tests.contract import SPECS_DIR
 from tests.simulators.base import HttpSimulator, SelfSignedCertificate
+from tests.simulators.demo_setup import (
+    DEMO_PASSWORD,
+    DEMO_USERNAME,
+    HomeAssistantApi,
+    Json,
+    SetupError,
+    Wizard,
+)
 from tests.simulators.docker import DockerSimulator
 from tests.simulators.machine import MachineSimulator
 from tests.simulators.ovh import Credential, OvhSimulator
@@ -225,14 +236,14 @@ class NodeMachine(MachineSimulator):
     on_boot: Callable[[], Awaitable[None]] | None = None
     booting: bool = False
 
-    async def _boot_now(self) -> None:
+    async def _boot_now(self, *, up_for: float = 0.0) -> None:
         if self.powered:
             return
         self.booting = True
         try:
             if self.on_boot is not None:
                 await self.on_boot()
-            await super()._boot_now()
+            await super()._boot_now(up_for=up_for)
         finally:
             self.booting = False
 
@@ -316,6 +327,7 @@ class DemoLab:
             stats_delay=0.05,
             health_delay=5.0,
             contract=self.contract,
+            tls=args.docker_tls,
         )
         self.policies: dict[str, str] = {}
         for name, image, policy, initial, health in CONTAINERS:
@@ -376,6 +388,8 @@ class DemoLab:
                 raise OSError(f"{err} (change the port with {flag})") from err
         assert self.proxmox.certificate is not None
         self.proxmox_gate.ssl_context = self.proxmox.certificate.server_context()
+        if self.docker.certificate is not None:
+            self.docker_gate.ssl_context = self.docker.certificate.server_context()
         if cold:
             self.docker.containers["jellyfin"].state = "exited"  # stopped by hand
             await self._engine_off()
@@ -590,8 +604,9 @@ class DemoLab:
             "",
             '4. "Docker"  (the engine inside the VM "media": answers only while',
             f"   media runs, {a.vm_boot:g} s after its start)",
-            f"     url           tcp://{HOST}:{self.docker.port}",
-            "     (no certificates; verify_ssl does not matter)",
+            f"     url           {self.docker.docker_url}",
+            "     (no client certificates; with --docker-tls, confirm the",
+            "     engine's self-signed certificate)",
             "     resources     jellyfin, and any of sonarr, radarr, qbittorrent,",
             "                   homepage, broken (its start fails)",
             "",
@@ -637,6 +652,114 @@ class DemoLab:
             "     shutdown/reboot    keep the defaults",
             f"     host key to confirm  {machine.host_key_fingerprint}",
         ]
+
+
+# -- the lab added to Home Assistant, through the wizard -------------------------------
+def wizards(lab: DemoLab) -> list[tuple[str, str, Wizard]]:
+    """(label, menu choice, answers) of every server of the lab, in the order a
+    person adds them: the machines first, so that the links can point at them."""
+
+    async def open_validation_link(step: Json) -> None:
+        # What the person does in a browser: the page grants WakeHub's access.
+        url = (step.get("description_placeholders") or {}).get("url")
+        if url:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(url, ssl=False) as resp,
+            ):
+                await resp.read()
+
+    def machine(name: str, sim: MachineSimulator) -> Wizard:
+        return Wizard(
+            {
+                "name": name,
+                "mac": sim.mac,
+                "host": HOST,
+                "broadcast_address": HOST,
+                "broadcast_port": sim.udp_port,
+                "ssh_port": sim.ssh_port,
+                "username": sim.username,
+                "password": sim.password,
+            }
+        )
+
+    proxmox = Wizard(
+        {
+            "url": lab.proxmox.url,
+            "username": PROXMOX_USER,
+            "token_id": PROXMOX_TOKEN_NAME,
+            "token_secret": DEFAULT_TOKEN_SECRET,
+            "verify_ssl": True,
+        }
+    )
+    docker = Wizard({"url": lab.docker.docker_url})
+    ovh = Wizard(
+        {
+            "endpoint": f"https://{HOST}:{lab.ovh.port}/1.0",
+            "application_key": lab.ovh.application_key,
+            "application_secret": lab.ovh.application_secret,
+        },
+        hooks={"ovh_validate": open_validation_link},
+    )
+    return [
+        ("machine Demo NAS", "machine", machine("Demo NAS", lab.nas)),
+        ("machine pve1", "machine", machine(NODE, lab.pve1)),
+        (f"Proxmox VE cluster {CLUSTER}", "proxmox", proxmox),
+        ("Docker engine media", "docker", docker),
+        ("OVHcloud account", "ovh", ovh),
+    ]
+
+
+async def add_lab(api: HomeAssistantApi, lab: DemoLab) -> None:
+    """Add every server of the lab through the wizard, then link the layers
+    (pve1 is the Proxmox node; the Docker engine runs in the VM media)."""
+    added: dict[str, str] = {}  # menu choice -> entry id, for the links
+    for label, kind, wizard in wizards(lab):
+        result = await api.config_flow(kind, wizard)
+        if result.get("type") == "create_entry":
+            added[kind] = result["result"]["entry_id"]
+            log(f"Home Assistant: added {label} through the wizard")
+        elif result.get("reason") == "already_configured":
+            log(f"Home Assistant: {label} was already added")
+        else:
+            raise SetupError(f"adding {label}: {result}")
+    if "proxmox" in added:
+        await set_host_link(api, added["proxmox"], NODE, NODE)
+        log(f"Home Assistant: Proxmox node {NODE} linked to the machine {NODE}")
+    if "docker" in added:
+        await set_host_link(api, added["docker"], "host_link", "media")
+        log("Home Assistant: the Docker engine linked to the VM media")
+
+
+async def set_host_link(
+    api: HomeAssistantApi, entry_id: str, field: str, host: str
+) -> None:
+    """Set a host link in the entry's options: `field` is the power switch of
+    `host`. Retried while the host's entry is still (re)loading: its switch is
+    refused until its entry is set up again (saving a link reloads the entry)."""
+    for attempt in range(60):
+        try:
+            switch = await api.power_switch(host)
+            await api.options_flow(entry_id, Wizard({field: switch}))
+        except SetupError:
+            if attempt == 59:
+                raise
+            await asyncio.sleep(0.5)
+        else:
+            return
+
+
+async def set_up_home_assistant(url: str, lab: DemoLab) -> None:
+    """Onboard (or log in), then add the lab; says what to log in with."""
+    async with aiohttp.ClientSession() as session:
+        api = HomeAssistantApi(url.rstrip("/"), session)
+        await api.wait_until_up()
+        await api.onboard_or_login()
+        await add_lab(api, lab)
+    log(
+        f"Home Assistant is ready on {url}: log in as {DEMO_USERNAME!r}, "
+        f"password {DEMO_PASSWORD!r}"
+    )
 
 
 def _demo_guests() -> dict[int, SimGuest]:
@@ -688,6 +811,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--cold", action="store_true", help="start with everything off")
     parser.add_argument(
+        "--docker-tls",
+        action="store_true",
+        help="the Docker engine speaks HTTPS with a self-signed certificate",
+    )
+    parser.add_argument(
         "--contract",
         action="store_true",
         help="check every exchange against ../shared/api-specs (if present)",
@@ -705,6 +833,14 @@ def _parser() -> argparse.ArgumentParser:
         default=str(REPO / "config" / ".wakehub-demo"),
         help="where host keys, certificates and OVH consumer keys are kept "
         "('' for throwaway ones)",
+    )
+    parser.add_argument(
+        "--setup",
+        metavar="URL",
+        default=None,
+        help="add the lab to the Home Assistant at URL through WakeHub's wizard "
+        f"(onboarding it with the owner {DEMO_USERNAME!r}, password "
+        f"{DEMO_PASSWORD!r}, or logging in as that owner)",
     )
     parser.add_argument(
         "--ready-file",
@@ -744,11 +880,24 @@ async def _run(args: argparse.Namespace, state: DemoState) -> int:
         if args.ready_file is not None:
             await asyncio.to_thread(_write_atomically, args.ready_file, text)
         log("ready; Ctrl-C to stop")
+        setup = None
+        if args.setup:
+            setup = asyncio.create_task(_set_up(args.setup, lab))
         await lab.run(stopping)
+        if setup is not None:
+            setup.cancel()
     finally:
         await lab.stop()
     log("stopped")
     return 0
+
+
+async def _set_up(url: str, lab: DemoLab) -> None:
+    log(f"adding the lab to Home Assistant on {url} (its first start takes a minute)")
+    try:
+        await set_up_home_assistant(url, lab)
+    except (SetupError, aiohttp.ClientError, TimeoutError) as err:
+        log(f"could not add the lab to Home Assistant: {err}")
 
 
 def main() -> None:

@@ -8,7 +8,10 @@
   `regenerate_host_key()` is called.
 - The shutdown command powers it off (the SSH server goes away after
   `shutdown_delay`), the reboot command powers it off and on again, and the metrics
-  command answers like a Linux host's /proc.
+  command answers like a Linux host's /proc; its uptime advances with the clock
+  and starts again from zero at every boot by magic packet or reboot (a machine
+  already on when the simulation starts, `start(powered=True)` or `power_on()`,
+  has been up `initial_uptime` seconds).
 
 Run alone for the demo: `python -m tests.simulators.machine`.
 """
@@ -20,11 +23,14 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 import socket
+import time
 
 import asyncssh
 
 MAGIC_PREFIX = b"\xff" * 6
 
+# The default answer; its first figure (seconds since boot) is replaced by the
+# live uptime (see `metrics`), other outputs are answered as they are.
 LINUX_METRICS_OUTPUT = """\
 12345.67 23456.78
 0.52 0.40 0.35 1/123 4567
@@ -56,6 +62,7 @@ class MachineSimulator:
     shutdown_command: str = "sudo systemctl poweroff"
     reboot_command: str = "sudo systemctl reboot"
     metrics_output: str | None = LINUX_METRICS_OUTPUT
+    initial_uptime: float = 12345.67  # up that long when found on, at start
     # Failure knobs
     refuse_logins: bool = False
     sudo_password_required: bool = False
@@ -68,6 +75,7 @@ class MachineSimulator:
     packets: list[bytes] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
     boots: int = 0
+    booted_at: float | None = None  # wall clock (frozen in tests that freeze it)
     _host_key: asyncssh.SSHKey | None = None
     _udp: asyncio.DatagramTransport | None = None
     _ssh: asyncssh.SSHAcceptor | None = None
@@ -88,11 +96,12 @@ class MachineSimulator:
         self._udp = transport
         self.udp_port = transport.get_extra_info("sockname")[1]
         if powered:
-            await self._boot_now()
+            await self._boot_now(up_for=self.initial_uptime)
 
     async def power_on(self) -> None:
-        """Switch the machine on directly (as if its owner pressed the button)."""
-        await self._boot_now()
+        """Switch the machine on directly, as if it had been on for a while
+        (`initial_uptime`) when the simulation looked at it."""
+        await self._boot_now(up_for=self.initial_uptime)
 
     async def power_off(self) -> None:
         """Cut the power (no clean shutdown)."""
@@ -133,6 +142,21 @@ class MachineSimulator:
         self._host_key = asyncssh.generate_private_key("ssh-ed25519")
 
     @property
+    def uptime(self) -> float:
+        """Seconds since boot (0 while off)."""
+        if not self.powered or self.booted_at is None:
+            return 0.0
+        return max(0.0, time.time() - self.booted_at)
+
+    def metrics(self) -> str | None:
+        """What the metrics command prints: the default output with the live
+        uptime, or `metrics_output` as set (a test's broken answer)."""
+        output = self.metrics_output
+        if output != LINUX_METRICS_OUTPUT:
+            return output
+        return f"{self.uptime:.2f}" + output[output.index(" ") :]
+
+    @property
     def expected_packet(self) -> bytes:
         return MAGIC_PREFIX + bytes.fromhex(self.mac.replace(":", "")) * 16
 
@@ -154,7 +178,7 @@ class MachineSimulator:
         await asyncio.sleep(delay)
         await self._boot_now()
 
-    async def _boot_now(self) -> None:
+    async def _boot_now(self, *, up_for: float = 0.0) -> None:
         if self.powered:
             return
         assert self._host_key is not None
@@ -171,6 +195,7 @@ class MachineSimulator:
             login_timeout=0,
         )
         self.powered = True
+        self.booted_at = time.time() - up_for
         self.boots += 1
 
     async def _power_off_now(self) -> None:
@@ -208,11 +233,12 @@ class MachineSimulator:
             )
             return
         if "/proc/uptime" in command:
-            if self.metrics_output is None:
+            output = self.metrics()
+            if output is None:
                 process.stderr.write("'cat' is not recognized as a command\n")
                 process.exit(1)
                 return
-            process.stdout.write(self.metrics_output)
+            process.stdout.write(output)
             process.exit(0)
             return
         process.stderr.write(

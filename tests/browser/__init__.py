@@ -1,0 +1,1 @@
+"""WakeHub in a real browser (see conftest.py for how to run it)."""
