@@ -131,11 +131,9 @@ class WakeHubAutoOffSensor(WakeHubIdleEntity, SensorEntity):
         return activity.auto_off_at if activity else None
 
 
-# The status sensor already says "starting" and what it waits for: the
-# sentence is there for those who want it.
-PROGRESS = SensorEntityDescription(
-    key="progress", translation_key="progress", entity_registry_enabled_default=False
-)
+# What a person watches on the device page while a start waits for the layers
+# under it ("Waiting for Node pve1: Wake-on-LAN sent ..."): enabled by default.
+PROGRESS = SensorEntityDescription(key="progress", translation_key="progress")
 
 
 class WakeHubProgressSensor(WakeHubEntity, SensorEntity):

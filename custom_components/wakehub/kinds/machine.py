@@ -43,7 +43,15 @@ from ..const import (
     KIND_MACHINE,
 )
 from ..coordinator import WakeHubCoordinator
-from ..descriptions import CPU, MEMORY, REBOOT, STATUS, UPTIME, ResourceDescriptions
+from ..descriptions import (
+    CPU,
+    MEMORY,
+    REBOOT,
+    STATUS,
+    UPTIME,
+    ResourceDescriptions,
+    disabled,
+)
 from ..hosting import HostKind, KnownAs
 from ..naming import Noun
 from ..resource import Resource, ResourceFeature
@@ -190,7 +198,7 @@ class MachineResource(Resource):
     """A physical machine: Wake-on-LAN to start, SSH commands to stop/reboot."""
 
     descriptions = ResourceDescriptions(
-        sensors=(STATUS, CPU, MEMORY, UPTIME), buttons=(REBOOT,)
+        sensors=(STATUS, CPU, disabled(MEMORY), UPTIME), buttons=(REBOOT,)
     )
     features = ResourceFeature.POWER | ResourceFeature.REBOOT
     starting_text = "waking"

@@ -53,11 +53,11 @@ HEALTH = WakeHubSensorEntityDescription[ContainerState](
 
 ENGINE = ResourceDescriptions(sensors=(status_sensor(_engine_attributes),))
 
-# Health and CPU tell whether a container does its job; the rest on demand.
+# Health tells whether a container does its job; the figures on demand.
 CONTAINER = ResourceDescriptions(
     sensors=(
         status_sensor(_container_attributes),
-        CPU,
+        disabled(CPU),
         disabled(MEMORY),
         disabled(NETWORK_IN),
         disabled(NETWORK_OUT),

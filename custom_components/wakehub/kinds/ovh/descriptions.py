@@ -264,7 +264,7 @@ VPS = ResourceDescriptions(
         SNAPSHOT,
         BACKUP,
         LAST_RESTORE_POINT,
-        _addresses("ipv4"),
+        disabled(_addresses("ipv4")),
         disabled(_addresses("ipv6")),
         DATACENTER,
         MODEL,

@@ -26,7 +26,7 @@ from ...descriptions import (
 from .state import GuestState
 
 NODE = ResourceDescriptions(
-    sensors=(STATUS, CPU, MEMORY, UPTIME),
+    sensors=(STATUS, CPU, disabled(MEMORY), UPTIME),
     buttons=(REBOOT,),
 )
 
@@ -55,7 +55,7 @@ GUEST = ResourceDescriptions(
     sensors=(
         status_sensor(_guest_attributes),
         CPU,
-        MEMORY,
+        disabled(MEMORY),
         disabled(DISK),
         disabled(NETWORK_IN),
         disabled(NETWORK_OUT),
