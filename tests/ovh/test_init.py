@@ -306,6 +306,7 @@ async def test_diagnostics_redacted(
     assert diagnostics["resources"][web]["state"]["status"] == "running"
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_details_failure_keeps_last_and_retries(
     hass: HomeAssistant, init_ovh: MockConfigEntry, ovh_sim: OvhSimulator
 ) -> None:
