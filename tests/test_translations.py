@@ -210,3 +210,13 @@ def test_form_error_keys_exist() -> None:
     used = _form_error_keys() | DYNAMIC_FORM_ERROR_KEYS
     assert len(used) > 20  # the collection itself still finds the flows' keys
     assert sorted(used - known) == []
+
+
+@pytest.mark.parametrize(
+    "path", sorted(TRANSLATIONS.glob("*.json")), ids=lambda p: p.name
+)
+def test_no_text_reads_as_markup(path: Path) -> None:
+    """Home Assistant's frontend formats texts as ICU messages, where `<MAC>`
+    is an unclosed tag: the form then shows "Translation error" instead."""
+    tags = re.compile(r"<[A-Za-z][^>]*>")
+    assert [key for key, text in _strings(_load(path)) if tags.search(text)] == []
