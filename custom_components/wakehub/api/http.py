@@ -50,7 +50,7 @@ async def transport_errors(where: str) -> AsyncIterator[None]:
     except TimeoutError as err:
         raise ConnectionTimeout(f"{where} did not answer in time") from err
     except aiohttp.ClientConnectionError as err:
-        raise CannotConnect(f"cannot connect to {where}: {err}") from err
+        raise CannotConnect(f"cannot connect to {where}: {_why(err)}") from err
     except aiohttp.ClientPayloadError as err:
         # The body was cut short (the connection closed before its announced
         # length, a broken chunked encoding): the link failed, not the server.
@@ -116,3 +116,15 @@ __all__ = [
     "read_body",
     "transport_errors",
 ]
+
+
+def _why(err: aiohttp.ClientConnectionError) -> str:
+    """The reason of a failed connection, in the operating system's words.
+
+    aiohttp's own text repeats the address and adds its connection key (with
+    object reprs such as `ssl:<Fingerprint object at 0x...>`), which reads as
+    noise in the log and the repair.
+    """
+    if isinstance(err, aiohttp.ClientConnectorError):
+        return err.os_error.strerror or type(err.os_error).__name__
+    return str(err) or type(err).__name__
