@@ -8,11 +8,11 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_KIND, DOMAIN, KIND_MACHINE
+from .features import ResourceFeature
 from .idle import async_get_idle_monitor
 from .kinds import kind_setup
 from .links import async_update_issues as async_update_link_proposals
 from .power import async_get_power_manager
-from .resource import ResourceFeature
 from .runtime import WakeHubConfigEntry, WakeHubRuntimeData
 from .services import async_setup_services
 from .wake.views import async_register_views as async_register_wake_views

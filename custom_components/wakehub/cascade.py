@@ -23,6 +23,7 @@ from homeassistant.exceptions import HomeAssistantError
 from .action_errors import translate_error
 from .api.errors import WakeHubError
 from .api.models import ResourceStatus
+from .capabilities import Powered, Rebootable, capability
 from .const import (
     CONF_STOP_WITH_DEPENDENTS,
     DEFAULT_STOP_WITH_DEPENDENTS,
@@ -41,7 +42,8 @@ from .power_events import (
     Step,
     async_fire_power_event,
 )
-from .resource import Resource, ResourceState
+from .resource import Resource
+from .state import ResourceState
 from .transitions import Transition, Transitions
 from .workloads import HostWorkloads
 
@@ -120,7 +122,9 @@ class Cascade:
                 self._because(resource, start, Result.DONE, ReasonKind.ALREADY_RUNNING)
                 return
             self._transitions.move_to(resource.key, Step.COMMAND)
-            await self._call(resource, start, resource.async_start)
+            await self._call(
+                resource, start, capability(resource, Powered, start).async_start
+            )
             await self._follow(resource, start, _running)
 
     async def _wait_platform(
@@ -215,7 +219,11 @@ class Cascade:
         # manage; the event says what went down with it.
         taken_down = self._workloads.report(resource).unmanaged
         await self._call(
-            resource, stop, resource.async_stop, reason, unmanaged=taken_down
+            resource,
+            stop,
+            capability(resource, Powered, stop).async_stop,
+            reason,
+            unmanaged=taken_down,
         )
         await self._follow(resource, stop, _stopped)
 
@@ -267,7 +275,9 @@ class Cascade:
         async with self._transitions.showing(
             resource.key, Transition(ResourceStatus.REBOOTING, reboot)
         ):
-            await self._call(resource, reboot, resource.async_reboot)
+            await self._call(
+                resource, reboot, capability(resource, Rebootable, reboot).async_reboot
+            )
             if not resource.reboot_completes_task:
                 # A machine's reboot command returns at once: watch it go down
                 # first, or "running" would be read before it even left. A fast

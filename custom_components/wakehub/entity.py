@@ -14,10 +14,12 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .coordinator import WakeHubCoordinator
+from .features import ResourceFeature
 from .idle import SIGNAL_IDLE, async_get_idle_monitor
 from .power import SIGNAL_TRANSITION, PowerManager
-from .resource import Resource, ResourceFeature, ResourceState
+from .resource import Resource
 from .runtime import WakeHubConfigEntry
+from .state import ResourceState
 
 #: Sent with (resource key, on) when a resource's auto-shutdown is turned on or off.
 SIGNAL_AUTO_SHUTDOWN = f"{DOMAIN}_auto_shutdown"

@@ -46,7 +46,7 @@ from ..coordinator import WakeHubCoordinator
 from ..descriptions import CPU, MEMORY, REBOOT, STATUS, UPTIME, ResourceDescriptions
 from ..hosting import HostKind, KnownAs
 from ..naming import Noun
-from ..resource import Resource, ResourceFeature
+from ..resource import Resource
 from ..runtime import WakeHubRuntimeData
 from ..state import ResourceState
 from .kind import Kind
@@ -192,7 +192,6 @@ class MachineResource(Resource):
     descriptions = ResourceDescriptions(
         sensors=(STATUS, CPU, MEMORY, UPTIME), buttons=(REBOOT,)
     )
-    features = ResourceFeature.POWER | ResourceFeature.REBOOT
     starting_text = "waking"
     host_kind = HostKind.MACHINE
     noun = Noun.MACHINE

@@ -23,11 +23,17 @@ from ...api.proxmox import (
     upid_node,
     validate_snapshot_name,
 )
+from ...capabilities import (
+    Snapshot,
+    async_take_safety_snapshot,
+    safety_snapshot_name,
+)
 from ...const import DOMAIN
 from ...devices import via
+from ...features import ResourceFeature
 from ...hosting import HostKind, KnownAs
 from ...naming import Noun
-from ...resource import Resource, ResourceFeature, Snapshot, safety_snapshot_name
+from ...resource import Resource
 from . import const
 from .const import (
     CONF_STOP_METHOD,
@@ -84,15 +90,9 @@ class ProxmoxGuestResource(Resource):
         self.guest_type: GuestType = "lxc" if guest_type == "lxc" else "qemu"
         self.noun = Noun.VM if self.guest_type == "qemu" else Noun.LXC
         self.node = node
-        self.features = (
-            ResourceFeature.POWER
-            | ResourceFeature.REBOOT
-            | ResourceFeature.FORCE_STOP
-            | ResourceFeature.SNAPSHOTS
-            | ResourceFeature.BACKUP
-        )
-        if self.guest_type == "qemu":
-            self.features |= ResourceFeature.RESET
+        if self.guest_type == "lxc":
+            # Proxmox resets VMs only: a container has no reset to press.
+            self.features &= ~ResourceFeature.RESET
         self.starting_text = (
             "starting_vm" if self.guest_type == "qemu" else "starting_lxc"
         )
@@ -263,7 +263,7 @@ class ProxmoxGuestResource(Resource):
         if snapshot_first and any(
             s.name == snapshot for s in await self.client.list_snapshots(self.ref)
         ):
-            await self.async_take_safety_snapshot("restore_snapshot", "restore")
+            await async_take_safety_snapshot(self, "restore_snapshot", "restore")
         upid = await self.client.rollback_snapshot(self.ref, snapshot)
         await self._follow(upid)
 

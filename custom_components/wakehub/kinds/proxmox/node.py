@@ -19,8 +19,9 @@ from ...api.proxmox import (
     ProxmoxClient,
 )
 from ...const import CONF_STOP_WITH_DEPENDENTS, DOMAIN
+from ...features import ResourceFeature
 from ...naming import Noun
-from ...resource import Resource, ResourceFeature
+from ...resource import Resource
 from .const import node_key, web_url
 from .descriptions import NODE
 
@@ -65,11 +66,8 @@ class ProxmoxNodeResource(Resource):
 
     def __init__(self, *, powered: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.features = (
-            ResourceFeature.POWER | ResourceFeature.REBOOT
-            if powered
-            else ResourceFeature(0)
-        )
+        if not powered:
+            self.features = ResourceFeature(0)
 
     @property
     def device_info(self) -> DeviceInfo:
