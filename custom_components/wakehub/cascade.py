@@ -33,6 +33,7 @@ from .const import (
 from .graph import PowerGraph
 from .naming import Named, server_noun
 from .power_events import (
+    TIMEOUT_KEYS,
     Failure,
     PowerAction,
     PowerEvent,
@@ -50,12 +51,6 @@ from .workloads import HostWorkloads
 # How long a reboot may take to go down before we assume it was too quick to see.
 REBOOT_DOWN_GRACE = 60.0
 
-# The error a change that did not end in time raises, by what was asked.
-_TIMEOUT_KEYS = {
-    PowerAction.START: "start_timeout",
-    PowerAction.STOP: "stop_timeout",
-    PowerAction.REBOOT: "reboot_timeout",
-}
 
 type StartFn = Callable[[Resource], Awaitable[None]]
 type StopFn = Callable[[Resource, bool, Reason], Awaitable[None]]
@@ -338,7 +333,7 @@ class Cascade:
         except TimeoutError:
             err = HomeAssistantError(
                 translation_domain=DOMAIN,
-                translation_key=_TIMEOUT_KEYS[action],
+                translation_key=TIMEOUT_KEYS[action],
                 translation_placeholders={
                     "name": resource.name,
                     "timeout": str(round(timeout)),

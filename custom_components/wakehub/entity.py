@@ -118,8 +118,9 @@ class WakeHubEntity(CoordinatorEntity[WakeHubCoordinator]):
         else:
             # Home Assistant's way to put an entity on another entry's device.
             self.device_entry = device
-        if resource.translation_prefix and (key := description.translation_key):
-            self._attr_translation_key = f"{resource.translation_prefix}{key}"
+        key = description.translation_key
+        if key is not None and key in resource.translation_keys:
+            self._attr_translation_key = resource.translation_keys[key]
 
     @property
     def available(self) -> bool:

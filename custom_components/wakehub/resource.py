@@ -56,10 +56,11 @@ class Resource(ABC):
     #: Set at setup when the resource is shown on another server's device
     #: instead of its own `device_info` (a Proxmox node on its machine's).
     shown_on: DeviceEntry | None = None
-    #: Prefix of its entities' translation keys, for a resource whose figures
-    #: would read like another's on the same computer ("Proxmox CPU" beside the
-    #: machine's "CPU"), so names and new entity ids never clash.
-    translation_prefix: str = ""
+    #: Its own translation keys for some of its entities (key: the usual one),
+    #: for a resource whose figures would read like another's on the same
+    #: computer ("Proxmox CPU" beside the machine's "CPU"), so names and new
+    #: entity ids never clash.
+    translation_keys: Mapping[str, str] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
