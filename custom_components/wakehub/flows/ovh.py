@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
     SelectSelector,
@@ -244,12 +244,8 @@ FLOW_KIND = FlowKind(
 )
 
 
-class OvhOptionsFlow(OptionsFlow):
-    """How long a start or stop may take, and how often to poll.
-
-    Not an OptionsFlowWithReload: the entry's update listener (which also
-    follows added VPSes) reloads it.
-    """
+class OvhOptionsFlow(OptionsFlowWithReload):
+    """How long a start or stop may take, and how often to poll."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
