@@ -52,7 +52,6 @@ kept in every exception.
 from __future__ import annotations
 
 from .client import OvhClient
-from .error_map import CredentialRejected, InvalidSignature, ServiceExpired
 from .models import (
     AutomatedBackup,
     CredentialRequest,
@@ -68,23 +67,14 @@ from .models import (
     VpsModel,
     VpsState,
     VpsUsage,
-    parse_task,
-    parse_vps,
-    vps_status,
 )
-from .signing import ACCESS_RULES, ENDPOINTS, resolve_endpoint, sign
 
 __all__ = [
-    "ACCESS_RULES",
-    "ENDPOINTS",
     "AutomatedBackup",
-    "CredentialRejected",
     "CredentialRequest",
     "Datacenter",
     "Image",
-    "InvalidSignature",
     "OvhClient",
-    "ServiceExpired",
     "ServiceInfo",
     "Snapshot",
     "SnapshotDownload",
@@ -95,9 +85,4 @@ __all__ = [
     "VpsModel",
     "VpsState",
     "VpsUsage",
-    "parse_task",
-    "parse_vps",
-    "resolve_endpoint",
-    "sign",
-    "vps_status",
 ]

@@ -9,11 +9,8 @@ from typing import TYPE_CHECKING, Any, cast
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from ...api.docker import (
-    ENGINE_STOP_TIMEOUT,
-    Container,
-    DockerClient,
-)
+from ...api.docker import Container, DockerClient
+from ...api.docker.client import ENGINE_STOP_TIMEOUT
 from ...api.errors import NotFound
 from ...api.models import ResourceStatus
 from ...const import CONF_HOST_LINK, DOMAIN, PROBE_INTERVAL

@@ -21,11 +21,8 @@ from ...api.errors import (
     NotFound,
     PermissionDenied,
 )
-from ...api.ovh import (
-    OvhClient,
-    ServiceExpired,
-    Task,
-)
+from ...api.ovh import OvhClient, Task
+from ...api.ovh.error_map import ServiceExpired
 from ...capabilities import (
     Snapshot,
     async_take_safety_snapshot,

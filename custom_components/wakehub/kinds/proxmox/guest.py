@@ -21,9 +21,8 @@ from ...api.proxmox import (
     InvalidSnapshotName,
     ProxmoxClient,
     TaskTimeout,
-    upid_node,
-    validate_snapshot_name,
 )
+from ...api.proxmox.models import upid_node, validate_snapshot_name
 from ...capabilities import (
     Snapshot,
     async_take_safety_snapshot,
