@@ -117,9 +117,8 @@ class Cascade:
                 self._because(resource, start, Result.DONE, ReasonKind.ALREADY_RUNNING)
                 return
             self._transitions.move_to(resource.key, Step.COMMAND)
-            await self._call(
-                resource, start, capability(resource, Powered, start).async_start
-            )
+            powered = capability(resource, Powered, start)
+            await self._call(resource, start, powered.async_start)
             await self._follow(resource, start, _running)
 
     async def _wait_platform(
@@ -213,13 +212,8 @@ class Cascade:
         # Asked for directly, a host stops even with workloads WakeHub does not
         # manage; the event says what went down with it.
         taken_down = self._workloads.report(resource).unmanaged
-        await self._call(
-            resource,
-            stop,
-            capability(resource, Powered, stop).async_stop,
-            reason,
-            unmanaged=taken_down,
-        )
+        command = capability(resource, Powered, stop).async_stop
+        await self._call(resource, stop, command, reason, unmanaged=taken_down)
         await self._follow(resource, stop, _stopped)
 
     async def _release_dependencies(self, resource: Resource) -> None:
@@ -270,9 +264,8 @@ class Cascade:
         async with self._transitions.showing(
             resource.key, Transition(ResourceStatus.REBOOTING, reboot)
         ):
-            await self._call(
-                resource, reboot, capability(resource, Rebootable, reboot).async_reboot
-            )
+            rebootable = capability(resource, Rebootable, reboot)
+            await self._call(resource, reboot, rebootable.async_reboot)
             if not resource.reboot_completes_task:
                 # A machine's reboot command returns at once: watch it go down
                 # first, or "running" would be read before it even left. A fast
