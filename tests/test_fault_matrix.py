@@ -38,10 +38,8 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.wakehub.api.tls import format_fingerprint
 from custom_components.wakehub.const import CONF_TIMEOUT, DOMAIN
-from custom_components.wakehub.kinds import (
-    docker as docker_kind,
-    proxmox as pve_kind,
-)
+from custom_components.wakehub.kinds.docker.const import POLL_TIMEOUT
+from custom_components.wakehub.kinds.proxmox.const import REQUEST_TIMEOUT
 from tests.conftest import machine_data
 from tests.docker.conftest import docker_entry_for, populate
 from tests.ovh.conftest import ovh_data, vps_subentries
@@ -232,7 +230,7 @@ async def _proxmox_lab(hass: HomeAssistant) -> Lab:
         sim,
         entry,
         "sensor.docker_cpu",
-        pve_kind.REQUEST_TIMEOUT,
+        REQUEST_TIMEOUT,
         credentials=True,
         certificate_issue=f"proxmox_certificate_changed_{entry.entry_id}",
     )
@@ -251,7 +249,7 @@ async def _docker_lab(hass: HomeAssistant) -> Lab:
         sim,
         entry,
         "switch.jellyfin",
-        docker_kind.POLL_TIMEOUT,
+        POLL_TIMEOUT,
         credentials=False,
         certificate_issue=f"docker_certificate_changed_{entry.entry_id}",
     )

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from homeassistant.config_entries import (
+    SIGNAL_CONFIG_ENTRY_CHANGED,
+    ConfigEntry,
+    ConfigEntryChange,
+)
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_KIND, DOMAIN, KIND_MACHINE
+from .features import ResourceFeature
 from .idle import async_get_idle_monitor
 from .kinds import kind_setup
 from .links import async_update_issues as async_update_link_proposals
 from .power import async_get_power_manager
-from .resource import ResourceFeature
 from .runtime import WakeHubConfigEntry, WakeHubRuntimeData
 from .services import async_setup_services
 from .wake.views import async_register_views as async_register_wake_views
@@ -80,7 +86,32 @@ async def async_setup_entry(hass: HomeAssistant, entry: WakeHubConfigEntry) -> b
     entry.async_on_unload(coordinator.async_add_listener(hosts_may_have_changed))
     async_update_link_proposals(hass)
     async_update_visit_links(hass, entry)  # wake on access (wake/)
+    _reload_on_subentry_change(hass, entry)
     return True
+
+
+@callback
+def _reload_on_subentry_change(hass: HomeAssistant, entry: WakeHubConfigEntry) -> None:
+    """A resource added or removed (a subentry of any kind): set the entry up
+    again, so its devices follow.
+
+    Not an update listener: Home Assistant forbids those beside an
+    OptionsFlowWithReload, which reloads on new options by itself.
+    """
+    subentries = set(entry.subentries)
+
+    @callback
+    def entry_changed(change: ConfigEntryChange, changed: ConfigEntry) -> None:
+        if (
+            change is ConfigEntryChange.UPDATED
+            and changed.entry_id == entry.entry_id
+            and set(changed.subentries) != subentries
+        ):
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+
+    entry.async_on_unload(
+        async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, entry_changed)
+    )
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: WakeHubConfigEntry) -> bool:

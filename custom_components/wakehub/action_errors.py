@@ -10,7 +10,13 @@ shown.
 
 from __future__ import annotations
 
-from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from collections.abc import Iterable
+
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    HomeAssistantError,
+    ServiceValidationError,
+)
 from homeassistant.helpers.update_coordinator import UpdateFailed
 
 from .api.errors import (
@@ -24,18 +30,39 @@ from .api.errors import (
 from .const import DOMAIN
 
 
-def _key_and_placeholders(err: WakeHubError, name: str) -> tuple[str, dict[str, str]]:
+def _key_and_placeholders(
+    err: WakeHubError,
+    name: str,
+    specific: Iterable[tuple[type[WakeHubError], str]] = (),
+) -> tuple[str, dict[str, str]]:
     message = err.message if isinstance(err, ApiError) else str(err)
-    return error_key(err), {"name": name, "message": message}
+    return error_key(err, specific), {"name": name, "message": message}
 
 
-def translate_error(err: WakeHubError, name: str) -> HomeAssistantError:
-    """The HomeAssistantError for `err` raised while acting on resource `name`."""
-    key, placeholders = _key_and_placeholders(err, name)
-    return HomeAssistantError(
+def translate_error(
+    err: WakeHubError,
+    name: str,
+    specific: Iterable[tuple[type[WakeHubError], str]] = (),
+    *,
+    advice: str | None = None,
+    **placeholders: str,
+) -> HomeAssistantError:
+    """The HomeAssistantError for `err` raised while acting on resource `name`.
+
+    `specific` names a kind's own errors before the common table; `advice`, a
+    translation key that explains the failure in its context (how to wake a
+    Proxmox node), replaces the table's key, still with the platform's words
+    in `message`; `placeholders` are the advice's own. A client's refusal of
+    bad input before sending anything (a ValueError) is a ServiceValidationError.
+    """
+    key, words = _key_and_placeholders(err, name, specific)
+    error = (
+        ServiceValidationError if isinstance(err, ValueError) else HomeAssistantError
+    )
+    return error(
         translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders,
+        translation_key=advice or key,
+        translation_placeholders={**words, **placeholders},
     )
 
 

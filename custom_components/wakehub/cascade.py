@@ -23,6 +23,7 @@ from homeassistant.exceptions import HomeAssistantError
 from .action_errors import translate_error
 from .api.errors import WakeHubError
 from .api.models import ResourceStatus
+from .capabilities import Powered, Rebootable, capability
 from .const import (
     CONF_STOP_WITH_DEPENDENTS,
     DEFAULT_STOP_WITH_DEPENDENTS,
@@ -32,6 +33,7 @@ from .const import (
 from .graph import PowerGraph
 from .naming import Named, server_noun
 from .power_events import (
+    TIMEOUT_KEYS,
     Failure,
     PowerAction,
     PowerEvent,
@@ -41,19 +43,14 @@ from .power_events import (
     Step,
     async_fire_power_event,
 )
-from .resource import Resource, ResourceState
+from .resource import Resource
+from .state import ResourceState
 from .transitions import Transition, Transitions
 from .workloads import HostWorkloads
 
 # How long a reboot may take to go down before we assume it was too quick to see.
 REBOOT_DOWN_GRACE = 60.0
 
-# The error a change that did not end in time raises, by what was asked.
-_TIMEOUT_KEYS = {
-    PowerAction.START: "start_timeout",
-    PowerAction.STOP: "stop_timeout",
-    PowerAction.REBOOT: "reboot_timeout",
-}
 
 type StartFn = Callable[[Resource], Awaitable[None]]
 type StopFn = Callable[[Resource, bool, Reason], Awaitable[None]]
@@ -120,7 +117,8 @@ class Cascade:
                 self._because(resource, start, Result.DONE, ReasonKind.ALREADY_RUNNING)
                 return
             self._transitions.move_to(resource.key, Step.COMMAND)
-            await self._call(resource, start, resource.async_start)
+            powered = capability(resource, Powered, start)
+            await self._call(resource, start, powered.async_start)
             await self._follow(resource, start, _running)
 
     async def _wait_platform(
@@ -214,9 +212,8 @@ class Cascade:
         # Asked for directly, a host stops even with workloads WakeHub does not
         # manage; the event says what went down with it.
         taken_down = self._workloads.report(resource).unmanaged
-        await self._call(
-            resource, stop, resource.async_stop, reason, unmanaged=taken_down
-        )
+        command = capability(resource, Powered, stop).async_stop
+        await self._call(resource, stop, command, reason, unmanaged=taken_down)
         await self._follow(resource, stop, _stopped)
 
     async def _release_dependencies(self, resource: Resource) -> None:
@@ -267,7 +264,8 @@ class Cascade:
         async with self._transitions.showing(
             resource.key, Transition(ResourceStatus.REBOOTING, reboot)
         ):
-            await self._call(resource, reboot, resource.async_reboot)
+            rebootable = capability(resource, Rebootable, reboot)
+            await self._call(resource, reboot, rebootable.async_reboot)
             if not resource.reboot_completes_task:
                 # A machine's reboot command returns at once: watch it go down
                 # first, or "running" would be read before it even left. A fast
@@ -328,7 +326,7 @@ class Cascade:
         except TimeoutError:
             err = HomeAssistantError(
                 translation_domain=DOMAIN,
-                translation_key=_TIMEOUT_KEYS[action],
+                translation_key=TIMEOUT_KEYS[action],
                 translation_placeholders={
                     "name": resource.name,
                     "timeout": str(round(timeout)),

@@ -30,6 +30,7 @@ from homeassistant.helpers.typing import StateType
 from .action_errors import translate_error
 from .api.errors import WakeHubError
 from .api.models import ResourceStatus
+from .capabilities import ForceStoppable, Resettable, capability
 from .features import ResourceFeature
 from .state import ResourceState
 
@@ -172,11 +173,13 @@ async def _reboot(power: PowerManager, resource: Resource) -> None:
 
 
 async def _force_stop(power: PowerManager, resource: Resource) -> None:
-    await act(resource, resource.async_force_stop)
+    await act(
+        resource, capability(resource, ForceStoppable, "force_stop").async_force_stop
+    )
 
 
 async def _reset(power: PowerManager, resource: Resource) -> None:
-    await act(resource, resource.async_reset)
+    await act(resource, capability(resource, Resettable, "reset").async_reset)
 
 
 async def act(resource: Resource, action: Callable[[], Awaitable[Any]]) -> None:

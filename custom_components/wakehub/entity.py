@@ -14,10 +14,12 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .coordinator import WakeHubCoordinator
+from .features import ResourceFeature
 from .idle import SIGNAL_IDLE, async_get_idle_monitor
 from .power import SIGNAL_TRANSITION, PowerManager
-from .resource import Resource, ResourceFeature, ResourceState
+from .resource import Resource
 from .runtime import WakeHubConfigEntry
+from .state import ResourceState
 
 #: Sent with (resource key, on) when a resource's auto-shutdown is turned on or off.
 SIGNAL_AUTO_SHUTDOWN = f"{DOMAIN}_auto_shutdown"
@@ -116,8 +118,9 @@ class WakeHubEntity(CoordinatorEntity[WakeHubCoordinator]):
         else:
             # Home Assistant's way to put an entity on another entry's device.
             self.device_entry = device
-        if resource.translation_prefix and (key := description.translation_key):
-            self._attr_translation_key = f"{resource.translation_prefix}{key}"
+        key = description.translation_key
+        if key is not None and key in resource.translation_keys:
+            self._attr_translation_key = resource.translation_keys[key]
 
     @property
     def available(self) -> bool:

@@ -32,7 +32,8 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
 from .const import DOMAIN
-from .resource import Resource, ResourceFeature
+from .features import ResourceFeature
+from .resource import Resource
 
 if TYPE_CHECKING:
     from .coordinator import WakeHubCoordinator

@@ -41,9 +41,10 @@ from homeassistant.util.hass_dict import HassKey
 
 from .activity import Activity, activity_reasons, idle_timeout
 from .const import CONF_KEEP_AWAKE, DOMAIN
+from .features import ResourceFeature
 from .power import PowerManager, async_get_power_manager
 from .power_events import PowerAction, PowerEvent, Reason, ReasonKind, Result, Step
-from .resource import Resource, ResourceFeature
+from .resource import Resource
 
 if TYPE_CHECKING:
     from .coordinator import WakeHubCoordinator

@@ -32,10 +32,11 @@ from homeassistant.helpers.selector import EntitySelector, EntitySelectorConfig
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
+from .features import ResourceFeature
 from .graph import power_switch_unique_id
 from .hosting import HostKind, KnownAs, LinkTarget, stored_link
 from .power import async_get_power_manager
-from .resource import Resource, ResourceFeature
+from .resource import Resource
 
 ISSUE_PREFIX = "link_proposal_"
 _READY = (ConfigEntryState.LOADED, ConfigEntryState.SETUP_IN_PROGRESS)

@@ -31,11 +31,13 @@ from homeassistant.helpers import config_validation as cv
 
 from .action_errors import translate_error
 from .api.errors import ApiError, WakeHubError
-from .api.ovh import ServiceExpired, SpecError, Task
+from .api.ovh import Task
 from .api.ovh.backup import RESTORE_TYPES, AttachedBackup, RestorePoint
+from .api.ovh.error_map import ServiceExpired
+from .api.ovh.spec_errors import SpecError
 from .api.ovh.storage import StorageAccess, StorageTask
 from .const import DOMAIN
-from .kinds.ovh import OvhVpsResource
+from .kinds.ovh.vps import OvhVpsResource
 from .resource import Resource
 from .schema import vol
 

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
@@ -77,6 +77,14 @@ class Result(StrEnum):
     KEPT_ON = "kept_on"
     CANCELLED = "cancelled"
     DECIDED = "decided"
+
+
+#: The error a change that did not end in time raises, by what was asked.
+TIMEOUT_KEYS: Final = {
+    PowerAction.START: "start_timeout",
+    PowerAction.STOP: "stop_timeout",
+    PowerAction.REBOOT: "reboot_timeout",
+}
 
 
 class ReasonKind(StrEnum):

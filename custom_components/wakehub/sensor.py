@@ -24,10 +24,10 @@ from .entity import (
     async_add_idle_entities,
     async_add_resource_entities,
 )
+from .features import ResourceFeature
 from .idle import async_get_idle_monitor
 from .power import SIGNAL_TRANSITION, async_get_power_manager
 from .progress import async_load_texts, progress, render
-from .resource import ResourceFeature
 from .runtime import WakeHubConfigEntry
 
 PARALLEL_UPDATES = 0

@@ -30,10 +30,22 @@ from homeassistant.helpers.service import async_extract_entity_ids
 
 from .action_errors import translate_error
 from .api.errors import WakeHubError
+from .capabilities import (
+    Backups,
+    Console,
+    PasswordReset,
+    Pausable,
+    Powered,
+    Rebootable,
+    Rebuild,
+    Rescue,
+    Snapshots,
+    capability,
+)
 from .const import ATTR_CASCADE, DOMAIN, SERVICE_REBOOT, SERVICE_START, SERVICE_STOP
 from .ovh_services import async_setup_ovh_services
 from .power import async_get_power_manager
-from .resource import Resource, ResourceFeature
+from .resource import Resource
 from .schema import vol
 
 ATTR_NAME = "name"
@@ -109,23 +121,6 @@ async def async_resolve_resources(call: ServiceCall) -> list[Resource]:
     return list(resources.values())
 
 
-def _require(
-    resources: list[Resource],
-    feature: ResourceFeature,
-    action: str,
-    refusal: str = "action_not_supported",
-) -> None:
-    """Refuse the whole call when one target lacks `feature`; `refusal` is the
-    translation key saying why (placeholders `name`, `action`)."""
-    for resource in resources:
-        if feature not in resource.features:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key=refusal,
-                translation_placeholders={"name": resource.name, "action": action},
-            )
-
-
 async def _each[T](
     resources: list[Resource], act: Callable[[Resource], Awaitable[T]]
 ) -> dict[str, T]:
@@ -173,10 +168,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
     """Register every WakeHub action."""
     power = async_get_power_manager(hass)
 
-    def register(
+    def register[C](
         name: str,
-        feature: ResourceFeature,
-        act: Callable[[Resource, ServiceCall], Awaitable[Any]],
+        protocol: type[C],
+        act: Callable[[Resource, C, ServiceCall], Awaitable[Any]],
         fields: dict[Any, Any] | None = None,
         *,
         response: SupportsResponse = SupportsResponse.NONE,
@@ -187,8 +182,9 @@ def async_setup_services(hass: HomeAssistant) -> None:
             if check is not None:
                 check(call)
             resources = await async_resolve_resources(call)
-            _require(resources, feature, name, refusal)
-            results = await _each(resources, lambda r: act(r, call))
+            # The whole call is refused when one target cannot do it.
+            able = {r.key: capability(r, protocol, name, refusal) for r in resources}
+            results = await _each(resources, lambda r: act(r, able[r.key], call))
             if response is not SupportsResponse.ONLY:
                 await _async_show_outcome(resources)
             if response is SupportsResponse.ONLY or call.return_response:
@@ -206,45 +202,43 @@ def async_setup_services(hass: HomeAssistant) -> None:
     cascade = {vol.Optional(ATTR_CASCADE, default=True): cv.boolean}
     register(
         SERVICE_START,
-        ResourceFeature.POWER,
-        lambda r, call: power.async_start(r, cascade=call.data[ATTR_CASCADE]),
+        Powered,
+        lambda r, _, call: power.async_start(r, cascade=call.data[ATTR_CASCADE]),
         cascade,
     )
     register(
         SERVICE_STOP,
-        ResourceFeature.POWER,
-        lambda r, call: power.async_stop(r, cascade=call.data[ATTR_CASCADE]),
+        Powered,
+        lambda r, _, call: power.async_stop(r, cascade=call.data[ATTR_CASCADE]),
         cascade,
     )
-    register(
-        SERVICE_REBOOT, ResourceFeature.REBOOT, lambda r, call: power.async_reboot(r)
-    )
+    register(SERVICE_REBOOT, Rebootable, lambda r, _, call: power.async_reboot(r))
 
     # Pausing freezes a container's processes in place (Docker's cgroup freezer):
     # nothing else WakeHub runs can be frozen, and the refusal says so.
     register(
         "pause",
-        ResourceFeature.PAUSE,
-        lambda r, call: r.async_pause(),
+        Pausable,
+        lambda _, able, call: able.async_pause(),
         refusal="pause_not_supported",
     )
     register(
         "unpause",
-        ResourceFeature.PAUSE,
-        lambda r, call: r.async_unpause(),
+        Pausable,
+        lambda _, able, call: able.async_unpause(),
         refusal="pause_not_supported",
     )
     register(
         "rescue",
-        ResourceFeature.RESCUE,
-        lambda r, call: r.async_rescue(call.data[ATTR_ENABLED]),
+        Rescue,
+        lambda _, able, call: able.async_rescue(call.data[ATTR_ENABLED]),
         {vol.Optional(ATTR_ENABLED, default=True): cv.boolean},
         response=SupportsResponse.OPTIONAL,
     )
     register(
         "create_snapshot",
-        ResourceFeature.SNAPSHOTS,
-        lambda r, call: r.async_create_snapshot(
+        Snapshots,
+        lambda _, able, call: able.async_create_snapshot(
             call.data.get(ATTR_NAME),
             call.data.get(ATTR_DESCRIPTION),
             call.data[ATTR_INCLUDE_RAM],
@@ -259,43 +253,45 @@ def async_setup_services(hass: HomeAssistant) -> None:
     snapshot_first = {vol.Optional(ATTR_SNAPSHOT_FIRST, default=False): cv.boolean}
     register(
         "restore_snapshot",
-        ResourceFeature.SNAPSHOTS,
-        lambda r, call: r.async_restore_snapshot(
+        Snapshots,
+        lambda _, able, call: able.async_restore_snapshot(
             call.data.get(ATTR_NAME), snapshot_first=call.data[ATTR_SNAPSHOT_FIRST]
         ),
         {vol.Optional(ATTR_NAME): cv.string, **snapshot_first},
     )
     register(
         "delete_snapshot",
-        ResourceFeature.SNAPSHOTS,
-        lambda r, call: r.async_delete_snapshot(call.data.get(ATTR_NAME)),
+        Snapshots,
+        lambda _, able, call: able.async_delete_snapshot(call.data.get(ATTR_NAME)),
         {vol.Optional(ATTR_NAME): cv.string},
     )
 
-    async def list_snapshots(resource: Resource, call: ServiceCall) -> dict[str, Any]:
-        return {
-            "snapshots": [s.as_dict() for s in await resource.async_list_snapshots()]
-        }
+    async def list_snapshots(
+        _: Resource, able: Snapshots, call: ServiceCall
+    ) -> dict[str, Any]:
+        return {"snapshots": [s.as_dict() for s in await able.async_list_snapshots()]}
 
     register(
         "list_snapshots",
-        ResourceFeature.SNAPSHOTS,
+        Snapshots,
         list_snapshots,
         response=SupportsResponse.ONLY,
     )
     register(
         "console_url",
-        ResourceFeature.CONSOLE,
-        lambda r, call: r.async_console_url(),
+        Console,
+        lambda _, able, call: able.async_console_url(),
         response=SupportsResponse.ONLY,
     )
 
-    async def list_images(resource: Resource, call: ServiceCall) -> dict[str, Any]:
-        return {"images": await resource.async_list_images()}
+    async def list_images(
+        _: Resource, able: Rebuild, call: ServiceCall
+    ) -> dict[str, Any]:
+        return {"images": await able.async_list_images()}
 
     register(
         "list_images",
-        ResourceFeature.REBUILD,
+        Rebuild,
         list_images,
         response=SupportsResponse.ONLY,
     )
@@ -309,8 +305,8 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
     register(
         "rebuild",
-        ResourceFeature.REBUILD,
-        lambda r, call: r.async_rebuild(
+        Rebuild,
+        lambda _, able, call: able.async_rebuild(
             call.data[ATTR_IMAGE_ID],
             call.data.get(ATTR_SSH_KEY),
             call.data.get(ATTR_PUBLIC_SSH_KEY),
@@ -332,8 +328,8 @@ def async_setup_services(hass: HomeAssistant) -> None:
     # other kinds refuse it before anything is sent.
     register(
         "backup",
-        ResourceFeature.BACKUP,
-        lambda r, call: r.async_backup(
+        Backups,
+        lambda _, able, call: able.async_backup(
             call.data[ATTR_STORAGE], call.data[ATTR_MODE], call.data.get(ATTR_COMPRESS)
         ),
         {
@@ -347,8 +343,8 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
     register(
         "reset_password",
-        ResourceFeature.RESET_PASSWORD,
-        lambda r, call: r.async_reset_password(),
+        PasswordReset,
+        lambda _, able, call: able.async_reset_password(),
         response=SupportsResponse.OPTIONAL,
     )
     async_setup_ovh_services(hass)

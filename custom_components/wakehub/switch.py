@@ -11,9 +11,9 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import SIGNAL_AUTO_SHUTDOWN, WakeHubEntity, async_add_resource_entities
+from .features import ResourceFeature
 from .idle import async_get_idle_monitor
 from .power import async_get_power_manager
-from .resource import ResourceFeature
 from .runtime import WakeHubConfigEntry
 
 # The power manager serialises changes per resource and joins concurrent ones;

@@ -22,7 +22,7 @@ import time
 import aiohttp
 
 from custom_components.wakehub.api.docker import Container, DockerClient
-from custom_components.wakehub.kinds.docker import (
+from custom_components.wakehub.kinds.docker.const import (
     INSPECT_CONCURRENCY,
     STATS_CONCURRENCY,
 )

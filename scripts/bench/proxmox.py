@@ -71,10 +71,8 @@ def _start_simulator(guests: int) -> tuple[subprocess.Popen[str], int, str]:
 
 def _wakehub_coordinator(guests: int) -> Any:
     """WakeHub's coordinator mapping without a Home Assistant instance."""
-    from custom_components.wakehub.kinds.proxmox import (
-        ProxmoxCoordinator,
-        ProxmoxGuestResource,
-    )
+    from custom_components.wakehub.kinds.proxmox.coordinator import ProxmoxCoordinator
+    from custom_components.wakehub.kinds.proxmox.guest import ProxmoxGuestResource
 
     coordinator = object.__new__(ProxmoxCoordinator)
     coordinator.cluster = "bench"

@@ -141,7 +141,7 @@ if "pytest" in sys.modules:
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
     from custom_components.wakehub.const import CONF_TIMEOUT, DOMAIN
-    from custom_components.wakehub.kinds.proxmox import CONF_STOP_METHOD
+    from custom_components.wakehub.kinds.proxmox.const import CONF_STOP_METHOD
     from tests.conftest import (  # autouse fixtures: custom integrations, sockets
         auto_enable_custom_integrations,  # noqa: F401
         real_sockets,  # noqa: F401

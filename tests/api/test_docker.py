@@ -20,17 +20,21 @@ from custom_components.wakehub.api import docker as docker_api
 from custom_components.wakehub.api.docker import (
     Container,
     DockerClient,
+    client as docker_client,
+)
+from custom_components.wakehub.api.docker.certificates import build_ssl_context
+from custom_components.wakehub.api.docker.error_map import (
     DockerEngineTooOld,
     DockerSocketMissing,
     DockerSocketPermission,
-    build_ssl_context,
-    client as docker_client,
-    compute_stats,
+)
+from custom_components.wakehub.api.docker.models import (
     health_from_status,
     map_state,
     max_uptime,
     parse_timestamp,
 )
+from custom_components.wakehub.api.docker.stats import compute_stats
 from custom_components.wakehub.api.errors import (
     ApiError,
     CannotConnect,

@@ -22,17 +22,14 @@ from custom_components.wakehub.api.errors import (
     TaskFailed,
 )
 from custom_components.wakehub.api.models import ResourceStatus
-from custom_components.wakehub.api.ovh import (
+from custom_components.wakehub.api.ovh import OvhClient, VpsDetails, VpsState
+from custom_components.wakehub.api.ovh.error_map import ServiceExpired
+from custom_components.wakehub.api.ovh.models import parse_task, vps_status
+from custom_components.wakehub.api.ovh.signing import (
     ACCESS_RULES,
     ENDPOINTS,
-    OvhClient,
-    ServiceExpired,
-    VpsDetails,
-    VpsState,
-    parse_task,
     resolve_endpoint,
     sign,
-    vps_status,
 )
 from custom_components.wakehub.api.tls import format_fingerprint
 from tests.contract import spec_path

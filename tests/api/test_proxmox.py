@@ -33,9 +33,14 @@ from custom_components.wakehub.api.proxmox import (
     ProxmoxClient,
     ProxmoxGuest,
     TaskTimeout,
+)
+from custom_components.wakehub.api.proxmox.connection import (
+    TICKET_RENEW_AFTER,
+    normalize_url,
+)
+from custom_components.wakehub.api.proxmox.models import (
     counter_rate,
     guest_status,
-    normalize_url,
     upid_node,
     validate_snapshot_name,
 )
@@ -449,7 +454,7 @@ async def test_ticket_renewed_before_expiry(
 ) -> None:
     client = make_client(password=DEFAULT_PASSWORD)
     await client.fetch_state()
-    client._ticket_time -= proxmox.TICKET_RENEW_AFTER + 1
+    client._ticket_time -= TICKET_RENEW_AFTER + 1
     await client.fetch_state()
     assert sim.count("POST", "/api2/json/access/ticket") == 2
     assert all(r.status == 200 for r in sim.requests)

@@ -18,12 +18,8 @@ from custom_components.wakehub.api import backoff
 from custom_components.wakehub.api.backoff import task_delays
 from custom_components.wakehub.api.errors import TaskFailed
 from custom_components.wakehub.api.ovh import OvhClient
-from custom_components.wakehub.api.proxmox import (
-    GuestRef,
-    ProxmoxClient,
-    TaskTimeout,
-    upid_node,
-)
+from custom_components.wakehub.api.proxmox import GuestRef, ProxmoxClient, TaskTimeout
+from custom_components.wakehub.api.proxmox.models import upid_node
 from custom_components.wakehub.api.tls import format_fingerprint
 from tests.simulators.ovh import OvhSimulator
 from tests.simulators.proxmox import DEFAULT_TOKEN_SECRET, ProxmoxSimulator

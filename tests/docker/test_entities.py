@@ -25,7 +25,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.wakehub.api.models import ResourceStatus
 from custom_components.wakehub.devices import entry_device
-from custom_components.wakehub.kinds.docker import STATS_INTERVAL
+from custom_components.wakehub.kinds.docker.const import STATS_INTERVAL
 from custom_components.wakehub.power import Transition, async_get_power_manager
 from tests.simulators.docker import DockerSimulator
 

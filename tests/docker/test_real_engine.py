@@ -23,7 +23,7 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.wakehub.api.docker import parse_timestamp
+from custom_components.wakehub.api.docker.models import parse_timestamp
 from custom_components.wakehub.const import CONF_HOST_LINK, CONF_TIMEOUT, DOMAIN
 from custom_components.wakehub.power import async_get_power_manager
 from tests.api.test_docker_real_engine import (

@@ -21,14 +21,11 @@ from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.wakehub.api.docker import (
-    Container,
-    parse_depends_on,
-    parse_labels,
-)
+from custom_components.wakehub.api.docker import Container
+from custom_components.wakehub.api.docker.models import parse_depends_on, parse_labels
 from custom_components.wakehub.const import CONF_HOST_LINK, CONF_TIMEOUT, DOMAIN
 from custom_components.wakehub.devices import entry_device
-from custom_components.wakehub.kinds.docker import stack_members
+from custom_components.wakehub.kinds.docker.compose import stack_members
 from custom_components.wakehub.power import async_get_power_manager
 from tests.conftest import machine_data
 from tests.simulators.docker import DockerSimulator

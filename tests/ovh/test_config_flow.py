@@ -10,7 +10,7 @@ from homeassistant.data_entry_flow import FlowResult, FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.wakehub.api.ovh import ENDPOINTS
+from custom_components.wakehub.api.ovh.signing import ENDPOINTS
 from custom_components.wakehub.const import CONF_SCAN_INTERVAL, CONF_TIMEOUT, DOMAIN
 from tests.ovh.conftest import ENTRY_ID, ovh_data, sim_fingerprint, vps_named
 from tests.simulators.ovh import OvhSimulator

@@ -21,24 +21,26 @@ from custom_components.wakehub.api.errors import (
     PermissionDenied,
     TaskFailed,
 )
-from custom_components.wakehub.api.ovh import (
-    ACCESS_RULES,
-    MANAGER_RULES,
-    IpQuotaReached,
-    MigrationNotPossible,
-    OptionNotAvailable,
-    OvhClient,
-    SnapshotExists,
-    TaskInProgress,
-    missing_rules,
-)
+from custom_components.wakehub.api.ovh import OvhClient
 from custom_components.wakehub.api.ovh.backup import parse_attached, parse_schedule
 from custom_components.wakehub.api.ovh.monitoring import (
     DEFAULT_STEP,
     MIN_STEP,
     parse_series,
 )
-from custom_components.wakehub.api.ovh.spec_errors import refine
+from custom_components.wakehub.api.ovh.signing import (
+    ACCESS_RULES,
+    MANAGER_RULES,
+    missing_rules,
+)
+from custom_components.wakehub.api.ovh.spec_errors import (
+    IpQuotaReached,
+    MigrationNotPossible,
+    OptionNotAvailable,
+    SnapshotExists,
+    TaskInProgress,
+    refine,
+)
 from custom_components.wakehub.api.ovh.values import is_gone, size_bytes
 from custom_components.wakehub.api.tls import format_fingerprint
 from tests.simulators.ovh import ALL_RULES, OvhSimulator

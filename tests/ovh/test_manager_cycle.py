@@ -116,8 +116,7 @@ async def test_each_part_on_its_cycle(
 
 
 def test_monitoring_read_once_per_granularity() -> None:
-    from custom_components.wakehub.api.ovh import VpsMonitoring
-    from custom_components.wakehub.api.ovh.monitoring import parse_series
+    from custom_components.wakehub.api.ovh.monitoring import VpsMonitoring, parse_series
 
     start = dt.datetime(2026, 1, 27, 10, tzinfo=dt.UTC)
     stamp = int(start.timestamp())

@@ -9,7 +9,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.wakehub.const import DOMAIN
-from custom_components.wakehub.kinds.proxmox import ProxmoxGuestResource
+from custom_components.wakehub.kinds.proxmox.guest import ProxmoxGuestResource
 from tests.simulators.proxmox import ProxmoxSimulator
 
 from .conftest import ENTRY_ID, guest_subentries, pve_data

@@ -16,7 +16,7 @@ import voluptuous as vol
 
 from custom_components.wakehub.const import DOMAIN
 from custom_components.wakehub.devices import entry_device
-from custom_components.wakehub.kinds.proxmox import ProxmoxCoordinator
+from custom_components.wakehub.kinds.proxmox.coordinator import ProxmoxCoordinator
 from tests.simulators.proxmox import ALL_PRIVILEGES, ProxmoxSimulator
 
 from .conftest import pve_data

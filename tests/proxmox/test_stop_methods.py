@@ -26,10 +26,8 @@ from custom_components.wakehub.const import (
     DOMAIN,
     EVENT_POWER,
 )
-from custom_components.wakehub.kinds.proxmox import (
-    CONF_STOP_METHOD,
-    ProxmoxGuestResource,
-)
+from custom_components.wakehub.kinds.proxmox.const import CONF_STOP_METHOD
+from custom_components.wakehub.kinds.proxmox.guest import ProxmoxGuestResource
 from tests.conftest import record_events
 from tests.power.conftest import (  # the lab: a node machine under the cluster
     NODE_SWITCH,

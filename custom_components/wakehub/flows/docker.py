@@ -26,8 +26,8 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
-from ..api.docker import (
-    Container,
+from ..api.docker import Container
+from ..api.docker.error_map import (
     DockerEngineTooOld,
     DockerSocketMissing,
     DockerSocketPermission,
@@ -35,7 +35,8 @@ from ..api.docker import (
 from ..api.errors import CertificateError, WakeHubError
 from ..const import CONF_HOST_LINK, KIND_DOCKER
 from ..hosting import HostKind
-from ..kinds.docker import (
+from ..kinds.docker.client import create_client
+from ..kinds.docker.const import (
     CONF_CA_CERT,
     CONF_CLIENT_CERT,
     CONF_CLIENT_KEY,
@@ -46,7 +47,6 @@ from ..kinds.docker import (
     CONF_STOP_GRACE,
     SECRET_FIELDS,
     SUBENTRY_CONTAINER,
-    make_client,
 )
 from ..links import Choice, chosen_switch, picker, suggested_links
 from ..schema import vol
@@ -113,7 +113,7 @@ async def _check(hass: HomeAssistant, data: dict[str, Any]) -> dict[str, str]:
 async def _connect(hass: HomeAssistant, data: dict[str, Any]) -> Server:
     """The engine answering, and its containers (the client refuses an
     unusable URL with ValueError; `_url` lets none through)."""
-    client = make_client(hass, data, timeout=FLOW_TIMEOUT)
+    client = create_client(hass, data, timeout=FLOW_TIMEOUT)
     try:
         engine = await client.connect()
         containers = await client.list_containers()
@@ -176,7 +176,7 @@ def _choices(containers: list[Container]) -> list[Found]:
 
 
 async def _discover(hass: HomeAssistant, data: Mapping[str, Any]) -> list[Found]:
-    client = make_client(hass, data, timeout=FLOW_TIMEOUT)
+    client = create_client(hass, data, timeout=FLOW_TIMEOUT)
     try:
         await client.connect()  # negotiates the API version
         containers = await client.list_containers()

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
     SelectSelector,
@@ -32,17 +32,12 @@ from homeassistant.helpers.selector import (
 )
 
 from ..api.errors import CertificateError, InvalidAuth, WakeHubError, error_key
-from ..api.ovh import (
-    ENDPOINTS,
-    CredentialRejected,
-    CredentialRequest,
-    InvalidSignature,
-    ServiceExpired,
-    VpsInfo,
-    resolve_endpoint,
-)
+from ..api.ovh import CredentialRequest, VpsInfo
+from ..api.ovh.error_map import CredentialRejected, InvalidSignature, ServiceExpired
+from ..api.ovh.signing import ENDPOINTS, resolve_endpoint
 from ..const import KIND_OVH
-from ..kinds.ovh import (
+from ..kinds.ovh.client import create_client
+from ..kinds.ovh.const import (
     CONF_APPLICATION_KEY,
     CONF_APPLICATION_SECRET,
     CONF_CONSUMER_KEY,
@@ -52,7 +47,6 @@ from ..kinds.ovh import (
     DEFAULT_SCAN_INTERVAL,
     SUBENTRY_VPS,
     is_named_endpoint,
-    ovh_client,
 )
 from ..schema import vol
 from . import validate
@@ -140,7 +134,7 @@ def _schema(use: Use, defaults: Mapping[str, Any]) -> vol.Schema:
 async def _connect(hass: HomeAssistant, data: dict[str, Any]) -> Server:
     """Reach the API, get a consumer key validated if needed, name the account."""
     # No retry on 429 in the wizard: the user sees it and submits again.
-    client = ovh_client(hass, data, max_retries=0)
+    client = create_client(hass, data, max_retries=0)
     await client.server_time()
     if not data.get(CONF_CONSUMER_KEY):
         raise Detour(validate_step, await client.request_credential())
@@ -156,7 +150,7 @@ async def validate_step(
     request: CredentialRequest = flow.detour.state
     errors: dict[str, str] = {}
     if user_input is not None:
-        client = ovh_client(flow.hass, flow.data, max_retries=0)
+        client = create_client(flow.hass, flow.data, max_retries=0)
         status: str | None
         try:
             status = await client.credential_status(request.consumer_key)
@@ -207,7 +201,7 @@ def _vps_label(vps: VpsInfo, datacenter: str | None) -> str:
 
 async def _discover(hass: HomeAssistant, data: Mapping[str, Any]) -> list[Found]:
     """Every VPS of the account, with its datacenter's name (best effort)."""
-    client = ovh_client(hass, data, max_retries=0)
+    client = create_client(hass, data, max_retries=0)
     vpses = await client.discover()
 
     async def choice(vps: VpsInfo) -> Found:
@@ -244,12 +238,8 @@ FLOW_KIND = FlowKind(
 )
 
 
-class OvhOptionsFlow(OptionsFlow):
-    """How long a start or stop may take, and how often to poll.
-
-    Not an OptionsFlowWithReload: the entry's update listener (which also
-    follows added VPSes) reloads it.
-    """
+class OvhOptionsFlow(OptionsFlowWithReload):
+    """How long a start or stop may take, and how often to poll."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None

@@ -32,10 +32,12 @@ from homeassistant.helpers.selector import (
 )
 
 from ..api.errors import CertificateError, WakeHubError
-from ..api.proxmox import ProxmoxGuest, normalize_url
+from ..api.proxmox import ProxmoxGuest
+from ..api.proxmox.connection import normalize_url
 from ..const import CONF_HOST_LINKS, KIND_PROXMOX
 from ..hosting import HostKind
-from ..kinds.proxmox import (
+from ..kinds.proxmox.client import create_client
+from ..kinds.proxmox.const import (
     CONF_CLUSTER,
     CONF_FINGERPRINT,
     CONF_NAME,
@@ -48,9 +50,8 @@ from ..kinds.proxmox import (
     CONF_VMID,
     STOP_METHODS,
     SUBENTRY_GUEST,
-    ProxmoxCoordinator,
-    build_client,
 )
+from ..kinds.proxmox.coordinator import ProxmoxCoordinator
 from ..links import Choice, chosen_switch, picker, suggested_links
 from ..schema import vol
 from . import validate
@@ -141,7 +142,7 @@ async def _check(hass: HomeAssistant, data: dict[str, Any]) -> dict[str, str]:
 
 async def _connect(hass: HomeAssistant, data: dict[str, Any]) -> Server:
     """The cluster (or standalone host) answering, and its nodes."""
-    client = build_client(hass, data, request_timeout=FLOW_TIMEOUT)
+    client = create_client(hass, data, request_timeout=FLOW_TIMEOUT)
     identity = await client.check()
 
     async def guests() -> list[Found]:
@@ -187,7 +188,7 @@ def guest_choice(guest: ProxmoxGuest) -> Found:
 
 
 async def _discover(hass: HomeAssistant, data: Mapping[str, Any]) -> list[Found]:
-    client = build_client(hass, dict(data), request_timeout=FLOW_TIMEOUT)
+    client = create_client(hass, dict(data), request_timeout=FLOW_TIMEOUT)
     return [guest_choice(guest) for guest in await client.discover()]
 
 

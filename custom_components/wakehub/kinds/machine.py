@@ -54,7 +54,7 @@ from ..descriptions import (
 )
 from ..hosting import HostKind, KnownAs
 from ..naming import Noun
-from ..resource import Resource, ResourceFeature
+from ..resource import Resource
 from ..runtime import WakeHubRuntimeData
 from ..state import ResourceState
 from .kind import Kind
@@ -200,7 +200,6 @@ class MachineResource(Resource):
     descriptions = ResourceDescriptions(
         sensors=(STATUS, CPU, disabled(MEMORY), UPTIME), buttons=(REBOOT,)
     )
-    features = ResourceFeature.POWER | ResourceFeature.REBOOT
     starting_text = "waking"
     host_kind = HostKind.MACHINE
     noun = Noun.MACHINE

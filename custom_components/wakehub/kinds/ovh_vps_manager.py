@@ -44,18 +44,11 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.typing import StateType
 
 from ..api.errors import WakeHubError
-from ..api.ovh import (
-    AttachedBackup,
-    BackupOption,
-    BackupStorage,
-    DiskUse,
-    Migration,
-    OvhClient,
-    RestorePoint,
-    UpgradeModel,
-    VpsMonitoring,
-)
-from ..api.ovh.monitoring import MIN_STEP
+from ..api.ovh import OvhClient
+from ..api.ovh.backup import AttachedBackup, BackupOption, RestorePoint
+from ..api.ovh.monitoring import MIN_STEP, DiskUse, VpsMonitoring
+from ..api.ovh.offers import Migration, UpgradeModel
+from ..api.ovh.storage import BackupStorage
 from ..api.ovh.values import is_gone, size_bytes
 from ..const import DOMAIN
 

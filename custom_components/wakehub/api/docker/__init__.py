@@ -66,63 +66,13 @@ older than API 1.41 → DockerEngineTooOld (a NotThatKind); engine errors
 
 from __future__ import annotations
 
-from .certificates import build_ssl_context
-from .client import ENGINE_STOP_TIMEOUT, DockerClient
-from .error_map import DockerEngineTooOld, DockerSocketMissing, DockerSocketPermission
-from .models import (
-    COMPOSE_DEPENDS_ON,
-    COMPOSE_ONEOFF,
-    COMPOSE_PROJECT,
-    COMPOSE_SERVICE,
-    DURATION_UNITS,
-    EXITED,
-    HEALTH_IN_STATUS,
-    STATE_MAP,
-    UP_FOR,
-    Container,
-    ContainerDetails,
-    ContainerStats,
-    EngineInfo,
-    health_from_status,
-    map_state,
-    max_uptime,
-    parse_depends_on,
-    parse_labels,
-    parse_timestamp,
-    parse_version,
-)
-from .stats import compute_stats
-from .transport import DEFAULT_PORTS, MAX_API_VERSION, MIN_API_VERSION
+from .client import DockerClient
+from .models import Container, ContainerDetails, ContainerStats, EngineInfo
 
 __all__ = [
-    "COMPOSE_DEPENDS_ON",
-    "COMPOSE_ONEOFF",
-    "COMPOSE_PROJECT",
-    "COMPOSE_SERVICE",
-    "DEFAULT_PORTS",
-    "DURATION_UNITS",
-    "ENGINE_STOP_TIMEOUT",
-    "EXITED",
-    "HEALTH_IN_STATUS",
-    "MAX_API_VERSION",
-    "MIN_API_VERSION",
-    "STATE_MAP",
-    "UP_FOR",
     "Container",
     "ContainerDetails",
     "ContainerStats",
     "DockerClient",
-    "DockerEngineTooOld",
-    "DockerSocketMissing",
-    "DockerSocketPermission",
     "EngineInfo",
-    "build_ssl_context",
-    "compute_stats",
-    "health_from_status",
-    "map_state",
-    "max_uptime",
-    "parse_depends_on",
-    "parse_labels",
-    "parse_timestamp",
-    "parse_version",
 ]

@@ -35,19 +35,6 @@ Public API (what the Home Assistant layer uses), all importable from this packag
     do_not_send_password=), reset_password(service)
     await client.wait_for_task(service, task_id, timeout=900, interval=0.25) -> Task
 
-VPS manager (each module a mixin of OvhClient; see each docstring):
-    backup.py     backup_option, restore_points, all_restore_points, restore_backup,
-                  reschedule_backup, attached_backups, detach_backup
-    storage.py    backup_storage, reset_storage_password, storage_access,
-                  add_storage_access, remove_storage_access, authorizable_blocks
-    monitoring.py monitoring (CPU, memory, network series), disks (used/total)
-    dns.py        secondary_domains, add/remove_secondary_domain,
-                  secondary_name_server
-    offers.py     migration (migration2018), available_upgrades
-    spec_errors.py the specification's errors: TaskInProgress, SnapshotExists,
-                  OptionNotAvailable, IpQuotaReached, MigrationNotPossible
-    await client.missing_access_rules() -> the ACCESS_RULES the key lacks
-
 Modules: signing.py (endpoints, signature, access rules), transport.py (one signed
 call, clock offset, rate-limit retries), error_map.py (OVH's error answers to
 errors.py), models.py (dataclasses and parsers), details.py (the hourly cycle),
@@ -64,10 +51,7 @@ kept in every exception.
 
 from __future__ import annotations
 
-from .backup import AttachedBackup, BackupOption, RestorePoint
 from .client import OvhClient
-from .dns import NameServer, SecondaryDomain
-from .error_map import CredentialRejected, InvalidSignature, ServiceExpired
 from .models import (
     AutomatedBackup,
     CredentialRequest,
@@ -83,76 +67,22 @@ from .models import (
     VpsModel,
     VpsState,
     VpsUsage,
-    parse_task,
-    parse_vps,
-    vps_status,
 )
-from .monitoring import DiskUse, Series, VpsMonitoring
-from .offers import Migration, MigrationPlan, UpgradeModel
-from .signing import (
-    ACCESS_RULES,
-    ENDPOINTS,
-    MANAGER_RULES,
-    missing_rules,
-    resolve_endpoint,
-    sign,
-)
-from .spec_errors import (
-    IpQuotaReached,
-    MigrationNotPossible,
-    OptionNotAvailable,
-    SnapshotExists,
-    SpecError,
-    TaskInProgress,
-)
-from .storage import BackupStorage, StorageAccess, StorageTask
 
 __all__ = [
-    "ACCESS_RULES",
-    "ENDPOINTS",
-    "MANAGER_RULES",
-    "AttachedBackup",
     "AutomatedBackup",
-    "BackupOption",
-    "BackupStorage",
-    "CredentialRejected",
     "CredentialRequest",
     "Datacenter",
-    "DiskUse",
     "Image",
-    "InvalidSignature",
-    "IpQuotaReached",
-    "Migration",
-    "MigrationNotPossible",
-    "MigrationPlan",
-    "NameServer",
-    "OptionNotAvailable",
     "OvhClient",
-    "RestorePoint",
-    "SecondaryDomain",
-    "Series",
-    "ServiceExpired",
     "ServiceInfo",
     "Snapshot",
     "SnapshotDownload",
-    "SnapshotExists",
-    "SpecError",
-    "StorageAccess",
-    "StorageTask",
     "Task",
-    "TaskInProgress",
-    "UpgradeModel",
     "UsageValue",
     "VpsDetails",
     "VpsInfo",
     "VpsModel",
-    "VpsMonitoring",
     "VpsState",
     "VpsUsage",
-    "missing_rules",
-    "parse_task",
-    "parse_vps",
-    "resolve_endpoint",
-    "sign",
-    "vps_status",
 ]

@@ -46,12 +46,8 @@ failures raise TaskFailed with Proxmox's own exit status text, e.g. "VM is locke
 
 from __future__ import annotations
 
-from .client import OPTIONAL_PRIVILEGES, REQUIRED_PRIVILEGES, ProxmoxClient
-from .connection import API_PREFIX, DEFAULT_PORT, TICKET_RENEW_AFTER, normalize_url
-from .error_map import PERMISSION_RE
-from .guests import BACKUP_OK_STATUSES
+from .client import ProxmoxClient
 from .models import (
-    SNAPSHOT_NAME_RE,
     ActionNotSupported,
     BackupCompress,
     BackupMode,
@@ -67,21 +63,9 @@ from .models import (
     ProxmoxSnapshot,
     ProxmoxTask,
     TaskTimeout,
-    counter_rate,
-    guest_status,
-    upid_node,
-    validate_snapshot_name,
 )
 
 __all__ = [
-    "API_PREFIX",
-    "BACKUP_OK_STATUSES",
-    "DEFAULT_PORT",
-    "OPTIONAL_PRIVILEGES",
-    "PERMISSION_RE",
-    "REQUIRED_PRIVILEGES",
-    "SNAPSHOT_NAME_RE",
-    "TICKET_RENEW_AFTER",
     "ActionNotSupported",
     "BackupCompress",
     "BackupMode",
@@ -98,9 +82,4 @@ __all__ = [
     "ProxmoxSnapshot",
     "ProxmoxTask",
     "TaskTimeout",
-    "counter_rate",
-    "guest_status",
-    "normalize_url",
-    "upid_node",
-    "validate_snapshot_name",
 ]

@@ -39,50 +39,10 @@ from __future__ import annotations
 
 from ...const import KIND_DOCKER
 from ..kind import Kind
-from .client import create_client, make_client
-from .compose import (
-    COMPLETED,
-    HEALTHY,
-    awaited,
-    stack_members,
-)
-from .const import (
-    CONF_CA_CERT,
-    CONF_CLIENT_CERT,
-    CONF_CLIENT_KEY,
-    CONF_CONTAINER,
-    CONF_FINGERPRINT,
-    CONF_STACK,
-    CONF_STATS,
-    CONF_STOP_GRACE,
-    INSPECT_CONCURRENCY,
-    POLL_TIMEOUT,
-    SECRET_FIELDS,
-    STATS_CONCURRENCY,
-    STATS_INTERVAL,
-    SUBENTRY_CONTAINER,
-    certificate_issue_id,
-    container_key,
-    followed_containers,
-    followed_stacks,
-    missing_issue_id,
-    missing_stack_issue_id,
-    stack_key,
-)
-from .coordinator import DockerCoordinator
+from .client import create_client
+from .const import CONF_CLIENT_KEY, SUBENTRY_CONTAINER
 from .descriptions import CONTAINER, ENGINE, STACK
-from .resources import (
-    ContainerResource,
-    DockerEngineResource,
-    StackResource,
-    stop_grace,
-)
 from .setup import async_setup_kind
-from .state import (
-    ContainerState,
-    EngineState,
-    StackState,
-)
 
 KIND = Kind(
     name=KIND_DOCKER,
@@ -93,42 +53,4 @@ KIND = Kind(
     resources={"engine": ENGINE, "container": CONTAINER, "stack": STACK},
 )
 
-__all__ = [
-    "COMPLETED",
-    "CONF_CA_CERT",
-    "CONF_CLIENT_CERT",
-    "CONF_CLIENT_KEY",
-    "CONF_CONTAINER",
-    "CONF_FINGERPRINT",
-    "CONF_STACK",
-    "CONF_STATS",
-    "CONF_STOP_GRACE",
-    "HEALTHY",
-    "INSPECT_CONCURRENCY",
-    "KIND",
-    "POLL_TIMEOUT",
-    "SECRET_FIELDS",
-    "STATS_CONCURRENCY",
-    "STATS_INTERVAL",
-    "SUBENTRY_CONTAINER",
-    "ContainerResource",
-    "ContainerState",
-    "DockerCoordinator",
-    "DockerEngineResource",
-    "EngineState",
-    "StackResource",
-    "StackState",
-    "async_setup_kind",
-    "awaited",
-    "certificate_issue_id",
-    "container_key",
-    "create_client",
-    "followed_containers",
-    "followed_stacks",
-    "make_client",
-    "missing_issue_id",
-    "missing_stack_issue_id",
-    "stack_key",
-    "stack_members",
-    "stop_grace",
-]
+__all__ = ["KIND"]

@@ -41,7 +41,3 @@ def create_client(
         timeout=timeout,
         stats_concurrency=STATS_CONCURRENCY,
     )
-
-
-#: The name the flows have always imported.
-make_client = create_client

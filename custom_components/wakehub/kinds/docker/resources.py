@@ -9,18 +9,15 @@ from typing import TYPE_CHECKING, Any, cast
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from ...api.docker import (
-    ENGINE_STOP_TIMEOUT,
-    Container,
-    DockerClient,
-)
+from ...api.docker import Container, DockerClient
+from ...api.docker.client import ENGINE_STOP_TIMEOUT
 from ...api.errors import NotFound
 from ...api.models import ResourceStatus
 from ...const import CONF_HOST_LINK, DOMAIN, PROBE_INTERVAL
 from ...devices import entry_device, via
 from ...hosting import stored_link
 from ...naming import Noun
-from ...resource import Resource, ResourceFeature
+from ...resource import Resource
 from .compose import HEALTHY, awaited, stack_members
 from .const import CONF_STOP_GRACE
 from .descriptions import CONTAINER, ENGINE, STACK
@@ -55,7 +52,6 @@ class DockerEngineResource(Resource):
     noun = Noun.DOCKER_ENGINE
 
     descriptions = ENGINE
-    features = ResourceFeature(0)
     coordinator: DockerCoordinator
 
     @property
@@ -76,12 +72,6 @@ class ContainerResource(Resource):
     noun = Noun.CONTAINER
 
     descriptions = CONTAINER
-    features = (
-        ResourceFeature.POWER
-        | ResourceFeature.REBOOT
-        | ResourceFeature.FORCE_STOP
-        | ResourceFeature.PAUSE
-    )
     starting_text = "starting_container"
     # The engine answers a restart once the container runs again.
     reboot_completes_task = True
@@ -164,7 +154,6 @@ class StackResource(Resource):
     noun = Noun.STACK
 
     descriptions = STACK
-    features = ResourceFeature.POWER
     starting_text = "starting_stack"
     coordinator: DockerCoordinator
 

@@ -5,12 +5,9 @@ from __future__ import annotations
 import logging
 
 from homeassistant.config_entries import (
-    SIGNAL_CONFIG_ENTRY_CHANGED,
     ConfigEntry,
-    ConfigEntryChange,
 )
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.core import HomeAssistant
 
 from ...const import CONF_HOST_LINK
 from ...coordinator import async_first_refresh
@@ -18,7 +15,7 @@ from ...devices import async_place_resource, linked_device
 from ...resource import Resource
 from ...runtime import WakeHubRuntimeData
 from .client import create_client
-from .const import container_key, followed_containers, followed_stacks, stack_key
+from .const import container_key, stack_key
 from .coordinator import DockerCoordinator
 from .resources import ContainerResource, DockerEngineResource, StackResource
 
@@ -71,23 +68,6 @@ async def async_setup_kind(
         for project, subentry_id in coordinator.stacks.items()
     )
 
-    @callback
-    def _entry_changed(change: ConfigEntryChange, changed: ConfigEntry) -> None:
-        # Adding or removing a container subentry changes the devices: reload.
-        # (An update listener would clash with the options flow's own reload.)
-        if (
-            change is ConfigEntryChange.UPDATED
-            and changed.entry_id == entry.entry_id
-            and (
-                followed_containers(changed) != coordinator.followed
-                or followed_stacks(changed) != coordinator.stacks
-            )
-        ):
-            hass.config_entries.async_schedule_reload(entry.entry_id)
-
-    entry.async_on_unload(
-        async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, _entry_changed)
-    )
     return WakeHubRuntimeData(
         coordinator=coordinator,
         resources=resources,

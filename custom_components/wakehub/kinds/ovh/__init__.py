@@ -22,30 +22,10 @@ from __future__ import annotations
 
 from ...const import KIND_OVH
 from ..kind import Kind
-from .client import create_client, ovh_client
-from .const import (
-    CONF_APPLICATION_KEY,
-    CONF_APPLICATION_SECRET,
-    CONF_CONSUMER_KEY,
-    CONF_ENDPOINT,
-    CONF_FINGERPRINT,
-    CONF_SERVICE_NAME,
-    DEFAULT_SCAN_INTERVAL,
-    RETRY_BACKOFF,
-    SLOW_INTERVAL,
-    SUBENTRY_VPS,
-    TASK_POLL_INTERVAL,
-    TASK_TIMEOUT,
-    USAGE_RETRY,
-    expired_issue_id,
-    is_named_endpoint,
-    manager_url,
-)
-from .coordinator import OvhCoordinator
+from .client import create_client
+from .const import CONF_APPLICATION_SECRET, CONF_CONSUMER_KEY, SUBENTRY_VPS
 from .descriptions import VPS
 from .setup import async_setup_kind
-from .state import OvhVpsState
-from .vps import OvhVpsResource
 
 KIND = Kind(
     name=KIND_OVH,
@@ -56,28 +36,4 @@ KIND = Kind(
     resources={"vps": VPS},
 )
 
-__all__ = [
-    "CONF_APPLICATION_KEY",
-    "CONF_APPLICATION_SECRET",
-    "CONF_CONSUMER_KEY",
-    "CONF_ENDPOINT",
-    "CONF_FINGERPRINT",
-    "CONF_SERVICE_NAME",
-    "DEFAULT_SCAN_INTERVAL",
-    "KIND",
-    "RETRY_BACKOFF",
-    "SLOW_INTERVAL",
-    "SUBENTRY_VPS",
-    "TASK_POLL_INTERVAL",
-    "TASK_TIMEOUT",
-    "USAGE_RETRY",
-    "OvhCoordinator",
-    "OvhVpsResource",
-    "OvhVpsState",
-    "async_setup_kind",
-    "create_client",
-    "expired_issue_id",
-    "is_named_endpoint",
-    "manager_url",
-    "ovh_client",
-]
+__all__ = ["KIND"]

@@ -38,7 +38,3 @@ def create_client(
         max_retries=max_retries,
         retry_backoff=const.RETRY_BACKOFF,
     )
-
-
-#: The name the flows have always imported.
-ovh_client = create_client

@@ -9,9 +9,7 @@ from typing import Final
 from homeassistant.config_entries import ConfigEntry
 
 from ...api.backoff import FIRST_DELAY
-from ...api.ovh import (
-    ENDPOINTS,
-)
+from ...api.ovh.signing import ENDPOINTS
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -16,12 +16,8 @@ from ...action_errors import needs_reauth, update_failed
 from ...api.errors import (
     WakeHubError,
 )
-from ...api.ovh import (
-    OvhClient,
-    ServiceExpired,
-    VpsDetails,
-    VpsState,
-)
+from ...api.ovh import OvhClient, VpsDetails, VpsState
+from ...api.ovh.error_map import ServiceExpired
 from ...const import DOMAIN
 from ...coordinator import WakeHubCoordinator
 from ...state import ResourceState

@@ -12,6 +12,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.helpers.typing import StateType
 
 from ...api.ovh import VpsDetails
+from ...capabilities import Rescue, Snapshots, capability
 from ...descriptions import (
     CPU,
     MEMORY,
@@ -208,15 +209,18 @@ MODEL = WakeHubSensorEntityDescription[OvhVpsState](
 
 
 async def _rescue_on(power: PowerManager, resource: Resource) -> None:
-    await act(resource, lambda: resource.async_rescue(True))
+    rescue = capability(resource, Rescue, "rescue")
+    await act(resource, lambda: rescue.async_rescue(True))
 
 
 async def _rescue_off(power: PowerManager, resource: Resource) -> None:
-    await act(resource, lambda: resource.async_rescue(False))
+    rescue = capability(resource, Rescue, "rescue")
+    await act(resource, lambda: rescue.async_rescue(False))
 
 
 async def _create_snapshot(power: PowerManager, resource: Resource) -> None:
-    await act(resource, lambda: resource.async_create_snapshot(None, None, False))
+    snapshots = capability(resource, Snapshots, "create_snapshot")
+    await act(resource, lambda: snapshots.async_create_snapshot(None, None, False))
 
 
 def _in_rescue(state: OvhVpsState) -> bool:

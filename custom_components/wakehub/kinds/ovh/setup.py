@@ -38,14 +38,4 @@ async def async_setup_kind(
         )
         for service, sub in vps_subentries.items()
     ]
-
-    known = (set(entry.subentries), dict(entry.options))
-
-    async def reload_on_change(hass: HomeAssistant, entry: ConfigEntry) -> None:
-        # A VPS added or removed from the entry's page, or new options: reload.
-        # (Home Assistant forbids update listeners with OptionsFlowWithReload.)
-        if (set(entry.subentries), dict(entry.options)) != known:
-            hass.config_entries.async_schedule_reload(entry.entry_id)
-
-    entry.async_on_unload(entry.add_update_listener(reload_on_change))
     return WakeHubRuntimeData(coordinator=coordinator, resources=resources)

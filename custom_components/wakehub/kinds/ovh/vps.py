@@ -21,14 +21,16 @@ from ...api.errors import (
     NotFound,
     PermissionDenied,
 )
-from ...api.ovh import (
-    OvhClient,
-    ServiceExpired,
-    Task,
+from ...api.ovh import OvhClient, Task
+from ...api.ovh.error_map import ServiceExpired
+from ...capabilities import (
+    Snapshot,
+    async_take_safety_snapshot,
+    safety_snapshot_name,
 )
 from ...const import DOMAIN
 from ...naming import Noun
-from ...resource import Resource, ResourceFeature, Snapshot, safety_snapshot_name
+from ...resource import Resource
 from . import const
 from .const import CONF_ENDPOINT, TASK_TIMEOUT, manager_url
 from .descriptions import VPS
@@ -69,15 +71,6 @@ class OvhVpsResource(Resource):
 
     noun = Noun.VPS
 
-    features = (
-        ResourceFeature.POWER
-        | ResourceFeature.REBOOT
-        | ResourceFeature.SNAPSHOTS
-        | ResourceFeature.RESCUE
-        | ResourceFeature.CONSOLE
-        | ResourceFeature.REBUILD
-        | ResourceFeature.RESET_PASSWORD
-    )
     starting_text = "starting_vps"
     #: async_reboot returns once OVH's reboot task ended (see the report on power.py).
     reboot_completes_task = True
@@ -204,7 +197,7 @@ class OvhVpsResource(Resource):
                     translation_key="ovh_no_snapshot",
                     translation_placeholders={"name": self.name},
                 )
-            await self.async_take_safety_snapshot("restore_snapshot", "restore")
+            await async_take_safety_snapshot(self, "restore_snapshot", "restore")
         await self._on_snapshot(lambda: self.client.restore_snapshot(self.key))
 
     async def async_snapshot_before(self, action: str, word: str) -> None:
@@ -302,7 +295,7 @@ class OvhVpsResource(Resource):
                 },
             )
         if snapshot_first:
-            await self.async_take_safety_snapshot("rebuild", "rebuild")
+            await async_take_safety_snapshot(self, "rebuild", "rebuild")
         task = await self._follow(
             lambda: self.client.rebuild(
                 self.key,

@@ -19,39 +19,10 @@ from homeassistant.const import CONF_PASSWORD
 
 from ...const import KIND_PROXMOX
 from ..kind import Kind
-from .client import build_client, create_client
-from .const import (
-    BACKUP_INTERVAL,
-    BACKUP_TIMEOUT,
-    CONF_CLUSTER,
-    CONF_FINGERPRINT,
-    CONF_NAME,
-    CONF_NODE,
-    CONF_NODES,
-    CONF_STOP_METHOD,
-    CONF_TOKEN_ID,
-    CONF_TOKEN_SECRET,
-    CONF_TYPE,
-    CONF_VMID,
-    REQUEST_TIMEOUT,
-    STOP_HIBERNATE,
-    STOP_METHODS,
-    STOP_PAUSE,
-    STOP_SHUTDOWN,
-    SUBENTRY_GUEST,
-    TASK_POLL_INTERVAL,
-    certificate_issue_id,
-    cluster_name,
-    guest_key,
-    guest_missing_issue_id,
-    node_key,
-)
-from .coordinator import ProxmoxCoordinator
+from .client import create_client
+from .const import CONF_TOKEN_SECRET, SUBENTRY_GUEST
 from .descriptions import GUEST, NODE
-from .guest import ProxmoxGuestResource
-from .node import ProxmoxNodeResource
 from .setup import async_setup_kind
-from .state import GuestState
 
 KIND = Kind(
     name=KIND_PROXMOX,
@@ -62,37 +33,4 @@ KIND = Kind(
     resources={"node": NODE, "guest": GUEST},
 )
 
-__all__ = [
-    "BACKUP_INTERVAL",
-    "BACKUP_TIMEOUT",
-    "CONF_CLUSTER",
-    "CONF_FINGERPRINT",
-    "CONF_NAME",
-    "CONF_NODE",
-    "CONF_NODES",
-    "CONF_STOP_METHOD",
-    "CONF_TOKEN_ID",
-    "CONF_TOKEN_SECRET",
-    "CONF_TYPE",
-    "CONF_VMID",
-    "KIND",
-    "REQUEST_TIMEOUT",
-    "STOP_HIBERNATE",
-    "STOP_METHODS",
-    "STOP_PAUSE",
-    "STOP_SHUTDOWN",
-    "SUBENTRY_GUEST",
-    "TASK_POLL_INTERVAL",
-    "GuestState",
-    "ProxmoxCoordinator",
-    "ProxmoxGuestResource",
-    "ProxmoxNodeResource",
-    "async_setup_kind",
-    "build_client",
-    "certificate_issue_id",
-    "cluster_name",
-    "create_client",
-    "guest_key",
-    "guest_missing_issue_id",
-    "node_key",
-]
+__all__ = ["KIND"]

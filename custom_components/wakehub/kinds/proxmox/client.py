@@ -36,7 +36,3 @@ def create_client(
         if request_timeout is None
         else request_timeout,
     )
-
-
-#: The name the flows have always imported.
-build_client = create_client

@@ -9,9 +9,7 @@ import logging
 import time
 from typing import Any
 
-from homeassistant.config_entries import (
-    ConfigEntry,
-)
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import (
     device_registry as dr,
@@ -21,19 +19,10 @@ from homeassistant.helpers import (
 from homeassistant.util import dt as dt_util
 
 from ...action_errors import update_failed
-from ...api.errors import (
-    CannotConnect,
-    CertificateError,
-    WakeHubError,
-)
+from ...api.errors import CannotConnect, CertificateError, WakeHubError
 from ...api.models import ResourceStatus
-from ...api.proxmox import (
-    ClusterState,
-    ProxmoxClient,
-    ProxmoxGuest,
-    ProxmoxNode,
-    counter_rate,
-)
+from ...api.proxmox import ClusterState, ProxmoxClient, ProxmoxGuest, ProxmoxNode
+from ...api.proxmox.models import counter_rate
 from ...const import CONF_HOST_LINKS, DOMAIN
 from ...coordinator import WakeHubCoordinator
 from ...devices import entry_device, linked_device

@@ -11,6 +11,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.util import dt as dt_util
 
+from ...action_errors import translate_error
 from ...api.proxmox import (
     ActionNotSupported,
     BackupCompress,
@@ -20,14 +21,20 @@ from ...api.proxmox import (
     InvalidSnapshotName,
     ProxmoxClient,
     TaskTimeout,
-    upid_node,
-    validate_snapshot_name,
+)
+from ...api.proxmox.models import upid_node, validate_snapshot_name
+from ...capabilities import (
+    Snapshot,
+    async_take_safety_snapshot,
+    safety_snapshot_name,
 )
 from ...const import DOMAIN
 from ...devices import via
+from ...features import ResourceFeature
 from ...hosting import HostKind, KnownAs
 from ...naming import Noun
-from ...resource import Resource, ResourceFeature, Snapshot, safety_snapshot_name
+from ...power_events import TIMEOUT_KEYS, PowerAction
+from ...resource import Resource
 from . import const
 from .const import (
     CONF_STOP_METHOD,
@@ -48,12 +55,17 @@ _LOGGER = logging.getLogger(__name__)
 
 # The power manager's timeout message for these actions (others: the task's own).
 # A hibernation that outlives the timeout goes on writing the RAM: no "force stop".
-_REASONS: Final = {
-    "start": "start",
-    "resume": "start",
-    "shutdown": "stop",
-    "reboot": "reboot",
+_POWER_ACTIONS: Final = {
+    "start": PowerAction.START,
+    "resume": PowerAction.START,
+    "shutdown": PowerAction.STOP,
+    "reboot": PowerAction.REBOOT,
 }
+# What only the Proxmox client refuses, named before the common table.
+_ERROR_KEYS: Final = (
+    (ActionNotSupported, "proxmox_action_not_supported"),
+    (InvalidSnapshotName, "proxmox_invalid_snapshot_name"),
+)
 _COMPRESS: Final[dict[str, BackupCompress]] = {
     "zstd": "zstd",
     "gzip": "gzip",
@@ -84,15 +96,9 @@ class ProxmoxGuestResource(Resource):
         self.guest_type: GuestType = "lxc" if guest_type == "lxc" else "qemu"
         self.noun = Noun.VM if self.guest_type == "qemu" else Noun.LXC
         self.node = node
-        self.features = (
-            ResourceFeature.POWER
-            | ResourceFeature.REBOOT
-            | ResourceFeature.FORCE_STOP
-            | ResourceFeature.SNAPSHOTS
-            | ResourceFeature.BACKUP
-        )
-        if self.guest_type == "qemu":
-            self.features |= ResourceFeature.RESET
+        if self.guest_type == "lxc":
+            # Proxmox resets VMs only: a container has no reset to press.
+            self.features &= ~ResourceFeature.RESET
         self.starting_text = (
             "starting_vm" if self.guest_type == "qemu" else "starting_lxc"
         )
@@ -182,15 +188,14 @@ class ProxmoxGuestResource(Resource):
         try:
             upid: str = await send(self.ref)
         except ActionNotSupported as err:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="proxmox_action_not_supported",
-                translation_placeholders={"name": self.name, "message": str(err)},
-            ) from err
-        await self._follow(upid, _REASONS.get(action))
+            raise translate_error(err, self.name, _ERROR_KEYS) from err
+        await self._follow(upid, _POWER_ACTIONS.get(action))
 
     async def _follow(
-        self, upid: str, action: str | None = None, timeout: float | None = None
+        self,
+        upid: str,
+        action: PowerAction | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Wait for the task; a task still running at the deadline is explained."""
         timeout = self.timeout if timeout is None else timeout
@@ -206,7 +211,7 @@ class ProxmoxGuestResource(Resource):
             # force stop; other actions say the task goes on in Proxmox.
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
-                translation_key=f"{action}_timeout"
+                translation_key=TIMEOUT_KEYS[action]
                 if action
                 else "proxmox_task_timeout",
                 translation_placeholders={
@@ -221,10 +226,8 @@ class ProxmoxGuestResource(Resource):
         try:
             return validate_snapshot_name(name or "")
         except InvalidSnapshotName as err:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="proxmox_invalid_snapshot_name",
-                translation_placeholders={"name": self.name, "snapshot": name or ""},
+            raise translate_error(
+                err, self.name, _ERROR_KEYS, snapshot=name or ""
             ) from err
 
     async def async_create_snapshot(
@@ -263,7 +266,7 @@ class ProxmoxGuestResource(Resource):
         if snapshot_first and any(
             s.name == snapshot for s in await self.client.list_snapshots(self.ref)
         ):
-            await self.async_take_safety_snapshot("restore_snapshot", "restore")
+            await async_take_safety_snapshot(self, "restore_snapshot", "restore")
         upid = await self.client.rollback_snapshot(self.ref, snapshot)
         await self._follow(upid)
 

@@ -10,6 +10,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceInfo
 
+from ...action_errors import translate_error
 from ...api.errors import (
     ApiError,
     InvalidResponse,
@@ -19,8 +20,9 @@ from ...api.proxmox import (
     ProxmoxClient,
 )
 from ...const import CONF_STOP_WITH_DEPENDENTS, DOMAIN
+from ...features import ResourceFeature
 from ...naming import Noun
-from ...resource import Resource, ResourceFeature
+from ...resource import Resource
 from .const import node_key, web_url
 from .descriptions import NODE
 
@@ -57,7 +59,18 @@ class ProxmoxNodeResource(Resource):
     coordinator: ProxmoxCoordinator
     # "Proxmox CPU": on its machine's device it sits beside the machine's "CPU",
     # and a node named like its machine gets no "_2" entity ids before linking.
-    translation_prefix = "node_"
+    translation_keys: Mapping[str, str] = {
+        "power": "node_power",
+        "status": "node_status",
+        "cpu": "node_cpu",
+        "memory": "node_memory",
+        "uptime": "node_uptime",
+        "reboot": "node_reboot",
+        "progress": "node_progress",
+        "auto_off_at": "node_auto_off_at",
+        "active": "node_active",
+        "auto_shutdown": "node_auto_shutdown",
+    }
     starting_text = "waking"
     # Its wake is a request to the cluster's API: waiting for that API to come
     # back is pointless when no other node runs to serve it.
@@ -65,11 +78,8 @@ class ProxmoxNodeResource(Resource):
 
     def __init__(self, *, powered: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.features = (
-            ResourceFeature.POWER | ResourceFeature.REBOOT
-            if powered
-            else ResourceFeature(0)
-        )
+        if not powered:
+            self.features = ResourceFeature(0)
 
     @property
     def device_info(self) -> DeviceInfo:
@@ -96,21 +106,18 @@ class ProxmoxNodeResource(Resource):
     async def async_start(self) -> None:
         """Ask the node answering the API to send this node's magic packet."""
         cluster = self.entry.title
-        placeholders = {"name": self.name, "cluster": cluster}
         try:
             state = await self.client.fetch_state()
         except WakeHubError as err:
             # Nothing answers for the cluster (a standalone host that is off).
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="proxmox_wake_unreachable",
-                translation_placeholders={**placeholders, "message": str(err)},
+            raise translate_error(
+                err, self.name, advice="proxmox_wake_unreachable", cluster=cluster
             ) from err
         if not any(n.online for n in state.nodes.values() if n.name != self.name):
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="proxmox_no_peer",
-                translation_placeholders=placeholders,
+                translation_placeholders={"name": self.name, "cluster": cluster},
             )
         try:
             await self.client.wake_node(self.name)
@@ -119,8 +126,6 @@ class ProxmoxNodeResource(Resource):
         except ApiError as err:
             # Typically no `wakeonlan` MAC in the node's config: Proxmox's
             # words, and how to set it.
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="proxmox_wake_failed",
-                translation_placeholders={**placeholders, "message": err.message},
+            raise translate_error(
+                err, self.name, advice="proxmox_wake_failed", cluster=cluster
             ) from err

@@ -5,16 +5,13 @@ from __future__ import annotations
 import logging
 
 from homeassistant.config_entries import (
-    SIGNAL_CONFIG_ENTRY_CHANGED,
     ConfigEntry,
-    ConfigEntryChange,
 )
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import (
     entity_registry as er,
     issue_registry as ir,
 )
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
 from ...const import CONF_HOST_LINKS, DOMAIN
 from ...coordinator import async_first_refresh
@@ -22,7 +19,7 @@ from ...devices import async_place_resource
 from ...resource import Resource
 from ...runtime import WakeHubRuntimeData
 from .client import create_client
-from .const import SUBENTRY_GUEST, guest_missing_issue_id, node_key
+from .const import guest_missing_issue_id, node_key
 from .coordinator import ProxmoxCoordinator
 from .node import ProxmoxNodeResource
 
@@ -61,27 +58,6 @@ async def async_setup_kind(
         async_place_resource(hass, node)
         resources.append(node)
     resources.extend(coordinator.guests.values())
-
-    subentry_ids = {r.subentry_id for r in coordinator.guests.values()}
-
-    @callback
-    def reload_on_new_guests(change: ConfigEntryChange, changed: ConfigEntry) -> None:
-        """A guest subentry was added or removed: set the entry up again."""
-        if change is not ConfigEntryChange.UPDATED or changed is not entry:
-            return
-        current = {
-            s.subentry_id
-            for s in entry.subentries.values()
-            if s.subentry_type == SUBENTRY_GUEST
-        }
-        if current != subentry_ids:
-            hass.config_entries.async_schedule_reload(entry.entry_id)
-
-    entry.async_on_unload(
-        async_dispatcher_connect(
-            hass, SIGNAL_CONFIG_ENTRY_CHANGED, reload_on_new_guests
-        )
-    )
 
     async def clear_issues() -> None:
         # Raised again at the next poll if the guest is still missing.
