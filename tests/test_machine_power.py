@@ -15,6 +15,7 @@ SWITCH = "switch.nas"
 STATUS = "sensor.nas_status"
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_switch_on_wakes_the_machine(
     hass: HomeAssistant, machine_sim: MachineSimulator, init_machine: MockConfigEntry
 ) -> None:

@@ -273,6 +273,7 @@ async def test_power_command_that_fails(
 
 
 # -- the wizard -------------------------------------------------------------------------
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 @pytest.mark.parametrize("login", ["password", "encrypted_key"])
 async def test_config_flow_against_real_sshd(
     hass: HomeAssistant, real_sshd: RealSshd, no_secret_logged: None, login: str
