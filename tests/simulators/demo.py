@@ -827,6 +827,9 @@ async def set_up_home_assistant(url: str, lab: DemoLab) -> None:
     )
     if link:
         log(f"{WAKE_CONTAINER}'s wake link (its Visit link, no login): {link}")
+        here = url.rstrip("/") + link[link.index(WAKE_PATH) :]
+        if here != link:
+            log(f"{WAKE_CONTAINER}'s wake link, from this host: {here}")
     else:
         log(
             f"{WAKE_CONTAINER}'s wake link: none yet (Home Assistant knows no "
