@@ -3,8 +3,9 @@
 In order, one Home Assistant for the module: onboarding; the wizard of every
 kind with one mistake (an error shown in words) and one trust step each (SSH
 host key, certificates); the device page of every kind; a cascade from all off
-watched on the container's device page; the logbook. It writes the screenshots
-README shows into docs/screenshots/ (scripts/screenshots).
+watched on the container's device page; the logbook; the container's wake
+link opened from all off. It writes the screenshots README shows into
+docs/screenshots/ (scripts/screenshots).
 
 Fields are found by their labels and steps by their titles, both read from
 WakeHub's translations by key: `STEP` names each step the tests go through,
@@ -628,8 +629,11 @@ def test_wake_link(
     link = home.url + visit[visit.index(WAKE_PATH) :]
     all_off(home)
     texts = EN["wake_page"]
-    page = browser_page.context.new_page()
-    page.set_viewport_size({"width": 412, "height": 760})  # a phone, as README shows
+    # A phone, as README shows it (a context of its own for the phone's screen).
+    phone = browser_page.context.browser.new_context(
+        viewport={"width": 412, "height": 760}, device_scale_factor=2, locale="en-US"
+    )
+    page = phone.new_page()
     try:
         page.goto(link)
         heading = page.locator("h1")
@@ -659,7 +663,7 @@ def test_wake_link(
         assert any(texts["layer_up"] in row and "pve1" in row for row in rows), rows
         say(capsys, f"wake page rows seen: {rows}")
     finally:
-        page.close()
+        phone.close()
     wait_for(
         lambda: switch_state(states(home), "jellyfin") == "on",
         30,
