@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import os
 from pathlib import Path
+import re
 import shutil
 import signal
 import socket
@@ -31,6 +32,8 @@ REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 CHROMIUM = Path(os.environ.get("WAKEHUB_CHROMIUM", "/usr/bin/chromium"))
 HA_START_TIMEOUT = 300.0  # a first start installs the frontend from PyPI
+# "  jellyfin     http://127.0.0.1:41234/" in the lab's instructions.
+PAGE_LINE = re.compile(r"^  (\S+) +(http://[\d.]+:\d+/)$", re.MULTILINE)
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -56,6 +59,8 @@ class DemoLab:
 
     directory: Path
     ports: dict[str, int] = field(default_factory=dict)
+    #: Each container's page (served while it runs), as the lab prints them.
+    pages: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -101,6 +106,7 @@ class DemoLab:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the demo lab did not start: {self.log()}")
             time.sleep(0.1)
+        self.pages = dict(PAGE_LINE.findall(ready.read_text()))
 
     def log(self) -> str:
         path = self.directory / "lab.log"

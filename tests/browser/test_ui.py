@@ -3,8 +3,9 @@
 In order, one Home Assistant for the module: onboarding; the wizard of every
 kind with one mistake (an error shown in words) and one trust step each (SSH
 host key, certificates); the device page of every kind; a cascade from all off
-watched on the container's device page; the logbook. It writes the screenshots
-README shows into docs/screenshots/ (scripts/screenshots).
+watched on the container's device page; the logbook; the container's wake
+link opened from all off. It writes the screenshots README shows into
+docs/screenshots/ (scripts/screenshots).
 
 Fields are found by their labels and steps by their titles, both read from
 WakeHub's translations by key: `STEP` names each step the tests go through,
@@ -28,7 +29,12 @@ import pytest
 
 from tests.browser.conftest import SCREENSHOTS
 from tests.browser.harness import HOST, REPO, DemoLab, HomeAssistant
-from tests.simulators.demo import set_host_link
+from tests.simulators.demo import (
+    WAKE_PATH,
+    enable_wake_on_access,
+    set_host_link,
+    wake_link,
+)
 from tests.simulators.demo_setup import (
     DEMO_NAME,
     DEMO_PASSWORD,
@@ -476,21 +482,7 @@ def test_cascade(
     from playwright.sync_api import expect
 
     page = browser_page
-
-    # All off, through WakeHub: turning pve1 off stops what runs on it first.
-    async def all_off(api: HomeAssistantApi) -> None:
-        switch = await api.power_switch("pve1")
-        await api.call_service("switch", "turn_off", {"entity_id": switch})
-
-    rest(home, all_off)
-    seen: dict[str, str] = {}
-
-    def lab_off() -> bool:
-        now = states(home)
-        seen.update({n: switch_state(now, n) for n in ("pve1", "media", "jellyfin")})
-        return seen["pve1"] == "off" and "on" not in seen.values()
-
-    wait_for(lab_off, 120, lambda: f"Home Assistant to see the lab off: {seen}")
+    all_off(home)
     open_device(page, home, "jellyfin")
     # The power switch: the first entity of the Controls card, named as the device.
     expect(page.get_by_text("Controls", exact=True)).to_be_visible()
@@ -533,6 +525,24 @@ def test_cascade(
         lambda: "the stop cascade to end",
     )
     CASCADE["end"] = datetime.now(UTC).isoformat()
+
+
+def all_off(home: HomeAssistant) -> None:
+    """All off, through WakeHub: turning pve1 off stops what runs on it first."""
+
+    async def turn_off(api: HomeAssistantApi) -> None:
+        switch = await api.power_switch("pve1")
+        await api.call_service("switch", "turn_off", {"entity_id": switch})
+
+    rest(home, turn_off)
+    seen: dict[str, str] = {}
+
+    def lab_off() -> bool:
+        now = states(home)
+        seen.update({n: switch_state(now, n) for n in ("pve1", "media", "jellyfin")})
+        return seen["pve1"] == "off" and "on" not in seen.values()
+
+    wait_for(lab_off, 120, lambda: f"Home Assistant to see the lab off: {seen}")
 
 
 def progress_texts(page: Page, pattern: re.Pattern[str]) -> list[str]:
@@ -592,3 +602,70 @@ def say(capsys: pytest.CaptureFixture[str], text: str) -> None:
     """Figures the suite measures, shown even when pytest captures output."""
     with capsys.disabled():
         print(f"\n[browser] {text}")
+
+
+def test_wake_link(
+    browser_page: Page,
+    home: HomeAssistant,
+    lab: DemoLab,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Wake on access turned on for jellyfin as scripts/demo does (its
+    Reconfigure form over REST); from all off, its wake link (the device's
+    Visit link) opened in the browser: the waiting page shows the layers come
+    up (pve1, media, jellyfin), then the browser lands on jellyfin's own page."""
+    from playwright.sync_api import expect
+
+    service = lab.pages["jellyfin"]
+
+    async def enable(api: HomeAssistantApi) -> str:
+        await enable_wake_on_access(api, "jellyfin", service)
+        return await wake_link(api, "jellyfin")
+
+    visit = rest(home, enable)
+    assert visit, "no wake link on jellyfin's device (Visit link)"
+    # Home Assistant builds it with its own address; the browser uses the one
+    # the suite reaches it on (loopback: a local client, as the link wants).
+    link = home.url + visit[visit.index(WAKE_PATH) :]
+    all_off(home)
+    texts = EN["wake_page"]
+    # A phone, as README shows it (a context of its own for the phone's screen).
+    phone = browser_page.context.browser.new_context(
+        viewport={"width": 412, "height": 760}, device_scale_factor=2, locale="en-US"
+    )
+    page = phone.new_page()
+    try:
+        page.goto(link)
+        heading = page.locator("h1")
+        expect(heading).to_have_text(texts["waking"].format(name="jellyfin"))
+        layers = page.locator("ol.layers li")
+        names = [name.strip() for name in layers.locator("b").all_inner_texts()]
+        assert [n for n in names if n in ("pve1", "media", "jellyfin")] == [
+            "pve1",
+            "media",
+            "jellyfin",
+        ], names
+        # The node comes up first, the page still on the wake link: the
+        # screenshot shows one layer up, the others on their way.
+        up = page.locator("ol.layers li.up")
+        expect(up.first).to_be_visible(timeout=60_000)
+        assert page.url == link
+        seen = set(layers.all_inner_texts())
+        shot(page, "wake-page")
+        # Then it lands on the service itself.
+        started = time.monotonic()
+        while page.url == link and time.monotonic() - started < 90:
+            seen.update(layers.all_inner_texts())
+            page.wait_for_timeout(300)
+        page.wait_for_url(service, timeout=5_000)
+        expect(page.locator("h1")).to_have_text("jellyfin")
+        rows = [" ".join(row.split()) for row in sorted(seen)]
+        assert any(texts["layer_up"] in row and "pve1" in row for row in rows), rows
+        say(capsys, f"wake page rows seen: {rows}")
+    finally:
+        phone.close()
+    wait_for(
+        lambda: switch_state(states(home), "jellyfin") == "on",
+        30,
+        lambda: "Home Assistant to see jellyfin on",
+    )

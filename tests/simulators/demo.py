@@ -76,6 +76,10 @@ from tests.simulators.proxmox import (
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 TICK = 0.25  # how often the power links between the simulators are checked
+WAKE_PATH = "/api/wakehub/wake/"  # the wake link's path (wake/const.py)
+WAKE_CONTAINER = "jellyfin"  # the container whose wake on access the setup turns on
+# The Docker kind's subentry type (kinds/docker/const.py), for its Reconfigure.
+CONTAINER_SUBENTRY = "container"
 
 NAS_MAC = "52:54:00:12:34:56"
 PVE1_MAC = "52:54:00:8a:1e:01"
@@ -367,6 +371,7 @@ class DemoLab:
         self._was_running: set[str] = set()  # containers up when the engine stopped
         self._last: dict[str, str] = {}
         self._started: list[Any] = []
+        self.pages: dict[str, str] = {}  # container -> its page, served while it runs
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -386,6 +391,10 @@ class DemoLab:
                 for _, pending in steps[index + 1 :]:
                     pending.close()
                 raise OSError(f"{err} (change the port with {flag})") from err
+        # Each container serves its tiny page while it runs: what wake on
+        # access opens once the container answers.
+        for name, *_ in CONTAINERS:
+            self.pages[name] = await self.docker.serve_page(name)
         assert self.proxmox.certificate is not None
         self.proxmox_gate.ssl_context = self.proxmox.certificate.server_context()
         if self.docker.certificate is not None:
@@ -402,6 +411,8 @@ class DemoLab:
         self._started.append(machine)
 
     async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.docker.stop_pages()
         # Reverse order: the Docker and OVH simulators chain the loop's exception
         # handler and restore it on stop.
         for sim in (self.ovh, self.docker, self.proxmox):
@@ -622,6 +633,13 @@ class DemoLab:
             '     "WakeHub access granted"; go back and submit.',
             f"     resources           {vps}",
             "",
+            "Container pages (each answers only while its container runs):",
+            *(f"  {name:<12} {url}" for name, url in self.pages.items()),
+            "",
+            "Wake on access (set up with --setup; by hand: the container's",
+            "Reconfigure > Service address = its page, Wake on access on): the",
+            "device's Visit link wakes the whole chain, then opens the page.",
+            "",
             "Host links, for the cascade:",
             "  Proxmox entry > Configure > pve1: the pve1 power switch",
             "  Docker entry > Configure > Runs on: the media power switch",
@@ -729,6 +747,52 @@ async def add_lab(api: HomeAssistantApi, lab: DemoLab) -> None:
     if "docker" in added:
         await set_host_link(api, added["docker"], "host_link", "media")
         log("Home Assistant: the Docker engine linked to the VM media")
+    # Every start: the page's port is new each time the lab starts.
+    await enable_wake_on_access(api, WAKE_CONTAINER, lab.pages[WAKE_CONTAINER])
+    log(f"Home Assistant: wake on access on for {WAKE_CONTAINER}")
+
+
+async def enable_wake_on_access(
+    api: HomeAssistantApi, name: str, service_url: str
+) -> None:
+    """Turn wake on access on for the container `name` with `service_url`, in
+    its Reconfigure form (the rest of the form kept as shown). Retried while its
+    entry is still (re)loading."""
+    answers = Wizard(
+        {"service_url": service_url, "wake_on_access": True}, keep_shown=True
+    )
+    for attempt in range(60):
+        try:
+            switch = await api.power_switch(name)
+            entry_id = await api.template(f"{{{{ config_entry_id('{switch}') }}}}")
+            subentry_id = await api.subentry_id(entry_id, name)
+            result = await api.subentry_reconfigure(
+                entry_id, CONTAINER_SUBENTRY, subentry_id, answers
+            )
+        except SetupError:
+            if attempt == 59:
+                raise
+            await asyncio.sleep(0.5)
+        else:
+            if result.get("reason") != "reconfigure_successful":
+                raise SetupError(f"wake on access for {name}: {result}")
+            return
+
+
+async def wake_link(api: HomeAssistantApi, name: str, timeout: float = 30.0) -> str:
+    """The wake link of `name`: its device's Visit link, once its entry has
+    reloaded with wake on access on ('' if Home Assistant knows no address of
+    its own to build it with)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(SetupError):
+            switch = await api.power_switch(name)
+            url = await api.device_attr(switch, "configuration_url")
+            if isinstance(url, str) and WAKE_PATH in url:
+                return url
+        if time.monotonic() > deadline:
+            return ""
+        await asyncio.sleep(0.5)
 
 
 async def set_host_link(
@@ -756,10 +820,21 @@ async def set_up_home_assistant(url: str, lab: DemoLab) -> None:
         await api.wait_until_up()
         await api.onboard_or_login()
         await add_lab(api, lab)
+        link = await wake_link(api, WAKE_CONTAINER)
     log(
         f"Home Assistant is ready on {url}: log in as {DEMO_USERNAME!r}, "
         f"password {DEMO_PASSWORD!r}"
     )
+    if link:
+        log(f"{WAKE_CONTAINER}'s wake link (its Visit link, no login): {link}")
+        here = url.rstrip("/") + link[link.index(WAKE_PATH) :]
+        if here != link:
+            log(f"{WAKE_CONTAINER}'s wake link, from this host: {here}")
+    else:
+        log(
+            f"{WAKE_CONTAINER}'s wake link: none yet (Home Assistant knows no "
+            "address of its own: Settings > System > Network)"
+        )
 
 
 def _demo_guests() -> dict[int, SimGuest]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+import json
 import time
 from typing import Any
 
@@ -163,6 +164,15 @@ class HomeAssistantApi:
             )
         return await self._drive(base, result, wizard)
 
+    async def subentry_reconfigure(
+        self, entry_id: str, subentry_type: str, subentry_id: str, wizard: Wizard
+    ) -> Json:
+        """Run a subentry's reconfigure flow (its Reconfigure in the UI) to its end."""
+        base = "/api/config/config_entries/subentries/flow"
+        body = {"handler": [entry_id, subentry_type], "subentry_id": subentry_id}
+        result = await self._post(base, body)
+        return await self._drive(base, result, wizard)
+
     async def options_flow(self, entry_id: str, wizard: Wizard) -> Json:
         base = "/api/config/config_entries/options/flow"
         result = await self._post(base, {"handler": entry_id})
@@ -198,6 +208,36 @@ class HomeAssistantApi:
         )
         return found
 
+    async def device_attr(self, switch: str, attribute: str) -> Any:
+        """An attribute of the device whose power switch is `switch` (None if unset)."""
+        text = await self.template(
+            f"{{{{ device_attr(device_id('{switch}'), '{attribute}') | tojson }}}}"
+        )
+        return json.loads(text)
+
+    async def command(self, message: Json) -> Any:
+        """One command over the websocket API (what the frontend sends)."""
+        async with self.session.ws_connect(f"{self.url}/api/websocket") as ws:
+            await ws.receive_json()  # auth_required
+            await ws.send_json({"type": "auth", "access_token": self.token})
+            if (await ws.receive_json()).get("type") != "auth_ok":
+                raise SetupError("websocket: authentication refused")
+            await ws.send_json({"id": 1, **message})
+            answer: Json = await ws.receive_json()
+        if not answer.get("success"):
+            raise SetupError(f"{message['type']}: {answer.get('error')}")
+        return answer.get("result")
+
+    async def subentry_id(self, entry_id: str, title: str) -> str:
+        """The id of the subentry of `entry_id` titled `title`."""
+        subentries = await self.command(
+            {"type": "config_entries/subentries/list", "entry_id": entry_id}
+        )
+        for subentry in subentries:
+            if subentry["title"] == title:
+                return str(subentry["subentry_id"])
+        raise SetupError(f"no subentry {title} in {entry_id}")
+
     async def power_switch(self, name: str) -> str:
         """The entity id of the WakeHub power switch named `name` (the device's
         name: the switch is the device's main entity)."""
@@ -216,6 +256,9 @@ class Wizard:
 
     values: Mapping[str, Any]
     hooks: Mapping[str, StepHook] = field(default_factory=dict)
+    #: Send back what a form shows already (a settings form: what is not
+    #: typed stays as it was, as when a person submits it untouched).
+    keep_shown: bool = False
 
     async def answer(self, step: Json) -> Json:
         if step["type"] == "menu":
@@ -229,6 +272,8 @@ class Wizard:
                 answer[name] = self.values[name]
             elif name == "resources":
                 answer[name] = [o["value"] for o in _options(item)]
+            elif self.keep_shown and (shown := _shown(item)) is not None:
+                answer[name] = shown
         return answer
 
 
@@ -239,6 +284,13 @@ def _forward(options: list[str] | dict[str, str]) -> str:
         if "trust" in name or "confirm" in name:
             return name
     return next(n for n in names if "cancel" not in n and "back" not in n)
+
+
+def _shown(item: Json) -> Any:
+    """What a form field shows before anything is typed: its suggested value,
+    else its default (None: empty)."""
+    suggested = (item.get("description") or {}).get("suggested_value")
+    return suggested if suggested is not None else item.get("default")
 
 
 def _options(item: Json) -> list[Json]:
