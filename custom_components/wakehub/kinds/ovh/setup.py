@@ -12,6 +12,8 @@ from ...runtime import WakeHubRuntimeData
 from .client import create_client
 from .const import SUBENTRY_VPS
 from .coordinator import OvhCoordinator
+from .descriptions import vps_descriptions
+from .state import OvhVpsState
 from .vps import OvhVpsResource
 
 _LOGGER = logging.getLogger(__name__)
@@ -27,6 +29,7 @@ async def async_setup_kind(
     }
     coordinator = OvhCoordinator(hass, entry, create_client(hass, entry.data))
     coordinator.services = list(vps_subentries)
+    coordinator.names = {service: sub.title for service, sub in vps_subentries.items()}
     await coordinator.async_config_entry_first_refresh()
     resources: list[Resource] = [
         OvhVpsResource(
@@ -38,6 +41,12 @@ async def async_setup_kind(
         )
         for service, sub in vps_subentries.items()
     ]
+    for resource in resources:
+        # Its disks, as the VPS manager reported them at setup.
+        state = coordinator.data.get(resource.key)
+        resource.descriptions = vps_descriptions(
+            state if isinstance(state, OvhVpsState) else None
+        )
 
     known = (set(entry.subentries), dict(entry.options))
 
