@@ -64,7 +64,7 @@ from ..schema import vol
 from . import validate
 from .choose import ResourcesSubentryFlow
 from .common import timing_fields, timing_options
-from .kind import Detour, FlowKind, Found, Server, Trust, Use
+from .kind import Detour, FlowKind, FormError, Found, Server, Trust, Use
 
 if TYPE_CHECKING:
     from .steps import ServerFlow
@@ -150,6 +150,9 @@ async def _connect(hass: HomeAssistant, data: dict[str, Any]) -> Server:
     await client.server_time()
     if not data.get(CONF_CONSUMER_KEY):
         raise Detour(validate_step, await client.request_credential())
+    if await client.missing_access_rules():
+        # A key from before the VPS manager: WakeHub would fail on its new calls.
+        raise FormError({"base": "ovh_missing_rules"})
     account = await client.account_id()
     return Server(unique_id=account, title=f"OVHcloud {account}", data=data)
 
