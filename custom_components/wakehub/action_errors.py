@@ -5,7 +5,9 @@ every coordinator's poll through `update_failed`: both name the failure with
 `api.errors.error_key`, as the wizard's form errors do, so
 the same failure reads the same everywhere, whatever the kind, and never leaks a
 secret: only the resource's or server's name and the platform's own message are
-shown.
+shown. An error that names its own text (`translation_key`: the OVH VPS manager
+specification's errors, e.g. "an operation is already running") is shown with it,
+whichever action met it; forms keep the general key (they have no such texts).
 """
 
 from __future__ import annotations
@@ -36,7 +38,10 @@ def _key_and_placeholders(
     specific: Iterable[tuple[type[WakeHubError], str]] = (),
 ) -> tuple[str, dict[str, str]]:
     message = err.message if isinstance(err, ApiError) else str(err)
-    return error_key(err, specific), {"name": name, "message": message}
+    # An error that names its own text (OVH's specification errors) comes first.
+    own = getattr(err, "translation_key", None)
+    key = own if isinstance(own, str) else error_key(err, specific)
+    return key, {"name": name, "message": message}
 
 
 def translate_error(

@@ -1,5 +1,6 @@
-"""`active`: what the idle detector currently sees for a resource (only where
-auto-shutdown is on)."""
+"""Binary sensors: what each kind declares (descriptions.py), and `active`,
+what the idle detector currently sees for a resource (only where auto-shutdown
+is on)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .activity import Activity
-from .entity import WakeHubIdleEntity, async_add_idle_entities
+from .descriptions import WakeHubBinarySensorEntityDescription
+from .entity import (
+    WakeHubEntity,
+    WakeHubIdleEntity,
+    async_add_idle_entities,
+    async_add_resource_entities,
+)
 from .idle import async_get_idle_monitor
 from .power import async_get_power_manager
 from .runtime import WakeHubConfigEntry
@@ -32,6 +39,16 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     power = async_get_power_manager(hass)
+    async_add_resource_entities(
+        entry,
+        async_add_entities,
+        lambda resource: [
+            WakeHubBinarySensor(resource, power, description)
+            for description in resource.descriptions.binary_sensors
+            if description.exists_fn is None
+            or ((state := resource.state) is not None and description.exists_fn(state))
+        ],
+    )
     async_add_idle_entities(
         hass,
         entry,
@@ -40,6 +57,28 @@ async def async_setup_entry(
         description=ACTIVE,
         make=lambda resource: WakeHubActiveSensor(resource, power, ACTIVE),
     )
+
+
+class WakeHubBinarySensor(WakeHubEntity, BinarySensorEntity):
+    entity_description: WakeHubBinarySensorEntityDescription[Any]
+
+    @property
+    def available(self) -> bool:
+        # Not known (a failed read, no figures): unavailable, not a guessed "off".
+        return (
+            super().available
+            and self.entity_description.is_on_fn(self.state_data) is not None
+        )
+
+    @property
+    def is_on(self) -> bool | None:
+        return self.entity_description.is_on_fn(self.state_data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        if not self.available:
+            return None
+        return self.entity_description.attr_fn(self.state_data)
 
 
 class WakeHubActiveSensor(WakeHubIdleEntity, BinarySensorEntity):

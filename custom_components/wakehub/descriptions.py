@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.components.binary_sensor import BinarySensorEntityDescription
 from homeassistant.components.button import ButtonEntityDescription
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -72,11 +73,24 @@ class WakeHubButtonEntityDescription[S: ResourceState](ButtonEntityDescription):
 
 
 @dataclass(frozen=True, kw_only=True)
+class WakeHubBinarySensorEntityDescription[S: ResourceState](
+    BinarySensorEntityDescription
+):
+    """A binary sensor reading a resource's typed state `S` (None: unavailable)."""
+
+    is_on_fn: Callable[[S], bool | None]
+    attr_fn: Callable[[S], dict[str, Any] | None] = _no_attributes
+    #: As for sensors: asked with the state at setup; None: always exists.
+    exists_fn: Callable[[S], bool] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class ResourceDescriptions:
     """The entities a kind of resource has, beside its power switch."""
 
     sensors: tuple[WakeHubSensorEntityDescription[Any], ...] = ()
     buttons: tuple[WakeHubButtonEntityDescription[Any], ...] = ()
+    binary_sensors: tuple[WakeHubBinarySensorEntityDescription[Any], ...] = ()
 
 
 def disabled[D: SensorEntityDescription | ButtonEntityDescription](

@@ -34,7 +34,6 @@ from .api.errors import ApiError, WakeHubError
 from .api.ovh import Task
 from .api.ovh.backup import RESTORE_TYPES, AttachedBackup, RestorePoint
 from .api.ovh.error_map import ServiceExpired
-from .api.ovh.spec_errors import SpecError
 from .api.ovh.storage import StorageAccess, StorageTask
 from .const import DOMAIN
 from .kinds.ovh.vps import OvhVpsResource
@@ -73,10 +72,9 @@ def _refused(key: str, name: str, **placeholders: str) -> ServiceValidationError
 
 
 def _translated(err: WakeHubError, name: str) -> HomeAssistantError:
-    """The specification's errors by their own key, the rest as every action's."""
+    """An expired service by its OVH text, the rest as every action's (the
+    specification's errors by their own key: action_errors.py)."""
     message = err.message if isinstance(err, ApiError) else str(err)
-    if isinstance(err, SpecError):
-        return _error(err.translation_key, name, message=message)
     if isinstance(err, ServiceExpired):
         return _error("ovh_service_expired", name, message=message)
     return translate_error(err, name)

@@ -1,4 +1,5 @@
-"""Repairs with a fix: a changed SSH host key, and a proposed host link.
+"""Repairs with a fix: a changed SSH host key, a proposed host link, and an OVH
+consumer key short of the access rules WakeHub now asks for.
 
 A changed key is never accepted silently: it may be a reinstalled OS, or someone
 impersonating the machine to collect its password. The fix flow shows the new
@@ -102,6 +103,41 @@ class LinkProposalRepairFlow(RepairsFlow):
         )
 
 
+#: An OVH entry whose consumer key predates the VPS manager's access rules.
+OVH_ACCESS_RULES_PREFIX = "ovh_access_rules_"
+
+
+class OvhAccessRulesRepairFlow(RepairsFlow):
+    """Explain the missing rules, then start the reauth that requests them."""
+
+    def __init__(self, entry_id: str, rules: str) -> None:
+        self._entry_id = entry_id
+        self._rules = rules
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        # The repairs manager passes the issue here: the question comes next.
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        if entry is None:
+            return self.async_abort(reason="entry_removed")
+        if user_input is not None:
+            # The reauth asks for a new key with every rule; the issue goes
+            # once the entry is set up again with it.
+            entry.async_start_reauth(self.hass)
+            return self.async_create_entry(data={})
+        return self.async_show_form(
+            step_id="confirm",
+            data_schema=vol.Schema({}),
+            description_placeholders={"name": entry.title, "rules": self._rules},
+        )
+
+
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
 ) -> RepairsFlow:
@@ -110,4 +146,8 @@ async def async_create_fix_flow(
         return HostKeyChangedRepairFlow(str((data or {})["entry_id"]))
     if issue_id.startswith(LINK_ISSUE_PREFIX):
         return LinkProposalRepairFlow(issue_id, data or {})
+    if issue_id.startswith(OVH_ACCESS_RULES_PREFIX):
+        return OvhAccessRulesRepairFlow(
+            str((data or {})["entry_id"]), str((data or {}).get("rules", ""))
+        )
     return ConfirmRepairFlow()

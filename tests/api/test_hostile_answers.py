@@ -11,7 +11,6 @@ as a success must be an error.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import replace
 import re
 from typing import Any
 
@@ -244,9 +243,6 @@ def _ovh_calls(sn: str) -> dict[str, tuple[str, Call[OvhClient]]]:
                 "/datacenter",
                 "/images/current",
                 "/snapshot$",
-                "/automatedBackup$",
-                "/automatedBackup/restorePoints",
-                "/use",
             )
         },
     }
@@ -300,8 +296,6 @@ async def ovh_templates(
     }
     queries = {
         "tasks": {"state": "doing"},
-        "details/automatedBackup/restorePoints": {"state": "available"},
-        "details/use": {"type": "cpu:used"},
     }
     for name, (path, _) in _ovh_calls(sn).items():
         if name not in templates:
@@ -325,12 +319,6 @@ async def test_ovh_answers(
     client = _ovh_client(ovh, session)
     await client.sync_time()
     answer = data.draw(answers(ovh_templates[name]), label="answer")
-    if name == "details/use":
-        # `/use` is deprecated: anything but a good answer reads as "no usage
-        # figures" (None), by design, rather than failing the whole VPS.
-        result = await _serve_and_call(ovh, path, replace(answer, unreadable=False), client, call)  # fmt: skip
-        assert isinstance(result, WakeHubError) or result.usage is None or not answer.unreadable  # fmt: skip
-        return
     await _serve_and_call(ovh, path, answer, client, call)
 
 

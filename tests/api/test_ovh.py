@@ -409,37 +409,8 @@ async def test_details(sim: OvhSimulator, client: OvhClient) -> None:
     assert details.image is not None
     assert details.image.name == "Debian 12"
     assert details.snapshot is None
-    assert details.automated_backup is not None
-    assert details.automated_backup.state == "enabled"
-    assert len(details.automated_backup.restore_points) == 2
-    assert details.usage is not None
-    assert details.usage.cpu is not None
-    assert details.usage.cpu.value == 12.5
-    others = [r for n, r in result.items() if n != web]
-    assert all(isinstance(r, VpsDetails) and r.automated_backup is None for r in others)
-
-
-@pytest.mark.parametrize("status", [404, 400, 410])
-async def test_deprecated_monitoring_gone(
-    sim: OvhSimulator, client: OvhClient, status: int
-) -> None:
-    name = first(sim)
-    sim.vps[name].monitoring_status = status
-    assert await client.usage(name) is None
-    details = await client.get_details(name)
-    assert details.usage is None
-    assert (await client.get_details(name, include_usage=False)).usage is None
-
-
-async def test_monitoring_server_error_raises(
-    sim: OvhSimulator, client: OvhClient
-) -> None:
-    name = first(sim)
-    sim.vps[name].monitoring_status = 500
-    with pytest.raises(ApiError):
-        await client.usage(name)
-    with pytest.raises(ApiError):
-        await client.get_details(name)
+    # The automated backup and the figures are the VPS manager's: not read here.
+    assert not any("automatedBackup" in r.path or r.path.endswith("/use") for r in sim.requests)  # fmt: skip
 
 
 async def test_image_fallback_to_distribution(
@@ -600,10 +571,10 @@ async def test_backup_disabled_and_no_image(
 ) -> None:
     name = first(sim)
     sim.vps[name].automated_backup = "disabled"
-    backup = await client.automated_backup(name)
+    backup = await client.backup_option(name)
     assert backup is not None
     assert backup.state == "disabled"
-    assert backup.restore_points == ()
+    assert not backup.enabled
 
 
 def test_defensive_parsing() -> None:

@@ -160,11 +160,11 @@ async def test_snapshot_include_ram_refused(
 async def test_snapshot_option_missing(
     hass: HomeAssistant, init_ovh: MockConfigEntry, ovh_sim: OvhSimulator
 ) -> None:
-    """OVH's own message reaches the user."""
+    """The specification's "option not available" text, with OVH's own message."""
     ovh_sim.vps[web(ovh_sim)].snapshot_option = False
     with pytest.raises(HomeAssistantError) as err:
         await act(hass, "create_snapshot")
-    assert err.value.translation_key == "api_error"
+    assert err.value.translation_key == "ovh_option_not_available"
     assert (
         "snapshot option is not enabled"
         in err.value.translation_placeholders["message"]
@@ -230,13 +230,14 @@ async def test_reset_password(
 async def test_conflict_while_a_task_runs(
     hass: HomeAssistant, init_ovh: MockConfigEntry, ovh_sim: OvhSimulator
 ) -> None:
-    """409: the user reads that a task is running, in OVH's words."""
+    """409: the user reads that a task is running (the specification's own
+    text, on an older action too), with OVH's words."""
     sn = web(ovh_sim)
     ovh_sim.task_duration = 5
     await init_ovh.runtime_data.coordinator.client.reboot(sn)
     with pytest.raises(HomeAssistantError) as err:
         await act(hass, "reset_password")
-    assert err.value.translation_key == "conflict"
+    assert err.value.translation_key == "ovh_task_in_progress"
     assert "A task is already pending" in err.value.translation_placeholders["message"]
     for task in ovh_sim.vps[sn].tasks.values():
         task["state"] = "done"

@@ -375,7 +375,23 @@ async def test_options(hass: HomeAssistant, init_ovh: MockConfigEntry) -> None:
         result["flow_id"], {CONF_TIMEOUT: 120.0, CONF_SCAN_INTERVAL: 30.0}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert init_ovh.options == {CONF_TIMEOUT: 120, CONF_SCAN_INTERVAL: 30}
+    assert init_ovh.options == {
+        CONF_TIMEOUT: 120,
+        CONF_SCAN_INTERVAL: 30,
+        "low_disk_threshold": 90,
+    }
+
+
+async def test_options_low_disk_threshold(
+    hass: HomeAssistant, init_ovh: MockConfigEntry
+) -> None:
+    result = await hass.config_entries.options.async_init(init_ovh.entry_id)
+    timing = {CONF_TIMEOUT: 120.0, CONF_SCAN_INTERVAL: 30.0}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], timing | {"low_disk_threshold": 80}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_ovh.options["low_disk_threshold"] == 80
 
 
 async def test_add_vps(

@@ -67,6 +67,37 @@ async def test_sensors(
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_low_disk_binary_sensors(
+    hass: HomeAssistant,
+    ovh_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One low-space binary sensor per disk the VPS manager reports."""
+    monkeypatch.setattr("custom_components.wakehub.PLATFORMS", [Platform.BINARY_SENSOR])
+    assert await hass.config_entries.async_setup(ovh_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await snapshot_platform(hass, entity_registry, snapshot, ovh_entry.entry_id)
+
+
+async def test_entity_economy(
+    hass: HomeAssistant, ovh_entry: MockConfigEntry, entity_registry: er.EntityRegistry
+) -> None:
+    """At most 6 entities enabled by default per VPS, however many the VPS
+    manager adds (web has the automated backup, db not)."""
+    assert await hass.config_entries.async_setup(ovh_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    entries = er.async_entries_for_config_entry(entity_registry, ENTRY_ID)
+    for name in ("web", "db", "mail"):
+        mine = [e for e in entries if e.entity_id.split(".")[1].startswith(name)]
+        enabled = [e.entity_id for e in mine if e.disabled_by is None]
+        assert len(enabled) <= 6, enabled
+    assert any(e.entity_id == "sensor.web_automated_backup" for e in entries)
+    assert not any(e.entity_id == "sensor.db_automated_backup" for e in entries)
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_switches_and_buttons(
     hass: HomeAssistant,
     ovh_entry: MockConfigEntry,
@@ -106,33 +137,43 @@ async def test_device(
     assert init_ovh.subentries[switch.config_subentry_id].unique_id == web
 
 
+def monitoring_requests(sim: OvhSimulator) -> int:
+    return sum(1 for r in sim.requests if r.path.endswith("/monitoring"))
+
+
 async def test_request_counts(
     hass: HomeAssistant,
     ovh_entry: MockConfigEntry,
     ovh_sim: OvhSimulator,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """Fast cycle: 2 requests per VPS. Slow cycle (hourly): the details."""
+    """Fast cycle: 2 requests per VPS, monitoring (4) once per its 5-minute
+    step. Slow cycle (hourly): the details (5) and the VPS manager's parts."""
     assert await hass.config_entries.async_setup(ovh_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
-    # First refresh: fast (3 x 2) + slow: web 11 (7 + restorePoints... ) etc.
-    # web: serviceInfos, ips, datacenter, images/current, snapshot, automatedBackup,
-    # restorePoints, 4 x use = 11; db and mail have no backup option: 10 each.
-    assert vps_requests(ovh_sim) == 6 + 11 + 10 + 10
+    # First refresh: fast (3 x 2) + details (3 x 5: serviceInfos, ips,
+    # datacenter, images/current, snapshot) + the VPS manager: web 14 (backup
+    # 3, storage 1, offers 2, disks 4, monitoring 4), db and mail 12 (backup 1).
+    # The automated backup and /use are no longer read by the details (before:
+    # 6 + 11 + 10 + 10).
+    assert vps_requests(ovh_sim) == 6 + 3 * 5 + 14 + 12 + 12
 
     ovh_sim.requests.clear()
     await tick(hass, freezer)
-    assert vps_requests(ovh_sim) == 6
+    assert vps_requests(ovh_sim) - monitoring_requests(ovh_sim) == 6
     assert ovh_sim.count(path_prefix="/1.0/auth") == 0
 
     ovh_sim.requests.clear()
-    for _ in range(58):  # up to 59 minutes: fast cycles only
+    for _ in range(58):  # up to 59 minutes: fast cycles and monitoring only
         await tick(hass, freezer)
-    assert vps_requests(ovh_sim) == 58 * 6
+    # Monitoring: once per 5-minute point, not on every fast cycle.
+    assert monitoring_requests(ovh_sim) <= 3 * 4 * (58 // 5 + 1)
+    assert vps_requests(ovh_sim) - monitoring_requests(ovh_sim) == 58 * 6
 
     ovh_sim.requests.clear()
     await tick(hass, freezer)  # 60 minutes: the slow cycle is due
-    assert vps_requests(ovh_sim) == 6 + 31
+    slow = vps_requests(ovh_sim) - monitoring_requests(ovh_sim)
+    assert slow == 6 + 3 * 5 + 10 + 8 + 8
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
@@ -143,12 +184,13 @@ async def test_monitoring_gone(
     freezer: FrozenDateTimeFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The deprecated /use call disappears: usage sensors go unavailable, quietly."""
+    """OVH stops serving monitoring to a VPS: its figures go unavailable, quietly,
+    and monitoring is asked again a day later only."""
     assert await hass.config_entries.async_setup(ovh_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     cpu = "sensor.web_cpu"
-    assert float(hass.states.get(cpu).state) == 12.5
-    assert float(hass.states.get("sensor.web_memory").state) == 7.5
+    assert float(hass.states.get(cpu).state) == 13.0
+    assert hass.states.get(cpu).attributes["state_class"] == "measurement"
 
     caplog.clear()
     caplog.set_level(logging.INFO)
@@ -170,14 +212,15 @@ async def test_monitoring_gone(
     freezer.tick(timedelta(hours=1))
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert ovh_sim.count(path_prefix=f"/1.0/vps/{vps_named(ovh_sim, 'web')}/use") == 0
+    web = vps_named(ovh_sim, "web")
+    assert ovh_sim.count(path_prefix=f"/1.0/vps/{web}/monitoring") == 0
 
     for vps in ovh_sim.vps.values():
         vps.monitoring_status = 200
     freezer.tick(timedelta(hours=24))
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert float(hass.states.get(cpu).state) == 12.5
+    assert float(hass.states.get(cpu).state) == 13.0
 
 
 async def test_setup_retry_when_unreachable(
@@ -355,3 +398,49 @@ async def test_device_page_buttons(
     assert hass.states.get("button.web_take_a_snapshot").state == STATE_UNAVAILABLE
     snapshot = hass.states.get("sensor.web_snapshot")
     assert snapshot.attributes["snapshot_id"]
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_low_disk_repair_through_the_cycle(
+    hass: HomeAssistant,
+    ovh_entry: MockConfigEntry,
+    ovh_sim: OvhSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A disk filling past the entry's threshold raises a repair issue and turns
+    its binary sensor on; freed, both clear (disks are read hourly)."""
+    hass.config_entries.async_update_entry(
+        ovh_entry, options={**ovh_entry.options, "low_disk_threshold": 80}
+    )
+    assert await hass.config_entries.async_setup(ovh_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    web = vps_named(ovh_sim, "web")
+    disk = ovh_sim.vps[web].disks[0]
+    issue_id = f"ovh_low_disk_{ENTRY_ID}_{web}_{disk['id']}"
+    binary = f"binary_sensor.web_disk_{disk['id']}_low_on_space"
+    issues = ir.async_get(hass)
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+    assert hass.states.get(binary).state == "off"
+    assert hass.states.get(binary).attributes["threshold"] == 80
+
+    disk["used_mb"] = disk["max_mb"] * 0.85
+    freezer.tick(timedelta(hours=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    issue = issues.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "ovh_low_disk_space"
+    assert issue.translation_placeholders == {
+        "name": "web",
+        "disk": str(disk["id"]),
+        "used": "85",
+        "threshold": "80",
+    }
+    assert hass.states.get(binary).state == "on"
+
+    disk["used_mb"] = disk["max_mb"] * 0.5
+    freezer.tick(timedelta(hours=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+    assert hass.states.get(binary).state == "off"

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
+    NumberSelectorConfig,
+    NumberSelectorMode,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -48,11 +50,15 @@ from ..kinds.ovh.const import (
     SUBENTRY_VPS,
     is_named_endpoint,
 )
+from ..kinds.ovh_vps_manager import (
+    CONF_LOW_DISK_THRESHOLD,
+    DEFAULT_LOW_DISK_THRESHOLD,
+)
 from ..schema import vol
 from . import validate
 from .choose import ResourcesSubentryFlow
 from .common import timing_fields, timing_options
-from .kind import Detour, FlowKind, Found, Server, Trust, Use
+from .kind import Detour, FlowKind, FormError, Found, Server, Trust, Use
 
 if TYPE_CHECKING:
     from .steps import ServerFlow
@@ -138,6 +144,9 @@ async def _connect(hass: HomeAssistant, data: dict[str, Any]) -> Server:
     await client.server_time()
     if not data.get(CONF_CONSUMER_KEY):
         raise Detour(validate_step, await client.request_credential())
+    if await client.missing_access_rules():
+        # A key from before the VPS manager: WakeHub would fail on its new calls.
+        raise FormError({"base": "ovh_missing_rules"})
     account = await client.account_id()
     return Server(unique_id=account, title=f"OVHcloud {account}", data=data)
 
@@ -238,8 +247,15 @@ FLOW_KIND = FlowKind(
 )
 
 
+# Percent used from which a disk is low on space (binary sensor, repair issue).
+_LOW_DISK_RULES: Final[dict[str, validate.Rule]] = {
+    CONF_LOW_DISK_THRESHOLD: validate.number_rule(50, 99, whole=True)
+}
+
+
 class OvhOptionsFlow(OptionsFlowWithReload):
-    """How long a start or stop may take, and how often to poll."""
+    """How long a start or stop may take, how often to poll, and from which
+    percentage a disk is low on space."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -252,14 +268,31 @@ class OvhOptionsFlow(OptionsFlowWithReload):
         errors: dict[str, str] = {}
         if user_input is not None:
             options, errors = timing_options(user_input)
+            threshold, threshold_errors = validate.parse(user_input, _LOW_DISK_RULES)
+            errors |= threshold_errors
             if not errors:
-                return self.async_create_entry(data=options)
+                return self.async_create_entry(data=options | threshold)
+        current = self.config_entry.options
         return self.async_show_form(
             step_id="ovh_options",
             data_schema=vol.Schema(
-                timing_fields(
-                    self.config_entry.options, scan_interval=DEFAULT_SCAN_INTERVAL
-                )
+                {
+                    **timing_fields(current, scan_interval=DEFAULT_SCAN_INTERVAL),
+                    vol.Required(
+                        CONF_LOW_DISK_THRESHOLD,
+                        default=current.get(
+                            CONF_LOW_DISK_THRESHOLD, int(DEFAULT_LOW_DISK_THRESHOLD)
+                        ),
+                    ): validate.FiniteNumberSelector(
+                        NumberSelectorConfig(
+                            min=50,
+                            max=99,
+                            step=1,
+                            unit_of_measurement="%",
+                            mode=NumberSelectorMode.BOX,
+                        )
+                    ),
+                }
             ),
             errors=errors,
         )

@@ -83,7 +83,15 @@ _RATES: Final[dict[str, float]] = {
     "kbps": 1000 / 8,
     "mbps": 1000**2 / 8,
 }
-MIGRATION_STATES: Final = ["available", "notAvailable", "toPlan", "planned", "ongoing"]
+# OVH's migration states, as the sensor's options (translation keys are snake_case).
+_MIGRATION_STATES: Final[dict[str, str]] = {
+    "available": "available",
+    "notAvailable": "not_available",
+    "toPlan": "to_plan",
+    "planned": "planned",
+    "ongoing": "ongoing",
+}
+MIGRATION_STATES: Final = list(_MIGRATION_STATES.values())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -523,7 +531,9 @@ SENSORS: Final[tuple[OvhManagerSensorDescription, ...]] = (
         options=MIGRATION_STATES,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda d: (
-            d.offers.migration.status if d.offers and d.offers.migration else None
+            _MIGRATION_STATES.get(d.offers.migration.status or "")
+            if d.offers and d.offers.migration
+            else None
         ),
         attributes_fn=_migration_attributes,
         exists_fn=lambda d: d.offers is not None and d.offers.migration is not None,

@@ -23,10 +23,9 @@ Public API (what the Home Assistant layer uses), all importable from this packag
         and GET /vps/{sn}/tasks?state=doing (ids of running tasks). A running task
         is described (type) only when this client started or fetched it already,
         or with describe_new_tasks=True (one GET per never-seen task id).
-    await client.get_details(service, include_usage=True) -> VpsDetails
+    await client.get_details(service) -> VpsDetails
         hourly: serviceInfos, ips, datacenter, images/current (or distribution),
-        snapshot (404 = none), automatedBackup (+ restorePoints when enabled),
-        usage from the deprecated /use call (None when gone, never an error).
+        snapshot (404 = none). Backups and figures: the VPS manager's modules below.
     # actions: each returns the OVH Task; follow it with wait_for_task
     start/stop/reboot(service), rescue(service, enabled), create_snapshot(service,
     description), restore_snapshot, delete_snapshot, get_snapshot -> Snapshot | None,

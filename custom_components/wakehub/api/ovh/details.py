@@ -1,39 +1,33 @@
-"""The slow cycle of a VPS: billing, IPs, location, image, snapshot, backups, usage."""
+"""The slow cycle of a VPS: billing, IPs, location, image, snapshot."""
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-from typing import Final
 
-from ..errors import ApiError, NotFound, PermissionDenied
+from ..errors import ApiError, NotFound
 from ..fields import items, opt_obj, opt_str, text
-from .error_map import ServiceExpired
 from .models import (
-    AutomatedBackup,
     Datacenter,
     Image,
     ServiceInfo,
     Snapshot,
     VpsDetails,
-    VpsUsage,
     opt_bool,
     parse_date,
     parse_datetime,
-    parse_usage_value,
 )
 from .transport import OvhTransport, vps_path
-
-_USAGE_TYPES: Final = ("cpu:used", "mem:used", "net:rx", "net:tx")
 
 
 class DetailsReader(OvhTransport):
     """The slow cycle: what changes rarely, read hourly."""
 
-    async def get_details(
-        self, service: str, *, include_usage: bool = True
-    ) -> VpsDetails:
-        """What changes rarely: billing, IPs, location, image, snapshot, backups."""
+    async def get_details(self, service: str) -> VpsDetails:
+        """What changes rarely: billing, IPs, location, image, snapshot.
+
+        The automated backup and the figures are the VPS manager's (read on
+        their own cycle by kinds/ovh_vps_manager.py), not read here again.
+        """
         try:
             async with asyncio.TaskGroup() as group:
                 service_info = group.create_task(self.service_info(service))
@@ -41,10 +35,6 @@ class DetailsReader(OvhTransport):
                 datacenter = group.create_task(self.datacenter(service))
                 image = group.create_task(self.current_image(service))
                 snapshot = group.create_task(self.get_snapshot(service))
-                backup = group.create_task(self.automated_backup(service))
-                usage = group.create_task(
-                    self.usage(service) if include_usage else _none()
-                )
         except ExceptionGroup as errors:
             # One request failed: report the first error as any other call would.
             raise errors.exceptions[0] from None
@@ -56,8 +46,6 @@ class DetailsReader(OvhTransport):
             datacenter=datacenter.result(),
             image=image.result(),
             snapshot=snapshot.result(),
-            automated_backup=backup.result(),
-            usage=usage.result(),
         )
 
     async def service_info(self, service: str) -> ServiceInfo:
@@ -117,53 +105,3 @@ class DetailsReader(OvhTransport):
             creation_date=parse_datetime(data.get("creationDate")),
             region=opt_str(data.get("region")),
         )
-
-    async def automated_backup(self, service: str) -> AutomatedBackup | None:
-        """Automated backup option and its restore points; None without the option."""
-        try:
-            data = opt_obj(
-                await self._call("GET", vps_path(service, "automatedBackup"))
-            )
-        except NotFound:
-            return None
-        state = opt_str(data.get("state"))
-        points: tuple[dt.datetime, ...] = ()
-        if state == "enabled":
-            answer = await self._call(
-                "GET",
-                vps_path(service, "automatedBackup/restorePoints"),
-                query={"state": "available"},
-            )
-            listed = items(answer, f"the restore points of {service}")
-            points = tuple(p for p in map(parse_datetime, listed) if p is not None)
-        return AutomatedBackup(
-            state=state, schedule=opt_str(data.get("schedule")), restore_points=points
-        )
-
-    async def usage(self, service: str) -> VpsUsage | None:
-        """CPU, memory and network use from `/use` (deprecated by OVH).
-
-        Returns None, without raising, once OVH stops serving it (404, 400, 410...),
-        so the sensors become unavailable rather than the whole VPS.
-        """
-        try:
-            values = await asyncio.gather(
-                *(
-                    self._call("GET", vps_path(service, "use"), query={"type": kind})
-                    for kind in _USAGE_TYPES
-                )
-            )
-        except NotFound, PermissionDenied:
-            return None
-        except ApiError as err:
-            if isinstance(err, ServiceExpired) or (
-                isinstance(err.code, int) and err.code >= 500
-            ):
-                raise
-            return None
-        cpu, memory, net_rx, net_tx = (parse_usage_value(v) for v in values)
-        return VpsUsage(cpu=cpu, memory=memory, net_rx=net_rx, net_tx=net_tx)
-
-
-async def _none() -> None:
-    return None

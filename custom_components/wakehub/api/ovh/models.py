@@ -184,8 +184,6 @@ class VpsDetails:
     datacenter: Datacenter | None
     image: Image | None
     snapshot: Snapshot | None
-    automated_backup: AutomatedBackup | None
-    usage: VpsUsage | None
 
 
 # -- parsing helpers ------------------------------------------------------------------

@@ -21,14 +21,21 @@ from ...api.ovh.error_map import ServiceExpired
 from ...const import DOMAIN
 from ...coordinator import WakeHubCoordinator
 from ...state import ResourceState
+from ..ovh_vps_manager import (
+    CONF_LOW_DISK_THRESHOLD,
+    DEFAULT_LOW_DISK_THRESHOLD,
+    VpsManagerData,
+    VpsManagerPoller,
+    async_sync_low_disk_issues,
+)
 from .const import (
+    CONF_ENDPOINT,
     DEFAULT_SCAN_INTERVAL,
     SLOW_INTERVAL,
-    USAGE_RETRY,
     expired_issue_id,
     manager_url,
 )
-from .state import OvhVpsState, usage_figures
+from .state import OvhVpsState
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -42,15 +49,23 @@ class OvhCoordinator(WakeHubCoordinator):
         super().__init__(hass, entry, default_interval=DEFAULT_SCAN_INTERVAL)
         self.client = client
         self.services: list[str] = []
+        #: Each VPS's name (its subentry's title), for repair issues.
+        self.names: dict[str, str] = {}
         self.states: dict[str, VpsState] = {}
         self.details: dict[str, VpsDetails] = {}
+        endpoint = entry.data.get(CONF_ENDPOINT, "")
+        #: Backups, storage, monitoring, disks, offers: each on its own cycle.
+        self.manager = VpsManagerPoller(
+            client, manager_url=lambda service: manager_url(endpoint, service)
+        )
         self._slow_due: dt.datetime | None = None
         self._stale: set[str] = set()
-        self._usage_retry: dict[str, dt.datetime] = {}
 
     def mark_stale(self, service: str) -> None:
-        """Read this VPS's slow-cycle data again at the next refresh."""
+        """Read this VPS's slow-cycle data again at the next refresh (after an
+        action that changes it: snapshot, rebuild, backup, storage...)."""
         self._stale.add(service)
+        self.manager.mark_stale(service)
 
     async def _async_update_data(self) -> dict[str, ResourceState]:
         if not self.services:
@@ -67,7 +82,43 @@ class OvhCoordinator(WakeHubCoordinator):
             due = [sn for sn in ok if sn in self._stale]
         if due:
             await self._slow_cycle(due, now)
-        return {sn: self._state(sn, state) for sn, state in ok.items()}
+        manager = await self.manager.async_update(
+            ok,
+            now,
+            memory_mb={
+                sn: model.memory if (model := state.info.model) else None
+                for sn, state in ok.items()
+            },
+        )
+        threshold = self.low_disk_threshold
+        for service, data in manager.items():
+            async_sync_low_disk_issues(
+                self.hass,
+                entry_id=self.config_entry.entry_id,
+                service=service,
+                name=self.names.get(service, service),
+                data=data,
+                threshold=threshold,
+            )
+        return {
+            sn: OvhVpsState(
+                status=state.status,
+                vps=state,
+                details=self.details.get(sn),
+                manager=manager.get(sn) or VpsManagerData(),
+                low_disk_threshold=threshold,
+            )
+            for sn, state in ok.items()
+        }
+
+    @property
+    def low_disk_threshold(self) -> float:
+        """Percent used from which a disk is low on space (entry option)."""
+        return float(
+            self.config_entry.options.get(
+                CONF_LOW_DISK_THRESHOLD, DEFAULT_LOW_DISK_THRESHOLD
+            )
+        )
 
     def _check_errors(self, fast: Mapping[str, VpsState | WakeHubError]) -> None:
         """Auth failures start a reauth; expired services raise a repair issue."""
@@ -107,28 +158,14 @@ class OvhCoordinator(WakeHubCoordinator):
 
     async def _slow_cycle(self, services: list[str], now: dt.datetime) -> None:
         async def one(service: str) -> None:
-            retry = self._usage_retry.get(service)
-            with_usage = retry is None or now >= retry
             try:
-                details = await self.client.get_details(
-                    service, include_usage=with_usage
-                )
+                details = await self.client.get_details(service)
             except WakeHubError as err:
                 # Slow data changes rarely: keep the last one, try again next cycle.
                 _LOGGER.debug("%s: no details for %s: %s", self.name, service, err)
                 self._stale.add(service)
                 return
             self._stale.discard(service)
-            if with_usage and details.usage is None:
-                if retry is None:
-                    _LOGGER.debug(
-                        "%s: OVH no longer serves usage figures for %s",
-                        self.name,
-                        service,
-                    )
-                self._usage_retry[service] = now + USAGE_RETRY
-            elif with_usage:
-                self._usage_retry.pop(service, None)
             self.details[service] = details
             self._update_device(service, details)
 
@@ -143,19 +180,3 @@ class OvhCoordinator(WakeHubCoordinator):
         ):
             if (DOMAIN, service) in device.identifiers and image != device.sw_version:
                 registry.async_update_device(device.id, sw_version=image)
-
-    def _state(self, service: str, state: VpsState) -> OvhVpsState:
-        details = self.details.get(service)
-        model = state.info.model
-        cpu, memory, net_in, net_out = usage_figures(
-            details.usage if details else None, model.memory if model else None
-        )
-        return OvhVpsState(
-            status=state.status,
-            cpu=cpu,
-            memory=memory,
-            network_in=net_in,
-            network_out=net_out,
-            vps=state,
-            details=details,
-        )

@@ -14,12 +14,9 @@ from homeassistant.helpers.typing import StateType
 from ...api.ovh import VpsDetails
 from ...capabilities import Rescue, Snapshots, capability
 from ...descriptions import (
-    CPU,
-    MEMORY,
-    NETWORK_IN,
-    NETWORK_OUT,
     REBOOT,
     ResourceDescriptions,
+    WakeHubBinarySensorEntityDescription,
     WakeHubButtonEntityDescription,
     WakeHubSensorEntityDescription,
     act,
@@ -27,7 +24,14 @@ from ...descriptions import (
     status_sensor,
 )
 from ...features import ResourceFeature
-from .state import OvhVpsState, aware, expiration, restore_points, task_text
+from ..ovh_vps_manager import (
+    SENSORS,
+    OvhLowDiskDescription,
+    OvhManagerSensorDescription,
+    disk_sensors,
+    low_disk_sensor,
+)
+from .state import OvhVpsState, aware, expiration, task_text
 
 if TYPE_CHECKING:
     from ...power import PowerManager
@@ -113,18 +117,64 @@ def _addresses(
     )
 
 
-def _has_backup(state: OvhVpsState) -> bool:
-    return state.has_backup
+def manager_sensor(
+    description: OvhManagerSensorDescription,
+) -> WakeHubSensorEntityDescription[OvhVpsState]:
+    """A VPS manager's sensor over the VPS's state: created when its part exists
+    for this VPS, unavailable while that part's read fails, disabled by default
+    (the card keeps its few figures; enable these from the device page)."""
+
+    def value(state: OvhVpsState) -> StateType | datetime:
+        if not description.available_fn(state.manager):
+            return None
+        return description.value_fn(state.manager)
+
+    def attributes(state: OvhVpsState) -> dict[str, Any] | None:
+        return description.attributes_fn(state.manager) or None
+
+    return WakeHubSensorEntityDescription[OvhVpsState](
+        key=description.key,
+        translation_key=description.translation_key,
+        translation_placeholders=description.translation_placeholders,
+        device_class=description.device_class,
+        options=description.options,
+        state_class=description.state_class,
+        native_unit_of_measurement=description.native_unit_of_measurement,
+        suggested_unit_of_measurement=description.suggested_unit_of_measurement,
+        suggested_display_precision=description.suggested_display_precision,
+        entity_category=description.entity_category,
+        entity_registry_enabled_default=False,
+        value_fn=value,
+        attr_fn=attributes,
+        exists_fn=lambda state: description.exists_fn(state.manager),
+    )
 
 
-def _reports_usage(state: OvhVpsState) -> bool:
-    return state.reports_usage
+#: The VPS manager's sensors every VPS may have (per-disk ones: `disk_descriptions`).
+MANAGER_SENSORS = tuple(manager_sensor(d) for d in SENSORS)
 
 
-def _usage[D: WakeHubSensorEntityDescription[Any]](description: D) -> D:
-    """A `/use` figure: only where OVH still serves it, and disabled by default
-    (OVH deprecated the call)."""
-    return disabled(replace(description, exists_fn=_reports_usage))
+def low_disk(
+    description: OvhLowDiskDescription,
+) -> WakeHubBinarySensorEntityDescription[OvhVpsState]:
+    """A disk low on space, at the entry's threshold (a repair issue says it too,
+    so the binary sensor is there for automations: disabled by default)."""
+
+    def is_on(state: OvhVpsState) -> bool | None:
+        if not description.available_fn(state.manager):
+            return None
+        return description.is_on_fn(state.manager, state.low_disk_threshold)
+
+    return WakeHubBinarySensorEntityDescription[OvhVpsState](
+        key=description.key,
+        translation_key=description.translation_key,
+        translation_placeholders=description.translation_placeholders,
+        device_class=description.device_class,
+        entity_registry_enabled_default=False,
+        is_on_fn=is_on,
+        attr_fn=lambda state: {"threshold": state.low_disk_threshold},
+        exists_fn=lambda state: description.exists_fn(state.manager),
+    )
 
 
 CURRENT_TASK = WakeHubSensorEntityDescription[OvhVpsState](
@@ -152,38 +202,6 @@ SNAPSHOT = WakeHubSensorEntityDescription[OvhVpsState](
         lambda d: aware(d.snapshot.creation_date) if d.snapshot else None
     ),
     attr_fn=_snapshot_attributes,
-    none_is_unknown=True,
-)
-BACKUP = WakeHubSensorEntityDescription[OvhVpsState](
-    key="backup",
-    translation_key="backup",
-    entity_category=EntityCategory.DIAGNOSTIC,
-    entity_registry_enabled_default=False,
-    value_fn=_details(
-        lambda d: d.automated_backup.state if d.automated_backup else None
-    ),
-    attr_fn=lambda state: (
-        {"schedule": state.details.automated_backup.schedule}
-        if state.details and state.details.automated_backup
-        else None
-    ),
-    exists_fn=_has_backup,
-)
-LAST_RESTORE_POINT = WakeHubSensorEntityDescription[OvhVpsState](
-    key="last_restore_point",
-    translation_key="last_restore_point",
-    device_class=SensorDeviceClass.TIMESTAMP,
-    entity_category=EntityCategory.DIAGNOSTIC,
-    entity_registry_enabled_default=False,
-    value_fn=lambda state: (
-        points[-1] if (points := restore_points(state.details)) else None
-    ),
-    attr_fn=lambda state: (
-        {"restore_points": len(restore_points(state.details))}
-        if state.has_backup
-        else None
-    ),
-    exists_fn=_has_backup,
     none_is_unknown=True,
 )
 DATACENTER = WakeHubSensorEntityDescription[OvhVpsState](
@@ -255,23 +273,30 @@ CREATE_SNAPSHOT = WakeHubButtonEntityDescription[OvhVpsState](
     available_fn=lambda state: state.details is None or state.details.snapshot is None,
 )
 
-# Where to reach it and until when it is paid for; the rest on demand.
+# Until when it is paid for; the rest on demand.
 VPS = ResourceDescriptions(
     sensors=(
         status_sensor(_status_attributes),
-        _usage(CPU),
-        _usage(MEMORY),
-        _usage(NETWORK_IN),
-        _usage(NETWORK_OUT),
         CURRENT_TASK,
         EXPIRATION,
         SNAPSHOT,
-        BACKUP,
-        LAST_RESTORE_POINT,
         disabled(_addresses("ipv4")),
         disabled(_addresses("ipv6")),
         DATACENTER,
         MODEL,
+        *MANAGER_SENSORS,
     ),
     buttons=(REBOOT, RESCUE_ON, RESCUE_OFF, CREATE_SNAPSHOT),
 )
+
+
+def vps_descriptions(state: OvhVpsState | None) -> ResourceDescriptions:
+    """A VPS's entities, with used and total space and low space of each disk
+    the VPS manager reported when it was set up."""
+    disks = [disk.id for disk in state.manager.disks or ()] if state else []
+    return replace(
+        VPS,
+        sensors=VPS.sensors
+        + tuple(manager_sensor(d) for i in disks for d in disk_sensors(i)),
+        binary_sensors=tuple(low_disk(low_disk_sensor(i)) for i in disks),
+    )
