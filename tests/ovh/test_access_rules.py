@@ -10,8 +10,7 @@ from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.wakehub.api.ovh.signing import ACCESS_RULES
-from custom_components.wakehub.api.ovh.signing import MANAGER_RULES
+from custom_components.wakehub.api.ovh.signing import ACCESS_RULES, MANAGER_RULES
 from custom_components.wakehub.const import DOMAIN
 from tests.ovh.conftest import ENTRY_ID
 from tests.ovh.test_config_flow import newest_key, submit
