@@ -12,6 +12,7 @@ from homeassistant.const import ATTR_ENTITY_ID, STATE_ON
 from homeassistant.core import HomeAssistant
 import pytest
 
+from custom_components.wakehub.const import DOMAIN
 from custom_components.wakehub.wake.const import (
     CONF_WAKE_MAX_STARTS,
     CONF_WAKE_ON_ACCESS,
@@ -59,9 +60,13 @@ async def until_ready(wl: WakeLab, path: str) -> list[str]:
 
 
 async def turn_on(hass: HomeAssistant, entity_id: str) -> None:
+    """Turn it on, then let every entry poll once: the link judges "running"
+    by the last poll, as it would a moment after a real start."""
     await hass.services.async_call(
         "switch", "turn_on", {ATTR_ENTITY_ID: entity_id}, blocking=True
     )
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        await entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
 
 
