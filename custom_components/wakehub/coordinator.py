@@ -44,6 +44,19 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
             ),
         )
 
+    #: Whether the last poll failed too (set when each poll ends).
+    _failing = False
+
+    def _async_refresh_finished(self) -> None:
+        # Home Assistant tells the entities of a failure only when it begins.
+        # While a server keeps failing, what they show can still change (a
+        # server asleep with its host shows its resources stopped until its
+        # start-up time runs out: asleep.py), so tell them at every failed poll;
+        # they write only what changed.
+        if self._failing and not self.last_update_success:
+            self.async_update_listeners()
+        self._failing = not self.last_update_success
+
     def hosted_workloads(self) -> Mapping[str, Sequence[Workload]]:
         """What runs, at the last poll, on each resource this server runs on.
 

@@ -12,6 +12,7 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .asleep import server_asleep, shown_state
 from .const import DOMAIN
 from .coordinator import WakeHubCoordinator
 from .features import ResourceFeature
@@ -124,13 +125,21 @@ class WakeHubEntity(CoordinatorEntity[WakeHubCoordinator]):
 
     @property
     def available(self) -> bool:
-        # A resource missing from its coordinator's data vanished on the platform.
-        return super().available and self.resource.state is not None
+        # A resource missing from its coordinator's data vanished on the platform;
+        # one whose server sleeps with what it runs on is shown stopped (asleep.py).
+        if self.resource.state is None:
+            return False
+        return super().available or server_asleep(self.power.graph, self.resource)
+
+    @property
+    def shown_state(self) -> ResourceState | None:
+        """The resource's state as shown: stopped while its server sleeps."""
+        return shown_state(self.power.graph, self.resource)
 
     @property
     def state_data(self) -> ResourceState:
-        """The resource's state; only read while `available`."""
-        state = self.resource.state
+        """The resource's shown state; only read while `available`."""
+        state = self.shown_state
         assert state is not None
         return state
 

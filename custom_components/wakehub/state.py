@@ -9,8 +9,9 @@ value travels under a string key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Self
 
 from .api.models import ResourceStatus
 
@@ -34,3 +35,18 @@ class ResourceState:
     @property
     def is_stopped(self) -> bool:
         return self.status is ResourceStatus.STOPPED
+
+    def stopped(self) -> Self:
+        """This state once the resource stopped: what its platform would report
+        while it sleeps (asleep.py). Kinds with fields only a running resource
+        has clear them too."""
+        return replace(
+            self,
+            status=ResourceStatus.STOPPED,
+            cpu=None,
+            memory=None,
+            disk=None,
+            network_in=None,
+            network_out=None,
+            boot_time=None,
+        )

@@ -69,7 +69,7 @@ class WakeHubPowerSwitch(WakeHubEntity, SwitchEntity):
 
     @property
     def is_on(self) -> bool:
-        state = self.resource.state
+        state = self.shown_state
         return state is not None and state.is_running
 
     async def async_turn_on(self, **kwargs: Any) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Self
 
 from ...api.docker import (
     Container,
@@ -22,6 +23,9 @@ class EngineState(ResourceState):
     server_version: str | None
     api_version: str | None
 
+    def stopped(self) -> Self:
+        return replace(super().stopped(), running=0)
+
 
 @dataclass(frozen=True, kw_only=True)
 class ContainerState(ResourceState):
@@ -31,6 +35,10 @@ class ContainerState(ResourceState):
     container_id: str
     health: str  # healthy, unhealthy, starting, or none (no healthcheck)
 
+    def stopped(self) -> Self:
+        # What the engine reports of a container it stopped: exited, no health.
+        return replace(super().stopped(), state="exited", health="none")
+
 
 @dataclass(frozen=True, kw_only=True)
 class StackState(ResourceState):
@@ -39,6 +47,11 @@ class StackState(ResourceState):
     containers: int
     running: tuple[str, ...]
     not_running: tuple[str, ...]
+
+    def stopped(self) -> Self:
+        return replace(
+            super().stopped(), running=(), not_running=self.running + self.not_running
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Self
 
 from ...api.models import ResourceStatus
 from ...api.proxmox import GuestType, ProxmoxGuest
@@ -37,6 +38,9 @@ class GuestState(ResourceState):
     @property
     def is_stopped(self) -> bool:
         return self.status is ResourceStatus.STOPPED or self.dormant
+
+    def stopped(self) -> Self:
+        return replace(super().stopped(), powered=False)
 
 
 @dataclass

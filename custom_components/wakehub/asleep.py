@@ -1,0 +1,75 @@
+"""A server asleep with what it runs on: its resources are stopped, not unknown.
+
+A Docker engine in a VM, a Proxmox cluster on machines WakeHub powers: when the
+host is off, the server cannot answer, and its poll fails. What it would say is
+known all the same: everything on it is stopped. Showing its resources as
+"unavailable" then would say "we cannot tell" about something WakeHub itself
+shut down, and every sensor of every container would flip to unavailable and
+back in the logbook at each sleep. So while a server's last poll failed and
+every host it is linked to is known stopped, its resources show their last
+polled state as stopped (`ResourceState.stopped()`).
+
+A host that has just come back is given its server's start-up time: until the
+server answers, or for `BOOT_GRACE` after it was last seen asleep, it is still
+asleep (a Proxmox API answers some seconds after its node's SSH, a Docker
+engine after its VM). A server whose host runs but that stays silent past
+that is unavailable: there, nobody knows.
+"""
+
+from __future__ import annotations
+
+from time import monotonic
+from weakref import WeakKeyDictionary
+
+from .coordinator import WakeHubCoordinator
+from .graph import PowerGraph
+from .hosting import entry_host_links
+from .resource import Resource
+from .state import ResourceState
+
+#: How long a server may take to answer once its host runs again (seconds).
+BOOT_GRACE = 300.0
+
+# When each failing server was last seen with every host stopped (monotonic).
+_last_asleep: WeakKeyDictionary[WakeHubCoordinator, float] = WeakKeyDictionary()
+
+
+def server_asleep(graph: PowerGraph, resource: Resource) -> bool:
+    """Whether `resource`'s server is off because what it runs on is (or was
+    until a moment ago: see BOOT_GRACE)."""
+    coordinator = resource.coordinator
+    if coordinator.last_update_success:
+        _last_asleep.pop(coordinator, None)
+        return False
+    links = entry_host_links(coordinator.config_entry)
+    if not links:
+        return False
+    if _hosts_stopped(graph, coordinator, links):
+        _last_asleep[coordinator] = monotonic()
+        return True
+    since = _last_asleep.get(coordinator)
+    return since is not None and monotonic() - since < BOOT_GRACE
+
+
+def _hosts_stopped(
+    graph: PowerGraph, coordinator: WakeHubCoordinator, links: set[str]
+) -> bool:
+    for link in links:
+        host = graph.resource_for_switch(link)
+        # Links only lead to other servers' resources (a node's machine, an
+        # engine's VM), so this recursion ends: a VM of a sleeping cluster is
+        # itself shown stopped.
+        if host is None or host.coordinator is coordinator:
+            return False
+        state = shown_state(graph, host)
+        if state is None or not state.is_stopped:
+            return False
+    return True
+
+
+def shown_state(graph: PowerGraph, resource: Resource) -> ResourceState | None:
+    """The state entities show: the last poll's, stopped while the server sleeps."""
+    state = resource.state
+    if state is not None and server_asleep(graph, resource):
+        return state.stopped()
+    return state

@@ -1,0 +1,134 @@
+"""A server asleep with what it runs on shows its resources stopped.
+
+The Docker engine runs in the VM "docker" on the node pve1. Once WakeHub has
+shut the chain down, the engine cannot answer, but what it would say is known:
+its containers are stopped. So their sensors say "stopped", not "unavailable"
+(which would flip every sensor of every container in the logbook at each
+sleep). An engine that does not answer while its VM runs stays unavailable:
+there, nobody knows.
+"""
+
+from __future__ import annotations
+
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+)
+from homeassistant.core import HomeAssistant
+import pytest
+
+from custom_components.wakehub import asleep
+from tests.power.conftest import JELLYFIN, NODE_SWITCH, VM_SWITCH, Lab
+
+STATUS = "sensor.jellyfin_status"
+HEALTH = "sensor.jellyfin_health"
+REBOOT = "button.jellyfin_reboot"
+VM_STATUS = "sensor.docker_status"
+
+
+async def turn(hass: HomeAssistant, service: str, entity_id: str) -> None:
+    await hass.services.async_call(
+        "switch", service, {ATTR_ENTITY_ID: entity_id}, blocking=True
+    )
+    await hass.async_block_till_done()
+
+
+async def poll(lab: Lab) -> None:
+    for entry in (lab.machine_entry, lab.pve_entry, lab.docker_entry):
+        await entry.runtime_data.coordinator.async_refresh()
+
+
+def shown(hass: HomeAssistant, *entity_ids: str) -> list[str]:
+    return [hass.states.get(entity_id).state for entity_id in entity_ids]
+
+
+async def test_containers_of_a_sleeping_engine_are_stopped(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    lab.docker.containers["jellyfin"].healthcheck = True
+    await turn(hass, "turn_on", JELLYFIN)
+    await poll(lab)  # its healthcheck has run
+    await hass.async_block_till_done()
+    assert shown(hass, STATUS, HEALTH, JELLYFIN) == ["running", "healthy", STATE_ON]
+
+    await turn(hass, "turn_off", NODE_SWITCH)  # the whole chain goes down
+    await poll(lab)
+    await hass.async_block_till_done()
+
+    assert not lab.docker_entry.runtime_data.coordinator.last_update_success
+    assert not lab.pve_entry.runtime_data.coordinator.last_update_success
+    # Stopped, as the engine would say; no healthcheck runs in a stopped
+    # container; a stopped container cannot be rebooted.
+    assert shown(hass, STATUS, HEALTH, JELLYFIN, REBOOT) == [
+        "stopped",
+        "none",
+        STATE_OFF,
+        STATE_UNAVAILABLE,
+    ]
+    # The VM of a sleeping cluster is stopped too (its node is a stopped machine).
+    assert shown(hass, VM_STATUS, VM_SWITCH) == ["stopped", STATE_OFF]
+
+    # Turning it on still wakes the chain, and it comes back running.
+    await turn(hass, "turn_on", JELLYFIN)
+    assert shown(hass, STATUS, JELLYFIN) == ["running", STATE_ON]
+
+
+async def test_an_engine_silent_on_a_running_vm_is_unavailable(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    lab.docker.containers["jellyfin"].healthcheck = True
+    await turn(hass, "turn_on", JELLYFIN)
+    lab.down.add("docker")  # the VM runs, its engine does not answer
+    lab.docker.containers["jellyfin"].state = "running"
+    for _ in range(50):
+        await poll(lab)
+        if not lab.docker_entry.runtime_data.coordinator.last_update_success:
+            break
+    await hass.async_block_till_done()
+
+    assert shown(hass, VM_STATUS, STATUS, HEALTH) == [
+        "running",
+        STATE_UNAVAILABLE,
+        STATE_UNAVAILABLE,
+    ]
+
+    lab.down.discard("docker")
+    for _ in range(50):
+        await poll(lab)
+        if lab.docker_entry.runtime_data.coordinator.last_update_success:
+            break
+    await hass.async_block_till_done()
+    # Back: the engine's restart runs the healthcheck again.
+    assert shown(hass, STATUS, HEALTH) in (
+        ["running", "starting"],
+        ["running", "healthy"],
+    )
+
+
+async def test_a_host_just_back_gives_its_server_time_to_answer(
+    hass: HomeAssistant, lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The VM runs again but its engine does not answer yet: its containers are
+    still stopped (no flip to unavailable and back at every boot), until the
+    engine's start-up time has passed; then nobody knows."""
+    await turn(hass, "turn_on", JELLYFIN)
+    await turn(hass, "turn_off", NODE_SWITCH)
+    await poll(lab)
+    await hass.async_block_till_done()
+    assert shown(hass, STATUS) == ["stopped"]
+
+    lab.down.add("docker")  # the engine will not answer when its VM runs
+    await turn(hass, "turn_on", VM_SWITCH)  # wakes the node, starts the VM
+    await poll(lab)
+    await hass.async_block_till_done()
+    assert shown(hass, VM_SWITCH, STATUS, JELLYFIN) == [STATE_ON, "stopped", STATE_OFF]
+
+    # The clock moves past the grace (only asleep.py's: the lab's own timers
+    # run on the loop's clock).
+    later = asleep.monotonic() + asleep.BOOT_GRACE + 1
+    monkeypatch.setattr(asleep, "monotonic", lambda: later)
+    await poll(lab)
+    await hass.async_block_till_done()
+    assert shown(hass, STATUS, HEALTH) == [STATE_UNAVAILABLE, STATE_UNAVAILABLE]
