@@ -90,7 +90,7 @@ class WakeHubSensor(WakeHubEntity, SensorEntity):
     def extra_state_attributes(self) -> dict[str, Any] | None:
         if not self.available:
             return None
-        state = self.resource.state
+        state = self.shown_state
         attributes = self.entity_description.attr_fn(state) if state else None
         if self.entity_description.key == "status" and (
             transition := self.power.transition(self.resource.key)
@@ -131,9 +131,13 @@ class WakeHubAutoOffSensor(WakeHubIdleEntity, SensorEntity):
         return activity.auto_off_at if activity else None
 
 
-# What a person watches on the device page while a start waits for the layers
-# under it ("Waiting for Node pve1: Wake-on-LAN sent ..."): enabled by default.
-PROGRESS = SensorEntityDescription(key="progress", translation_key="progress")
+# What a start waits for in the layers under it ("Waiting for pve1: Wake-on-LAN
+# sent ..."), for a dashboard. Disabled by default: the device page tells the
+# same story in WakeHub's logbook lines, and a sensor whose words change at each
+# step of every layer would fill the logbook with its flips.
+PROGRESS = SensorEntityDescription(
+    key="progress", translation_key="progress", entity_registry_enabled_default=False
+)
 
 
 class WakeHubProgressSensor(WakeHubEntity, SensorEntity):
