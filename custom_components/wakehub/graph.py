@@ -33,6 +33,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
 from .const import DOMAIN
 from .features import ResourceFeature
+from .hosting import entry_host_links
 from .resource import Resource
 
 if TYPE_CHECKING:
@@ -117,12 +118,29 @@ class PowerGraph:
 
     def _watch(self, coordinator: WakeHubCoordinator) -> _Watch:
         resources: dict[str, Resource] = {}
+
         # Registered before the entities' and the idle detector's listeners, so
         # they read edges that already follow a guest's migration.
-        unsubscribe = coordinator.async_add_listener(
-            lambda: self._check_links(resources.values())
-        )
-        return _Watch(resources, unsubscribe)
+        @callback
+        def polled() -> None:
+            self._check_links(resources.values())
+            self._tell_hosted(coordinator)
+
+        return _Watch(resources, coordinator.async_add_listener(polled))
+
+    @callback
+    def _tell_hosted(self, coordinator: WakeHubCoordinator) -> None:
+        """A server that fails while its host is stopped shows its resources
+        stopped (asleep.py): when a host's poll may have changed that, tell the
+        entities of the failing servers linked to it."""
+        for other in list(self._watches):
+            if other is coordinator or other.last_update_success:
+                continue
+            for link in entry_host_links(other.config_entry):
+                host = self.resource_for_switch(link)
+                if host is not None and host.coordinator is coordinator:
+                    other.async_update_listeners()
+                    break
 
     @callback
     def _check_links(self, resources: Iterable[Resource]) -> None:

@@ -132,3 +132,25 @@ async def test_a_host_just_back_gives_its_server_time_to_answer(
     await poll(lab)
     await hass.async_block_till_done()
     assert shown(hass, STATUS, HEALTH) == [STATE_UNAVAILABLE, STATE_UNAVAILABLE]
+
+
+async def test_the_host_stopping_after_its_server_went_silent(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    """The engine stopped answering first (unavailable: its VM still ran); then
+    the VM's own poll finds it stopped: the containers show stopped at once,
+    without waiting for the engine's next failed poll."""
+    await turn(hass, "turn_on", JELLYFIN)
+    lab.down.add("docker")
+    docker = lab.docker_entry.runtime_data.coordinator
+    for _ in range(50):
+        await docker.async_refresh()
+        if not docker.last_update_success:
+            break
+    await hass.async_block_till_done()
+    assert shown(hass, STATUS) == [STATE_UNAVAILABLE]
+
+    lab.pve.guests[100].status = "stopped"  # shut down behind WakeHub's back
+    await lab.pve_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert shown(hass, VM_STATUS, STATUS, JELLYFIN) == ["stopped", "stopped", STATE_OFF]
