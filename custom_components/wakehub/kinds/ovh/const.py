@@ -21,6 +21,8 @@ CONF_CONSUMER_KEY: Final = "consumer_key"
 CONF_FINGERPRINT: Final = "fingerprint"
 CONF_SERVICE_NAME: Final = "service_name"
 SUBENTRY_VPS: Final = "vps"
+CONF_LOW_DISK_THRESHOLD: Final = "low_disk_threshold"  # percent used
+DEFAULT_LOW_DISK_THRESHOLD: Final = 90.0
 
 DEFAULT_SCAN_INTERVAL: Final = 60
 SLOW_INTERVAL: Final = dt.timedelta(hours=1)
