@@ -4,6 +4,7 @@ degraded parts, the entity descriptions over the data, the low-disk repair."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 import datetime as dt
 import logging
 
@@ -12,28 +13,37 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 import pytest
 
-from custom_components.wakehub.api.ovh import OvhClient
+from custom_components.wakehub.api.ovh import OvhClient, VpsState
+from custom_components.wakehub.api.ovh.monitoring import MIN_STEP
 from custom_components.wakehub.api.tls import format_fingerprint
 from custom_components.wakehub.const import DOMAIN
-from custom_components.wakehub.kinds.ovh_vps_manager import (
-    DEFAULT_LOW_DISK_THRESHOLD,
-    MIN_STEP,
-    MONITORING_RETRY,
+from custom_components.wakehub.descriptions import WakeHubSensorEntityDescription
+from custom_components.wakehub.kinds.ovh.const import SLOW_INTERVAL
+from custom_components.wakehub.kinds.ovh.descriptions import (
+    MANAGER_SENSORS,
+    vps_descriptions,
+)
+from custom_components.wakehub.kinds.ovh.manager.data import (
     PART_MONITORING,
     PART_STORAGE,
-    SENSORS,
-    SLOW_INTERVAL,
     VpsManagerData,
-    VpsManagerPoller,
+)
+from custom_components.wakehub.kinds.ovh.manager.low_disk import (
     async_sync_low_disk_issues,
-    cpu_percent,
-    disk_sensors,
     low_disk_issue_id,
     low_disk_sensor,
-    memory_percent,
-    next_monitoring_read,
-    sensor_descriptions,
 )
+from custom_components.wakehub.kinds.ovh.manager.monitoring import (
+    cpu_percent,
+    memory_percent,
+)
+from custom_components.wakehub.kinds.ovh.manager.poller import (
+    MONITORING_RETRY,
+    VpsManagerPoller,
+    next_monitoring_read,
+)
+from custom_components.wakehub.kinds.ovh.manager.storage import disk_sensors
+from custom_components.wakehub.kinds.ovh.state import OvhVpsState
 from tests.simulators.ovh import OvhSimulator
 
 ENTRY = "01OVHMANAGER000000000000000"
@@ -70,6 +80,27 @@ def named(sim: OvhSimulator, display: str) -> str:
 
 def requests_of(sim: OvhSimulator, service: str) -> int:
     return sim.count(None, f"/1.0/vps/{service}/")
+
+
+async def states_of(
+    poller: VpsManagerPoller, data: dict[str, VpsManagerData]
+) -> dict[str, OvhVpsState]:
+    """Each VPS's state with its manager's data, as the coordinator makes it."""
+    fast = await poller.client.fast_poll(data)
+    return {
+        sn: OvhVpsState(status=vps.status, vps=vps, details=None, manager=data[sn])
+        for sn, vps in fast.items()
+        if isinstance(vps, VpsState)
+    }
+
+
+def sensors_of(state: OvhVpsState) -> list[WakeHubSensorEntityDescription[OvhVpsState]]:
+    """The sensors a VPS in `state` has (the sensor platform's rule)."""
+    return [
+        d
+        for d in vps_descriptions(state).sensors
+        if d.exists_fn is None or d.exists_fn(state)
+    ]
 
 
 async def test_each_part_on_its_cycle(
@@ -152,6 +183,8 @@ async def test_degraded_parts(
     data = (await poller.async_update([web], later))[web]
     assert data.storage == first.storage
     assert PART_STORAGE in data.unavailable
+    usage = {d.key: d for d in MANAGER_SENSORS}["backup_storage_usage"]
+    assert usage.value_fn((await states_of(poller, {web: data}))[web]) is None
     assert data.backup == first.backup  # the rest is unaffected
     assert data.monitoring is None  # withdrawn: the monitoring sensors go away
     assert poller.due_parts(web, later + MONITORING_RETRY) != []
@@ -170,13 +203,14 @@ async def test_descriptions_with_and_without_backup(
     web, db = named(sim, "web"), named(sim, "db")
     now = dt.datetime.now(dt.UTC)
     data = await poller.async_update([web, db], now, memory_mb={web: 4096, db: 4096})
-    with_backup = {d.key: d for d in sensor_descriptions(data[web])}
-    without = {d.key for d in sensor_descriptions(data[db])}
+    states = await states_of(poller, data)
+    with_backup = {d.key: d for d in sensors_of(states[web])}
+    without = {d.key for d in sensors_of(states[db])}
     assert {"backup", "last_restore_point", "backup_storage_usage"} <= set(with_backup)
     assert not {"backup", "last_restore_point", "backup_storage_usage"} & without
     assert "migration" in without
     assert "migration" not in with_backup
-    values = {k: d.value_fn(data[web]) for k, d in with_backup.items()}
+    values = {k: d.value_fn(states[web]) for k, d in with_backup.items()}
     assert values["backup"] == "enabled"
     assert values["last_restore_point"] == dt.datetime(2026, 1, 27, 3, tzinfo=dt.UTC)
     assert values["backup_storage_usage"] == 12 * 1000**3
@@ -186,19 +220,23 @@ async def test_descriptions_with_and_without_backup(
     assert values["network_in"] == 5121.0
     assert values["available_upgrades"] == 0
     assert values["disk_1_used"] == pytest.approx(400 * 1000**3 * 0.35)
-    assert with_backup["backup"].attributes_fn(data[web])["schedule"] == "03:00:00"
-    upgrades = {d.key: d for d in SENSORS}["available_upgrades"]
-    attributes = upgrades.attributes_fn(data[db])
+    schedule = with_backup["backup"].attr_fn(states[web])
+    assert schedule is not None
+    assert schedule["schedule"] == "03:00:00"
+    upgrades = {d.key: d for d in MANAGER_SENSORS}["available_upgrades"]
+    attributes = upgrades.attr_fn(states[db])
+    assert attributes is not None
     assert attributes["models"][0]["name"] == "VPS Elite 2025"
     assert attributes["manager_url"] == f"https://manager/{db}"
-    migration = {d.key: d for d in SENSORS}["migration"]
-    assert migration.value_fn(data[db]) == "available"
-    assert migration.attributes_fn(data[db])["plans"] == ["vps-2020-value-1"]
-    assert migration.attributes_fn(data[web]) == {}
-    assert all(d.available_fn(data[web]) for d in with_backup.values())
+    migration = {d.key: d for d in MANAGER_SENSORS}["migration"]
+    assert migration.value_fn(states[db]) == "available"
+    plans = migration.attr_fn(states[db])
+    assert plans is not None
+    assert plans["plans"] == ["vps-2020-value-1"]
+    assert migration.attr_fn(states[web]) is None
     assert cpu_percent(VpsManagerData()) is None
     assert memory_percent(VpsManagerData()) is None
-    assert disk_sensors(99)[0].value_fn(data[web]) is None
+    assert disk_sensors(99)[0].value_fn(states[web]) is None
 
 
 async def test_low_disk_repair_raised_and_cleared(
@@ -209,9 +247,11 @@ async def test_low_disk_repair_raised_and_cleared(
     data = (await poller.async_update([db], now))[db]
     (disk,) = data.disks or ()
     binary = low_disk_sensor(disk.id)
-    assert binary.exists_fn(data)
-    assert binary.is_on_fn(data, DEFAULT_LOW_DISK_THRESHOLD) is False
-    assert binary.is_on_fn(data, 50) is True
+    state = (await states_of(poller, {db: data}))[db]
+    assert binary.exists_fn is not None
+    assert binary.exists_fn(state)
+    assert binary.is_on_fn(state) is False  # at the default threshold, 90 %
+    assert binary.is_on_fn(replace(state, low_disk_threshold=50)) is True
     issues = ir.async_get(hass)
     issue_id = low_disk_issue_id(ENTRY, db, disk.id)
 

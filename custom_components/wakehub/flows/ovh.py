@@ -45,14 +45,12 @@ from ..kinds.ovh.const import (
     CONF_CONSUMER_KEY,
     CONF_ENDPOINT,
     CONF_FINGERPRINT,
+    CONF_LOW_DISK_THRESHOLD,
     CONF_SERVICE_NAME,
+    DEFAULT_LOW_DISK_THRESHOLD,
     DEFAULT_SCAN_INTERVAL,
     SUBENTRY_VPS,
     is_named_endpoint,
-)
-from ..kinds.ovh_vps_manager import (
-    CONF_LOW_DISK_THRESHOLD,
-    DEFAULT_LOW_DISK_THRESHOLD,
 )
 from ..schema import vol
 from . import validate

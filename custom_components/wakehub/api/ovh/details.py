@@ -26,7 +26,7 @@ class DetailsReader(OvhTransport):
         """What changes rarely: billing, IPs, location, image, snapshot.
 
         The automated backup and the figures are the VPS manager's (read on
-        their own cycle by kinds/ovh_vps_manager.py), not read here again.
+        their own cycle by kinds/ovh/manager/), not read here again.
         """
         try:
             async with asyncio.TaskGroup() as group:

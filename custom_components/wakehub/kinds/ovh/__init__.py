@@ -7,15 +7,17 @@ service name, which is also the resource key). One coordinator polls them all:
   running tasks, exactly 2 requests per VPS, many VPSes at once (the client bounds
   the concurrency);
 - slow cycle (hourly, timed inside the same coordinator): billing, IPs,
-  datacenter, image, snapshot, automated backup and the deprecated `/use` figures.
-  A VPS whose snapshot changed (an action) is refreshed at the next cycle alone.
+  datacenter, image, snapshot. A VPS whose snapshot changed (an action) is
+  refreshed at the next cycle alone;
+- the VPS manager's parts (automated backup, backup storage, offers, disks,
+  monitoring), each on its own cycle inside the same coordinator (`manager`).
 
 Actions send the OVH call, follow the returned task until it ends (raising its
 failure) and mark what they changed for the next refresh.
 
 Modules: `const` (keys, timings, the manager's address), `client`, `state`
 (a VPS's typed state), `descriptions` (its entities), `coordinator`, `vps`
-(the resource), `setup`.
+(the resource), `setup`, and the package `manager` (the VPS manager's parts).
 """
 
 from __future__ import annotations

@@ -21,11 +21,11 @@ CONF_CONSUMER_KEY: Final = "consumer_key"
 CONF_FINGERPRINT: Final = "fingerprint"
 CONF_SERVICE_NAME: Final = "service_name"
 SUBENTRY_VPS: Final = "vps"
+CONF_LOW_DISK_THRESHOLD: Final = "low_disk_threshold"  # percent used
+DEFAULT_LOW_DISK_THRESHOLD: Final = 90.0
 
 DEFAULT_SCAN_INTERVAL: Final = 60
 SLOW_INTERVAL: Final = dt.timedelta(hours=1)
-# Once OVH stops serving the deprecated `/use` call, ask again once a day only.
-USAGE_RETRY: Final = dt.timedelta(hours=24)
 # How often a running task is read at first while an action waits for it (then
 # less often, by the rule every platform shares: api/backoff.py), and how long.
 TASK_POLL_INTERVAL = FIRST_DELAY

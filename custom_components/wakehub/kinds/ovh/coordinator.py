@@ -21,20 +21,18 @@ from ...api.ovh.error_map import ServiceExpired
 from ...const import DOMAIN
 from ...coordinator import WakeHubCoordinator
 from ...state import ResourceState
-from ..ovh_vps_manager import (
-    CONF_LOW_DISK_THRESHOLD,
-    DEFAULT_LOW_DISK_THRESHOLD,
-    VpsManagerData,
-    VpsManagerPoller,
-    async_sync_low_disk_issues,
-)
 from .const import (
     CONF_ENDPOINT,
+    CONF_LOW_DISK_THRESHOLD,
+    DEFAULT_LOW_DISK_THRESHOLD,
     DEFAULT_SCAN_INTERVAL,
     SLOW_INTERVAL,
     expired_issue_id,
     manager_url,
 )
+from .manager.data import VpsManagerData
+from .manager.low_disk import async_sync_low_disk_issues
+from .manager.poller import VpsManagerPoller
 from .state import OvhVpsState
 
 _LOGGER = logging.getLogger(__name__)

@@ -16,7 +16,6 @@ from ...capabilities import Rescue, Snapshots, capability
 from ...descriptions import (
     REBOOT,
     ResourceDescriptions,
-    WakeHubBinarySensorEntityDescription,
     WakeHubButtonEntityDescription,
     WakeHubSensorEntityDescription,
     act,
@@ -24,13 +23,11 @@ from ...descriptions import (
     status_sensor,
 )
 from ...features import ResourceFeature
-from ..ovh_vps_manager import (
-    SENSORS,
-    OvhLowDiskDescription,
-    OvhManagerSensorDescription,
-    disk_sensors,
-    low_disk_sensor,
-)
+from .manager.backup import BACKUP_SENSORS
+from .manager.low_disk import low_disk_sensor
+from .manager.monitoring import MONITORING_SENSORS
+from .manager.offers import OFFER_SENSORS
+from .manager.storage import STORAGE_SENSORS, disk_sensors
 from .state import OvhVpsState, aware, expiration, task_text
 
 if TYPE_CHECKING:
@@ -117,64 +114,13 @@ def _addresses(
     )
 
 
-def manager_sensor(
-    description: OvhManagerSensorDescription,
-) -> WakeHubSensorEntityDescription[OvhVpsState]:
-    """A VPS manager's sensor over the VPS's state: created when its part exists
-    for this VPS, unavailable while that part's read fails, disabled by default
-    (the card keeps its few figures; enable these from the device page)."""
-
-    def value(state: OvhVpsState) -> StateType | datetime:
-        if not description.available_fn(state.manager):
-            return None
-        return description.value_fn(state.manager)
-
-    def attributes(state: OvhVpsState) -> dict[str, Any] | None:
-        return description.attributes_fn(state.manager) or None
-
-    return WakeHubSensorEntityDescription[OvhVpsState](
-        key=description.key,
-        translation_key=description.translation_key,
-        translation_placeholders=description.translation_placeholders,
-        device_class=description.device_class,
-        options=description.options,
-        state_class=description.state_class,
-        native_unit_of_measurement=description.native_unit_of_measurement,
-        suggested_unit_of_measurement=description.suggested_unit_of_measurement,
-        suggested_display_precision=description.suggested_display_precision,
-        entity_category=description.entity_category,
-        entity_registry_enabled_default=False,
-        value_fn=value,
-        attr_fn=attributes,
-        exists_fn=lambda state: description.exists_fn(state.manager),
-    )
-
-
-#: The VPS manager's sensors every VPS may have (per-disk ones: `disk_descriptions`).
-MANAGER_SENSORS = tuple(manager_sensor(d) for d in SENSORS)
-
-
-def low_disk(
-    description: OvhLowDiskDescription,
-) -> WakeHubBinarySensorEntityDescription[OvhVpsState]:
-    """A disk low on space, at the entry's threshold (a repair issue says it too,
-    so the binary sensor is there for automations: disabled by default)."""
-
-    def is_on(state: OvhVpsState) -> bool | None:
-        if not description.available_fn(state.manager):
-            return None
-        return description.is_on_fn(state.manager, state.low_disk_threshold)
-
-    return WakeHubBinarySensorEntityDescription[OvhVpsState](
-        key=description.key,
-        translation_key=description.translation_key,
-        translation_placeholders=description.translation_placeholders,
-        device_class=description.device_class,
-        entity_registry_enabled_default=False,
-        is_on_fn=is_on,
-        attr_fn=lambda state: {"threshold": state.low_disk_threshold},
-        exists_fn=lambda state: description.exists_fn(state.manager),
-    )
+#: The VPS manager's sensors every VPS may have (per-disk ones: `vps_descriptions`),
+#: each created when its part exists for this VPS, and disabled by default: the
+#: card keeps its few figures; enable these from the device page.
+MANAGER_SENSORS = tuple(
+    disabled(d)
+    for d in (*BACKUP_SENSORS, *STORAGE_SENSORS, *MONITORING_SENSORS, *OFFER_SENSORS)
+)
 
 
 CURRENT_TASK = WakeHubSensorEntityDescription[OvhVpsState](
@@ -297,6 +243,6 @@ def vps_descriptions(state: OvhVpsState | None) -> ResourceDescriptions:
     return replace(
         VPS,
         sensors=VPS.sensors
-        + tuple(manager_sensor(d) for i in disks for d in disk_sensors(i)),
-        binary_sensors=tuple(low_disk(low_disk_sensor(i)) for i in disks),
+        + tuple(disabled(d) for i in disks for d in disk_sensors(i)),
+        binary_sensors=tuple(low_disk_sensor(i) for i in disks),
     )

@@ -9,7 +9,8 @@ from typing import Final
 
 from ...api.ovh import VpsDetails, VpsState
 from ...state import ResourceState
-from ..ovh_vps_manager import DEFAULT_LOW_DISK_THRESHOLD, VpsManagerData
+from .const import DEFAULT_LOW_DISK_THRESHOLD
+from .manager.data import VpsManagerData
 
 # OVH task types as users read them in the current_task sensor.
 TASK_NAMES: Final[dict[str, str]] = {
