@@ -9,17 +9,21 @@ back in the logbook at each sleep. So while a server's last poll failed and
 every host it is linked to is known stopped, its resources show their last
 polled state as stopped (`ResourceState.stopped()`).
 
-A host that has just come back is given its server's start-up time: until the
-server answers, or for `BOOT_GRACE` after it was last seen asleep, it is still
-asleep (a Proxmox API answers some seconds after its node's SSH, a Docker
-engine after its VM). A server whose host runs but that stays silent past
-that is unavailable: there, nobody knows.
+A host that has just come back is given its server's start-up time
+(`BOOT_GRACE`): a Proxmox API answers some seconds after its node's SSH, a
+Docker engine after its VM. The server is still asleep while every host is
+stopped or booted after the server last answered, less than that time ago (or,
+for a host that does not report its boot, was last seen stopped less than that
+time ago). A server whose host runs but that stays silent past that, or that
+answered since the host booted, is unavailable: there, nobody knows.
 """
 
 from __future__ import annotations
 
 from time import monotonic
 from weakref import WeakKeyDictionary
+
+from homeassistant.util import dt as dt_util
 
 from .coordinator import WakeHubCoordinator
 from .graph import PowerGraph
@@ -42,29 +46,37 @@ def server_asleep(graph: PowerGraph, resource: Resource) -> bool:
         _last_asleep.pop(coordinator, None)
         return False
     links = entry_host_links(coordinator.config_entry)
-    if not links:
+    hosts = [graph.resource_for_switch(link) for link in links]
+    # Links only lead to other servers' resources (a node's machine, an
+    # engine's VM), so the recursion through shown_state ends.
+    if not hosts or any(h is None or h.coordinator is coordinator for h in hosts):
         return False
-    if _hosts_stopped(graph, coordinator, links):
+    states = [shown_state(graph, host) for host in hosts if host is not None]
+    if all(state is not None and state.is_stopped for state in states):
         _last_asleep[coordinator] = monotonic()
+        return True
+    if all(_stopped_or_booting(state, coordinator) for state in states):
         return True
     since = _last_asleep.get(coordinator)
     return since is not None and monotonic() - since < BOOT_GRACE
 
 
-def _hosts_stopped(
-    graph: PowerGraph, coordinator: WakeHubCoordinator, links: set[str]
+def _stopped_or_booting(
+    state: ResourceState | None, coordinator: WakeHubCoordinator
 ) -> bool:
-    for link in links:
-        host = graph.resource_for_switch(link)
-        # Links only lead to other servers' resources (a node's machine, an
-        # engine's VM), so this recursion ends: a VM of a sleeping cluster is
-        # itself shown stopped.
-        if host is None or host.coordinator is coordinator:
-            return False
-        state = shown_state(graph, host)
-        if state is None or not state.is_stopped:
-            return False
-    return True
+    """A host that is stopped, or booted after the server last answered and
+    less than its start-up time ago."""
+    if state is None:
+        return False
+    if state.is_stopped:
+        return True
+    booted = state.boot_time
+    if booted is None:
+        return False
+    answered = coordinator.last_success_at
+    return (answered is None or booted > answered) and (
+        dt_util.utcnow() - booted
+    ).total_seconds() < BOOT_GRACE
 
 
 def shown_state(graph: PowerGraph, resource: Resource) -> ResourceState | None:

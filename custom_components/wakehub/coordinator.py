@@ -7,13 +7,14 @@ resource of its entry, so the entities of every kind read the same shape.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 import logging
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
 
 from .const import CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN
 from .hosting import LinkTarget, Workload
@@ -46,14 +47,18 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
 
     #: Whether the last poll failed too (set when each poll ends).
     _failing = False
+    #: When a poll last succeeded (asleep.py: did the host boot since?).
+    last_success_at: datetime | None = None
 
     def _async_refresh_finished(self) -> None:
+        if self.last_update_success:
+            self.last_success_at = dt_util.utcnow()
         # Home Assistant tells the entities of a failure only when it begins.
         # While a server keeps failing, what they show can still change (a
         # server asleep with its host shows its resources stopped until its
         # start-up time runs out: asleep.py), so tell them at every failed poll;
         # they write only what changed.
-        if self._failing and not self.last_update_success:
+        elif self._failing:
             self.async_update_listeners()
         self._failing = not self.last_update_success
 

@@ -154,3 +154,31 @@ async def test_the_host_stopping_after_its_server_went_silent(
     await lab.pve_entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
     assert shown(hass, VM_STATUS, STATUS, JELLYFIN) == ["stopped", "stopped", STATE_OFF]
+
+
+async def test_a_node_booted_since_its_cluster_last_answered(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    """The cluster last answered before its node went down, and was not asked
+    while it was down; the node boots, its API is not up yet: the guests are
+    still stopped (the node booted after the cluster's last answer), not
+    unavailable."""
+    await turn(hass, "turn_on", JELLYFIN)
+    await turn(hass, "turn_off", NODE_SWITCH)
+    pve = lab.pve_entry.runtime_data.coordinator
+    assert pve.last_update_success  # not asked since the node went down
+    lab.down.add("pve")
+    await turn(hass, "turn_on", NODE_SWITCH)
+    await pve.async_refresh()
+    await hass.async_block_till_done()
+    assert not pve.last_update_success
+    assert shown(hass, VM_STATUS, VM_SWITCH) == ["stopped", STATE_OFF]
+
+    # Once it answers again, what it says is shown.
+    lab.down.discard("pve")
+    for _ in range(50):
+        await pve.async_refresh()
+        if pve.last_update_success:
+            break
+    await hass.async_block_till_done()
+    assert shown(hass, VM_STATUS) == ["stopped"]
