@@ -5,7 +5,8 @@ From all-off, a request through Caddy gets the waiting page (503 from the gate,
 passed on by Caddy); the page's own poll goes through Caddy too, and once the
 cascade is done and the service answers, the same URL reaches the service.
 
-Needs /usr/bin/caddy (`bash tests/services/caddy.sh` as root installs it).
+Needs /usr/bin/caddy (as root, `bash tests/services/debian_package.sh caddy caddy`
+installs it).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ CADDY = shutil.which("caddy") or "/usr/bin/caddy"
 
 pytestmark = pytest.mark.skipif(
     not Path(CADDY).exists(),
-    reason="caddy is not installed: run `bash tests/services/caddy.sh` as root",
+    reason="caddy is not installed: run "
+    "`bash tests/services/debian_package.sh caddy caddy` as root",
 )
 
 CADDYFILE = """\

@@ -11,7 +11,8 @@ the gate again as the answer itself, so the browser gets the waiting page (503)
 at the service's own address, as with Caddy. The page's long poll goes through
 nginx too, and once the cascade is done the same URL reaches the service.
 
-Needs /usr/sbin/nginx (`bash tests/services/nginx.sh` as root installs it).
+Needs /usr/sbin/nginx (as root, `bash tests/services/debian_package.sh nginx nginx`
+installs it).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ README = Path(__file__).parents[2] / "README.md"
 
 pytestmark = pytest.mark.skipif(
     not Path(NGINX).exists(),
-    reason="nginx is not installed: run `bash tests/services/nginx.sh` as root",
+    reason="nginx is not installed: run "
+    "`bash tests/services/debian_package.sh nginx nginx` as root",
 )
 
 # The recipe's placeholders: Home Assistant, the service, the wake token.
