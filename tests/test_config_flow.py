@@ -31,11 +31,15 @@ from custom_components.wakehub.const import (
     CONF_TIMEOUT,
     DOMAIN,
 )
+from custom_components.wakehub.flows import machine as machine_flow
 from tests.conftest import machine_data
 from tests.simulators.machine import MachineSimulator
 
 # Submits a trust menu (host key, certificate): trust what is shown.
 TRUST = {"next_step_id": "trust"}
+# The flow's SSH timeout (5 s), in the steps that wait it out: what they prove
+# is the error shown, not how long the flow waits.
+SHORT_FLOW_TIMEOUT = 1.0
 
 
 def form_input(sim: MachineSimulator, **overrides: Any) -> dict[str, Any]:
@@ -279,12 +283,17 @@ async def test_host_name_that_does_not_resolve(
 
 
 async def test_port_open_but_no_ssh_answer_is_a_timeout(
-    hass: HomeAssistant, powered_sim: MachineSimulator, silent_server: int
+    hass: HomeAssistant,
+    powered_sim: MachineSimulator,
+    silent_server: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     flow_id = await start_machine_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        flow_id, form_input(powered_sim, ssh_port=silent_server)
-    )
+    with monkeypatch.context() as patch:
+        patch.setattr(machine_flow, "FLOW_TIMEOUT", SHORT_FLOW_TIMEOUT)
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, form_input(powered_sim, ssh_port=silent_server)
+        )
     assert result["errors"] == {"base": "timeout"}
     result = await hass.config_entries.flow.async_configure(
         flow_id, form_input(powered_sim)
@@ -354,7 +363,11 @@ async def test_host_key_changed_during_setup(
     ],
 )
 async def test_login_fails_after_confirmation(
-    hass: HomeAssistant, powered_sim: MachineSimulator, break_it: str, error: str
+    hass: HomeAssistant,
+    powered_sim: MachineSimulator,
+    break_it: str,
+    error: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     flow_id = await start_machine_flow(hass)
     result = await hass.config_entries.flow.async_configure(
@@ -365,7 +378,9 @@ async def test_login_fails_after_confirmation(
         await powered_sim.power_off()
     else:
         powered_sim.auth_delay = 30
+        monkeypatch.setattr(machine_flow, "FLOW_TIMEOUT", SHORT_FLOW_TIMEOUT)
     result = await hass.config_entries.flow.async_configure(flow_id, TRUST)
+    monkeypatch.undo()
     if error == "unreachable":  # off now: fix the address or add it anyway
         assert result["step_id"] == "unreachable"
         result = await hass.config_entries.flow.async_configure(
