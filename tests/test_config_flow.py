@@ -31,11 +31,15 @@ from custom_components.wakehub.const import (
     CONF_TIMEOUT,
     DOMAIN,
 )
+from custom_components.wakehub.flows import machine as machine_flow
 from tests.conftest import machine_data
 from tests.simulators.machine import MachineSimulator
 
 # Submits a trust menu (host key, certificate): trust what is shown.
 TRUST = {"next_step_id": "trust"}
+# The flow's SSH timeout (5 s), in the steps that wait it out: what they prove
+# is the error shown, not how long the flow waits.
+SHORT_FLOW_TIMEOUT = 1.0
 
 
 def form_input(sim: MachineSimulator, **overrides: Any) -> dict[str, Any]:
@@ -160,12 +164,18 @@ async def test_full_flow_pins_the_host_key(
     }
 
 
+# bcrypt warns that 16 rounds are few: they are what ssh-keygen writes.
+@pytest.mark.filterwarnings(
+    "ignore:Warning. bcrypt.kdf.. called with only 16 round:UserWarning"
+)
 async def test_private_key_login(
     hass: HomeAssistant, powered_sim: MachineSimulator
 ) -> None:
     key = asyncssh.generate_private_key("ssh-ed25519")
     powered_sim.authorized_key = key.export_public_key().decode()
-    pem = key.export_private_key("openssh", passphrase="s3cret").decode()
+    # 16 bcrypt rounds, as ssh-keygen writes: asyncssh's default 128 costs
+    # seconds for each of the flow's logins.
+    pem = key.export_private_key("openssh", passphrase="s3cret", rounds=16).decode()
     flow_id = await start_machine_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         flow_id,
@@ -273,12 +283,17 @@ async def test_host_name_that_does_not_resolve(
 
 
 async def test_port_open_but_no_ssh_answer_is_a_timeout(
-    hass: HomeAssistant, powered_sim: MachineSimulator, silent_server: int
+    hass: HomeAssistant,
+    powered_sim: MachineSimulator,
+    silent_server: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     flow_id = await start_machine_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        flow_id, form_input(powered_sim, ssh_port=silent_server)
-    )
+    with monkeypatch.context() as patch:
+        patch.setattr(machine_flow, "FLOW_TIMEOUT", SHORT_FLOW_TIMEOUT)
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, form_input(powered_sim, ssh_port=silent_server)
+        )
     assert result["errors"] == {"base": "timeout"}
     result = await hass.config_entries.flow.async_configure(
         flow_id, form_input(powered_sim)
@@ -348,7 +363,11 @@ async def test_host_key_changed_during_setup(
     ],
 )
 async def test_login_fails_after_confirmation(
-    hass: HomeAssistant, powered_sim: MachineSimulator, break_it: str, error: str
+    hass: HomeAssistant,
+    powered_sim: MachineSimulator,
+    break_it: str,
+    error: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     flow_id = await start_machine_flow(hass)
     result = await hass.config_entries.flow.async_configure(
@@ -359,7 +378,9 @@ async def test_login_fails_after_confirmation(
         await powered_sim.power_off()
     else:
         powered_sim.auth_delay = 30
+        monkeypatch.setattr(machine_flow, "FLOW_TIMEOUT", SHORT_FLOW_TIMEOUT)
     result = await hass.config_entries.flow.async_configure(flow_id, TRUST)
+    monkeypatch.undo()
     if error == "unreachable":  # off now: fix the address or add it anyway
         assert result["step_id"] == "unreachable"
         result = await hass.config_entries.flow.async_configure(

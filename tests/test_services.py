@@ -61,10 +61,15 @@ async def test_reboot_action_and_button(
     await machine_sim.power_on()
     assert await hass.config_entries.async_setup(machine_entry.entry_id)
     await hass.async_block_till_done()
+    # Down long enough for a probe to see it: the reboot is followed down, then up.
+    machine_sim.boot_delay = 1.0
     await hass.services.async_call(
         DOMAIN, "reboot", {ATTR_ENTITY_ID: "switch.nas"}, blocking=True
     )
     assert machine_sim.boots == 2
+    # Back quicker than a probe: never seen down, the reboot is given the
+    # entry's timeout (5 s) to go down, then followed up.
+    machine_sim.boot_delay = 0.2
     await hass.services.async_call(
         "button", "press", {ATTR_ENTITY_ID: "button.nas_reboot"}, blocking=True
     )

@@ -5,29 +5,29 @@ From all-off, a request through Caddy gets the waiting page (503 from the gate,
 passed on by Caddy); the page's own poll goes through Caddy too, and once the
 cascade is done and the service answers, the same URL reaches the service.
 
-Needs /usr/bin/caddy (`bash tests/services/caddy.sh` as root installs it).
+Needs /usr/bin/caddy (as root, `bash tests/services/debian_package.sh caddy caddy`
+installs it).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-import contextlib
 from pathlib import Path
 import shutil
 
-import aiohttp
 from homeassistant.core import HomeAssistant
 import pytest
 
-from custom_components.wakehub.wake.const import POLL_HEADER, STATE_HEADER
-from tests.wake.conftest import JELLYFIN, WakeLab, free_port
+from tests.wake.conftest import WakeLab, free_port
+from tests.wake.proxy import port_open, run_until_ready, stop, wakes_through_proxy
 
 CADDY = shutil.which("caddy") or "/usr/bin/caddy"
 
 pytestmark = pytest.mark.skipif(
     not Path(CADDY).exists(),
-    reason="caddy is not installed: run `bash tests/services/caddy.sh` as root",
+    reason="caddy is not installed: run "
+    "`bash tests/services/debian_package.sh caddy caddy` as root",
 )
 
 CADDYFILE = """\
@@ -58,71 +58,33 @@ async def start_caddy(
     )
     home = tmp_path / "home"
     home.mkdir()
-    process = await asyncio.create_subprocess_exec(
+    process = await run_until_ready(
         CADDY,
         "run",
         "--config",
         str(config),
         "--adapter",
         "caddyfile",
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+        ready=lambda: port_open(port),
         env={
             "HOME": str(home),
             "XDG_CONFIG_HOME": str(home / "config"),
             "XDG_DATA_HOME": str(home / "data"),
         },
     )
-    for _ in range(200):
-        with contextlib.suppress(OSError):
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return process, f"http://127.0.0.1:{port}/"
-        if process.returncode is not None:
-            break
-        await asyncio.sleep(0.05)
-    process.kill()
-    _, err = await process.communicate()
-    raise AssertionError(f"caddy did not start: {err.decode()[-2000:]}")
+    return process, f"http://127.0.0.1:{port}/"
 
 
 @pytest.fixture
 async def caddy(tmp_path: Path, wake_lab: WakeLab) -> AsyncIterator[str]:
     process, url = await start_caddy(tmp_path, wake_lab)
     yield url
-    process.terminate()
-    with contextlib.suppress(ProcessLookupError):
-        await asyncio.wait_for(process.wait(), 10)
+    await stop(process)
 
 
 async def test_caddy_forward_auth_wakes_the_service(
     hass: HomeAssistant, wake_lab: WakeLab, caddy: str
 ) -> None:
-    async with aiohttp.ClientSession() as browser:
-        async with browser.get(caddy) as response:
-            page = await response.text()
-            assert response.status == 503
-            assert response.headers["Retry-After"] == "5"
-            assert response.headers[STATE_HEADER] == "waiting"
-            assert "Starting jellyfin" in page
-            assert wake_lab.token not in page
-
-        # What the page's script does: poll the same URL until the answer is
-        # the service itself rather than the waiting page.
-        version = "0"
-        for _ in range(200):
-            async with browser.get(caddy, headers={POLL_HEADER: version}) as answer:
-                body = await answer.text()
-                if STATE_HEADER not in answer.headers:
-                    break
-                version = answer.headers["X-WakeHub-Version"]
-        else:
-            raise AssertionError("the service never came through Caddy")
-        assert answer.status == 200
-        assert "<h1>jellyfin</h1>" in body
-
-        async with browser.get(caddy) as response:
-            assert response.status == 200
-            assert "<h1>jellyfin</h1>" in await response.text()
-    assert hass.states.get(JELLYFIN).state == "on"
-    assert wake_lab.lab.docker.page_hits["jellyfin"] >= 2
+    # Caddy passes the service's own answer to the poll that sees it come up.
+    body = await wakes_through_proxy(hass, wake_lab, caddy, proxy="Caddy")
+    assert "<h1>jellyfin</h1>" in body

@@ -11,31 +11,31 @@ the gate again as the answer itself, so the browser gets the waiting page (503)
 at the service's own address, as with Caddy. The page's long poll goes through
 nginx too, and once the cascade is done the same URL reaches the service.
 
-Needs /usr/sbin/nginx (`bash tests/services/nginx.sh` as root installs it).
+Needs /usr/sbin/nginx (as root, `bash tests/services/debian_package.sh nginx nginx`
+installs it).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-import contextlib
 from pathlib import Path
 import re
 import shutil
 
-import aiohttp
 from homeassistant.core import HomeAssistant
 import pytest
 
-from custom_components.wakehub.wake.const import POLL_HEADER, STATE_HEADER
-from tests.wake.conftest import JELLYFIN, WakeLab, free_port
+from tests.wake.conftest import WakeLab, free_port
+from tests.wake.proxy import port_open, run_until_ready, stop, wakes_through_proxy
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 README = Path(__file__).parents[2] / "README.md"
 
 pytestmark = pytest.mark.skipif(
     not Path(NGINX).exists(),
-    reason="nginx is not installed: run `bash tests/services/nginx.sh` as root",
+    reason="nginx is not installed: run "
+    "`bash tests/services/debian_package.sh nginx nginx` as root",
 )
 
 # The recipe's placeholders: Home Assistant, the service, the wake token.
@@ -96,7 +96,7 @@ async def start_nginx(
         NGINX_CONF.format(dir=tmp_path, port=port, recipe=recipe_for(wl)),
         encoding="utf-8",
     )
-    process = await asyncio.create_subprocess_exec(
+    process = await run_until_ready(
         NGINX,
         "-p",
         str(tmp_path),
@@ -104,64 +104,23 @@ async def start_nginx(
         str(tmp_path / "error.log"),
         "-c",
         str(config),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+        ready=lambda: port_open(port),
+        log=tmp_path / "error.log",
     )
-    for _ in range(200):
-        with contextlib.suppress(OSError):
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return process, f"http://127.0.0.1:{port}/"
-        if process.returncode is not None:
-            break
-        await asyncio.sleep(0.05)
-    process.kill()
-    _, err = await process.communicate()
-    log = (tmp_path / "error.log").read_text(encoding="utf-8", errors="replace")
-    raise AssertionError(f"nginx did not start: {err.decode()[-2000:]}{log[-2000:]}")
+    return process, f"http://127.0.0.1:{port}/"
 
 
 @pytest.fixture
 async def nginx(tmp_path: Path, wake_lab: WakeLab) -> AsyncIterator[str]:
     process, url = await start_nginx(tmp_path, wake_lab)
     yield url
-    process.terminate()
-    with contextlib.suppress(ProcessLookupError):
-        await asyncio.wait_for(process.wait(), 10)
+    await stop(process)
 
 
 async def test_nginx_auth_request_wakes_the_service(
     hass: HomeAssistant, wake_lab: WakeLab, nginx: str
 ) -> None:
-    async with aiohttp.ClientSession() as browser:
-        async with browser.get(nginx, allow_redirects=False) as response:
-            page = await response.text()
-            assert response.status == 503
-            assert response.headers["Retry-After"] == "5"
-            assert response.headers[STATE_HEADER] == "waiting"
-            assert "Starting jellyfin" in page
-            assert wake_lab.token not in page
-
-        # What the page's script does: poll the same URL until the answer is
-        # no longer the waiting page, then reload. (The answer that ends the
-        # poll is the service when nginx's check already passes, or the gate's
-        # empty 200 when the poll itself saw the service come up.)
-        version = "0"
-        for _ in range(200):
-            async with browser.get(
-                nginx, headers={POLL_HEADER: version}, allow_redirects=False
-            ) as answer:
-                await answer.read()
-                if STATE_HEADER not in answer.headers:
-                    break
-                assert answer.status == 503
-                version = answer.headers["X-WakeHub-Version"]
-        else:
-            raise AssertionError("the service never came through nginx")
-        assert answer.status == 200
-
-        async with browser.get(nginx, allow_redirects=False) as response:
-            assert response.status == 200
-            assert "<h1>jellyfin</h1>" in await response.text()
-    assert hass.states.get(JELLYFIN).state == "on"
-    assert wake_lab.lab.docker.page_hits["jellyfin"] >= 2
+    # The answer that ends the poll is the service when nginx's check already
+    # passes, or the gate's empty 200 when the poll itself saw the service come
+    # up: either way the page reloads, and the reload gets the service.
+    await wakes_through_proxy(hass, wake_lab, nginx, proxy="nginx")
