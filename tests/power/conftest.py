@@ -17,6 +17,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
@@ -67,6 +68,14 @@ async def follow(
         elif not condition() and up:
             await server.stop()
         await asyncio.sleep(0.02)
+
+
+async def turn(hass: HomeAssistant, service: str, entity_id: str) -> None:
+    """Turn a switch on or off, and let everything it caused settle."""
+    await hass.services.async_call(
+        "switch", service, {ATTR_ENTITY_ID: entity_id}, blocking=True
+    )
+    await hass.async_block_till_done()
 
 
 @pytest.fixture(autouse=True)

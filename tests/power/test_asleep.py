@@ -11,7 +11,6 @@ there, nobody knows.
 from __future__ import annotations
 
 from homeassistant.const import (
-    ATTR_ENTITY_ID,
     STATE_OFF,
     STATE_ON,
     STATE_UNAVAILABLE,
@@ -20,19 +19,12 @@ from homeassistant.core import HomeAssistant
 import pytest
 
 from custom_components.wakehub import asleep
-from tests.power.conftest import JELLYFIN, NODE_SWITCH, VM_SWITCH, Lab
+from tests.power.conftest import JELLYFIN, NODE_SWITCH, VM_SWITCH, Lab, turn
 
 STATUS = "sensor.jellyfin_status"
 HEALTH = "sensor.jellyfin_health"
 REBOOT = "button.jellyfin_reboot"
 VM_STATUS = "sensor.docker_status"
-
-
-async def turn(hass: HomeAssistant, service: str, entity_id: str) -> None:
-    await hass.services.async_call(
-        "switch", service, {ATTR_ENTITY_ID: entity_id}, blocking=True
-    )
-    await hass.async_block_till_done()
 
 
 async def poll(lab: Lab) -> None:

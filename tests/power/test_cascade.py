@@ -10,15 +10,8 @@ from homeassistant.exceptions import HomeAssistantError
 import pytest
 
 from tests.conftest import record_events
-from tests.power.conftest import JELLYFIN, NEXTCLOUD, NODE_SWITCH, VM_SWITCH, Lab
+from tests.power.conftest import JELLYFIN, NEXTCLOUD, NODE_SWITCH, VM_SWITCH, Lab, turn
 from tests.power.logbook_lines import async_messages
-
-
-async def turn(hass: HomeAssistant, service: str, entity_id: str) -> None:
-    await hass.services.async_call(
-        "switch", service, {ATTR_ENTITY_ID: entity_id}, blocking=True
-    )
-    await hass.async_block_till_done()
 
 
 def steps(events: list[Event]) -> list[tuple[str, str, str, str | None]]:

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
 from tests.conftest import record_events
-from tests.power.conftest import JELLYFIN, Lab
+from tests.power.conftest import JELLYFIN, Lab, turn
 from tests.power.logbook_lines import async_logbook
 
 START = "mdi:power"
 STOP = "mdi:power-off"
 WAIT = "mdi:timer-sand"
-
-
-async def turn(hass: HomeAssistant, service: str, entity_id: str) -> None:
-    await hass.services.async_call(
-        "switch", service, {ATTR_ENTITY_ID: entity_id}, blocking=True
-    )
-    await hass.async_block_till_done()
 
 
 async def test_a_cascade_on_and_off_in_the_logbook(

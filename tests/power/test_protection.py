@@ -11,16 +11,9 @@ from homeassistant.const import ATTR_ENTITY_ID, STATE_ON, STATE_UNKNOWN
 from homeassistant.core import Event, HomeAssistant
 
 from tests.conftest import record_events
-from tests.power.conftest import JELLYFIN, NODE_SWITCH, VM_SWITCH, Lab
+from tests.power.conftest import JELLYFIN, NODE_SWITCH, VM_SWITCH, Lab, turn
 from tests.power.logbook_lines import async_messages
 from tests.power.test_idle import clocked, run_clock, tick
-
-
-async def turn(hass: HomeAssistant, service: str, entity_id: str) -> None:
-    await hass.services.async_call(
-        "switch", service, {ATTR_ENTITY_ID: entity_id}, blocking=True
-    )
-    await hass.async_block_till_done()
 
 
 def kept_on(events: list[Event]) -> list[dict[str, Any]]:
