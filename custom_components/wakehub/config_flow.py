@@ -20,7 +20,9 @@ from homeassistant.core import callback
 
 from .const import CONF_KIND, DOMAIN, KIND_DOCKER, KIND_MACHINE, KIND_OVH, KIND_PROXMOX
 from .flows import docker, machine, ovh, proxmox
-from .flows.kind import FlowKind
+from .flows.choose import ResourcesSubentryFlow
+from .flows.kind import FlowKind, Found
+from .flows.settings import KindOptionsFlow, Section
 from .flows.steps import ServerFlow
 
 FLOW_KINDS: dict[str, FlowKind] = {
@@ -28,17 +30,6 @@ FLOW_KINDS: dict[str, FlowKind] = {
     KIND_PROXMOX: proxmox.FLOW_KIND,
     KIND_DOCKER: docker.FLOW_KIND,
     KIND_OVH: ovh.FLOW_KIND,
-}
-_OPTIONS_FLOWS: dict[str, type[OptionsFlow]] = {
-    KIND_MACHINE: machine.MachineOptionsFlow,
-    KIND_PROXMOX: proxmox.ProxmoxOptionsFlow,
-    KIND_DOCKER: docker.DockerOptionsFlow,
-    KIND_OVH: ovh.OvhOptionsFlow,
-}
-_SUBENTRY_FLOWS: dict[str, type[ConfigSubentryFlow]] = {
-    KIND_PROXMOX: proxmox.GuestSubentryFlow,
-    KIND_DOCKER: docker.ContainerSubentryFlow,
-    KIND_OVH: ovh.OvhVpsSubentryFlow,
 }
 
 
@@ -115,7 +106,7 @@ class WakeHubConfigFlow(ServerFlow, domain=DOMAIN):
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
-        return _OPTIONS_FLOWS[_kind(config_entry)]()
+        return KindOptionsFlow(FLOW_KINDS[_kind(config_entry)].options)
 
     @classmethod
     @callback
@@ -123,7 +114,21 @@ class WakeHubConfigFlow(ServerFlow, domain=DOMAIN):
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
         kind = FLOW_KINDS[_kind(config_entry)]
-        flow = _SUBENTRY_FLOWS.get(_kind(config_entry))
-        if kind.subentry_type is None or flow is None:
+        if kind.subentry_type is None:
             return {}
-        return {kind.subentry_type: flow}
+        return {kind.subentry_type: KindSubentryFlow}
+
+
+class KindSubentryFlow(ResourcesSubentryFlow):
+    """Add resources to an entry, or reconfigure one, as its kind declares."""
+
+    def _flow_kind(self) -> FlowKind:
+        return FLOW_KINDS[_kind(self._get_entry())]
+
+    async def discover(self, data: Mapping[str, Any]) -> list[Found]:
+        discover = self._flow_kind().discover
+        assert discover is not None  # only kinds with discovery have subentries
+        return await discover(self.hass, data)
+
+    def resource_sections(self) -> tuple[Section, ...]:
+        return self._flow_kind().resource_sections

@@ -10,7 +10,7 @@ through a `Detour`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -19,8 +19,8 @@ from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.core import HomeAssistant
 
 from ..api.errors import WakeHubError
-from ..schema import vol
 from . import validate
+from .settings import Options, Section
 
 if TYPE_CHECKING:
     from .steps import ServerFlow
@@ -114,10 +114,8 @@ class FlowKind:
 
     # The kind (KIND_*): the data's `kind`, and the step id of its first form.
     kind: str
-    # The connection form for a use, prefilled from non-secret `defaults`.
-    schema: Callable[[Use, Mapping[str, Any]], vol.Schema]
-    # The rules (flows/validate.py) of that form's fields, given the stored data.
-    rules: Callable[[Use, Mapping[str, Any]], Mapping[str, validate.Rule]]
+    # The connection form's fields for a use, given the stored data.
+    fields: Callable[[Use, Mapping[str, Any]], Sequence[validate.Field]]
     # Checks across fields once each is valid (may complete the data).
     check: Callable[[HomeAssistant, dict[str, Any]], Awaitable[dict[str, str]]] = (
         _no_check
@@ -152,3 +150,7 @@ class FlowKind:
     error_keys: tuple[tuple[type[WakeHubError], str], ...] = ()
     # The abort reason when reconfigure or reauth reach another server.
     wrong_server: str = "wrong_server"
+    # The options form (flows/settings.py).
+    options: Options
+    # The resource settings of the kind's own, after the power settings.
+    resource_sections: tuple[Section, ...] = ()

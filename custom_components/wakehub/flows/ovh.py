@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
+from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -56,9 +54,9 @@ from ..kinds.ovh_vps_manager import (
 )
 from ..schema import vol
 from . import validate
-from .choose import ResourcesSubentryFlow
-from .common import timing_fields, timing_options
 from .kind import Detour, FlowKind, FormError, Found, Server, Trust, Use
+from .settings import Options, of_fields, timing
+from .validate import Field, Prefill
 
 if TYPE_CHECKING:
     from .steps import ServerFlow
@@ -97,44 +95,38 @@ def _optional_key(value: Any) -> str | None:
     return validate.optional_text(value, validate.MAX_SECRET)
 
 
-_RULES: dict[Use, dict[str, validate.Rule]] = {
-    Use.ADD: {
-        CONF_ENDPOINT: _endpoint,
-        CONF_APPLICATION_KEY: _key,
-        CONF_APPLICATION_SECRET: _key,
-        CONF_CONSUMER_KEY: _optional_key,
-    },
+_ENDPOINT_FIELD = Field(
+    CONF_ENDPOINT, _endpoint, _ENDPOINT, required=True, prefill=Prefill.SUGGESTED
+)
+_APPLICATION_KEY = Field(
+    CONF_APPLICATION_KEY, _key, _TEXT, required=True, prefill=Prefill.SUGGESTED
+)
+# Blank: a new consumer key is requested.
+_CONSUMER_KEY = Field(
+    CONF_CONSUMER_KEY, _optional_key, _PASSWORD, prefill=Prefill.NEVER
+)
+_FIELDS: dict[Use, tuple[Field, ...]] = {
+    Use.ADD: (
+        _ENDPOINT_FIELD,
+        _APPLICATION_KEY,
+        Field(
+            CONF_APPLICATION_SECRET,
+            _key,
+            _PASSWORD,
+            required=True,
+            prefill=Prefill.NEVER,
+        ),
+        _CONSUMER_KEY,
+    ),
     # A blank application secret keeps the stored one.
-    Use.RECONFIGURE: {
-        CONF_ENDPOINT: _endpoint,
-        CONF_APPLICATION_KEY: _key,
-        CONF_APPLICATION_SECRET: _optional_key,
-        CONF_CONSUMER_KEY: _optional_key,
-    },
-    # Blank: a new consumer key is requested.
-    Use.REAUTH: {CONF_CONSUMER_KEY: _optional_key},
+    Use.RECONFIGURE: (
+        _ENDPOINT_FIELD,
+        _APPLICATION_KEY,
+        Field(CONF_APPLICATION_SECRET, _optional_key, _PASSWORD, prefill=Prefill.NEVER),
+        _CONSUMER_KEY,
+    ),
+    Use.REAUTH: (_CONSUMER_KEY,),
 }
-
-
-def _schema(use: Use, defaults: Mapping[str, Any]) -> vol.Schema:
-    """Endpoint and keys; secrets are never prefilled (blank keeps them)."""
-    if use is Use.REAUTH:
-        return vol.Schema({vol.Optional(CONF_CONSUMER_KEY): _PASSWORD})
-
-    def suggested(key: str) -> dict[str, Any]:
-        return {"description": {"suggested_value": defaults.get(key)}}
-
-    secret = vol.Required if use is Use.ADD else vol.Optional
-    return vol.Schema(
-        {
-            vol.Required(CONF_ENDPOINT, **suggested(CONF_ENDPOINT)): _ENDPOINT,
-            vol.Required(
-                CONF_APPLICATION_KEY, **suggested(CONF_APPLICATION_KEY)
-            ): _TEXT,
-            secret(CONF_APPLICATION_SECRET): _PASSWORD,
-            vol.Optional(CONF_CONSUMER_KEY): _PASSWORD,
-        }
-    )
 
 
 async def _connect(hass: HomeAssistant, data: dict[str, Any]) -> Server:
@@ -232,8 +224,7 @@ async def _discover(hass: HomeAssistant, data: Mapping[str, Any]) -> list[Found]
 
 FLOW_KIND = FlowKind(
     kind=KIND_OVH,
-    schema=_schema,
-    rules=lambda use, stored: _RULES[use],
+    fields=lambda use, stored: _FIELDS[use],
     connect=_connect,
     discover=_discover,
     subentry_type=SUBENTRY_VPS,
@@ -244,62 +235,21 @@ FLOW_KIND = FlowKind(
     pinnable=_pinnable,
     error_keys=OVH_ERROR_KEYS,
     wrong_server="ovh_wrong_account",
-)
-
-
-# Percent used from which a disk is low on space (binary sensor, repair issue).
-_LOW_DISK_RULES: Final[dict[str, validate.Rule]] = {
-    CONF_LOW_DISK_THRESHOLD: validate.number_rule(50, 99, whole=True)
-}
-
-
-class OvhOptionsFlow(OptionsFlowWithReload):
-    """How long a start or stop may take, how often to poll, and from which
-    percentage a disk is low on space."""
-
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        return await self.async_step_ovh_options()
-
-    async def async_step_ovh_options(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            options, errors = timing_options(user_input)
-            threshold, threshold_errors = validate.parse(user_input, _LOW_DISK_RULES)
-            errors |= threshold_errors
-            if not errors:
-                return self.async_create_entry(data=options | threshold)
-        current = self.config_entry.options
-        return self.async_show_form(
-            step_id="ovh_options",
-            data_schema=vol.Schema(
-                {
-                    **timing_fields(current, scan_interval=DEFAULT_SCAN_INTERVAL),
-                    vol.Required(
-                        CONF_LOW_DISK_THRESHOLD,
-                        default=current.get(
-                            CONF_LOW_DISK_THRESHOLD, int(DEFAULT_LOW_DISK_THRESHOLD)
-                        ),
-                    ): validate.FiniteNumberSelector(
-                        NumberSelectorConfig(
-                            min=50,
-                            max=99,
-                            step=1,
-                            unit_of_measurement="%",
-                            mode=NumberSelectorMode.BOX,
-                        )
-                    ),
-                }
+    options=Options(
+        step_id="ovh_options",
+        sections=(
+            timing(scan_interval=DEFAULT_SCAN_INTERVAL),
+            # Percent used from which a disk is low on space (binary sensor,
+            # repair issue).
+            of_fields(
+                validate.number_field(
+                    CONF_LOW_DISK_THRESHOLD,
+                    50,
+                    99,
+                    "%",
+                    default=int(DEFAULT_LOW_DISK_THRESHOLD),
+                )
             ),
-            errors=errors,
-        )
-
-
-class OvhVpsSubentryFlow(ResourcesSubentryFlow):
-    """Add VPSes of the account that are not in WakeHub yet."""
-
-    async def discover(self, data: Mapping[str, Any]) -> list[Found]:
-        return await _discover(self.hass, data)
+        ),
+    ),
+)

@@ -25,6 +25,7 @@ from homeassistant.config_entries import (
 
 from ..api.errors import PermissionDenied, WakeHubError, error_key
 from ..const import CONF_KIND
+from ..schema import vol
 from . import choose, validate
 from .kind import Detour, FlowKind, FormError, Found, Server, Trust, Untrusted, Use
 from .trust import kept_pin, kept_secrets, untrusted_certificate
@@ -77,7 +78,7 @@ class ServerFlow(ConfigFlow):
         if user_input is None:
             return self.show_connect_form({})
         stored = self._stored()
-        fields = kind.rules(self._use(), stored)
+        fields = validate.rules(kind.fields(self._use(), stored))
         values, errors = validate.parse(user_input, fields)
         if errors:
             return self.show_connect_form(errors, values)
@@ -111,7 +112,9 @@ class ServerFlow(ConfigFlow):
         defaults = {k: v for k, v in known.items() if k not in kind.secret_fields}
         return self.async_show_form(
             step_id=self.form_step_id(),
-            data_schema=kind.schema(self._use(), defaults),
+            data_schema=vol.Schema(
+                validate.form(kind.fields(self._use(), self._stored()), defaults)
+            ),
             errors=errors,
             description_placeholders={
                 **({"name": entry.title} if entry is not None else {}),

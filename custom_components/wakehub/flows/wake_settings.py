@@ -15,8 +15,6 @@ from urllib.parse import urlsplit
 
 from homeassistant.helpers.selector import (
     BooleanSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -39,10 +37,14 @@ from ..wake.probe import HTTP_SCHEMES
 from ..wake.tokens import new_token
 from . import validate
 
-_RULES: dict[str, validate.Rule] = {
-    CONF_WAKE_KEEP_AWAKE: validate.number_rule(0, 1440, whole=True),
-    CONF_WAKE_MAX_STARTS: validate.number_rule(1, 60, whole=True),
-}
+_NUMBERS = (
+    validate.number_field(
+        CONF_WAKE_KEEP_AWAKE, 0, 1440, "min", default=DEFAULT_WAKE_KEEP_AWAKE
+    ),
+    validate.number_field(
+        CONF_WAKE_MAX_STARTS, 1, 60, "/h", default=DEFAULT_WAKE_MAX_STARTS
+    ),
+)
 
 
 _DEFAULTS: dict[str, Any] = {
@@ -70,18 +72,6 @@ def service_url(value: Any) -> str | None:
     return address
 
 
-def _number(maximum: int, unit: str, minimum: int = 0) -> validate.FiniteNumberSelector:
-    return validate.FiniteNumberSelector(
-        NumberSelectorConfig(
-            min=minimum,
-            max=maximum,
-            step=1,
-            unit_of_measurement=unit,
-            mode=NumberSelectorMode.BOX,
-        )
-    )
-
-
 def wake_settings_fields(settings: Mapping[str, Any]) -> dict[Any, Any]:
     """The form fields, prefilled from stored settings (never the token)."""
     url = settings.get(CONF_SERVICE_URL)
@@ -97,14 +87,7 @@ def wake_settings_fields(settings: Mapping[str, Any]) -> dict[Any, Any]:
             CONF_WAKE_LOCAL_ONLY,
             default=settings.get(CONF_WAKE_LOCAL_ONLY, DEFAULT_WAKE_LOCAL_ONLY),
         ): BooleanSelector(),
-        vol.Required(
-            CONF_WAKE_KEEP_AWAKE,
-            default=settings.get(CONF_WAKE_KEEP_AWAKE, DEFAULT_WAKE_KEEP_AWAKE),
-        ): _number(1440, "min"),
-        vol.Required(
-            CONF_WAKE_MAX_STARTS,
-            default=settings.get(CONF_WAKE_MAX_STARTS, DEFAULT_WAKE_MAX_STARTS),
-        ): _number(60, "/h", minimum=1),
+        **validate.form(_NUMBERS, settings),
         vol.Required(CONF_REGENERATE_TOKEN, default=False): BooleanSelector(),
     }
 
@@ -114,7 +97,7 @@ def parse_wake_settings(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """(settings to store, form errors), the token kept or made as needed."""
     values, errors = validate.parse(
-        user_input, {CONF_SERVICE_URL: service_url, **_RULES}
+        user_input, {CONF_SERVICE_URL: service_url, **validate.rules(_NUMBERS)}
     )
     enabled = bool(user_input.get(CONF_WAKE_ON_ACCESS, False))
     if enabled and CONF_SERVICE_URL not in values and not errors:
