@@ -33,8 +33,8 @@ FLOW_KINDS: dict[str, FlowKind] = {
 }
 
 
-def _kind(entry: ConfigEntry) -> str:
-    return str(entry.data.get(CONF_KIND, KIND_MACHINE))
+def _kind(entry: ConfigEntry) -> FlowKind:
+    return FLOW_KINDS[str(entry.data.get(CONF_KIND, KIND_MACHINE))]
 
 
 class WakeHubConfigFlow(ServerFlow, domain=DOMAIN):
@@ -71,7 +71,7 @@ class WakeHubConfigFlow(ServerFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        kind = FLOW_KINDS[_kind(self._get_reconfigure_entry())]
+        kind = _kind(self._get_reconfigure_entry())
         return await self.async_connect_step(kind, user_input)
 
     async def async_step_reauth(
@@ -83,7 +83,7 @@ class WakeHubConfigFlow(ServerFlow, domain=DOMAIN):
     async def async_step_reauth_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        kind = FLOW_KINDS[_kind(self._get_reauth_entry())]
+        kind = _kind(self._get_reauth_entry())
         return await self.async_connect_step(kind, user_input)
 
     # The steps that are one kind's own.
@@ -106,29 +106,24 @@ class WakeHubConfigFlow(ServerFlow, domain=DOMAIN):
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
-        return KindOptionsFlow(FLOW_KINDS[_kind(config_entry)].options)
+        return KindOptionsFlow(_kind(config_entry).options)
 
     @classmethod
     @callback
     def async_get_supported_subentry_types(
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        kind = FLOW_KINDS[_kind(config_entry)]
-        if kind.subentry_type is None:
-            return {}
-        return {kind.subentry_type: KindSubentryFlow}
+        subentry_type = _kind(config_entry).subentry_type
+        return {} if subentry_type is None else {subentry_type: KindSubentryFlow}
 
 
 class KindSubentryFlow(ResourcesSubentryFlow):
     """Add resources to an entry, or reconfigure one, as its kind declares."""
 
-    def _flow_kind(self) -> FlowKind:
-        return FLOW_KINDS[_kind(self._get_entry())]
-
     async def discover(self, data: Mapping[str, Any]) -> list[Found]:
-        discover = self._flow_kind().discover
+        discover = _kind(self._get_entry()).discover
         assert discover is not None  # only kinds with discovery have subentries
         return await discover(self.hass, data)
 
     def resource_sections(self) -> tuple[Section, ...]:
-        return self._flow_kind().resource_sections
+        return _kind(self._get_entry()).resource_sections

@@ -42,14 +42,13 @@ from ..kinds.docker.const import (
     CONF_STACK,
     CONF_STATS,
     CONF_STOP_GRACE,
-    SECRET_FIELDS,
     SUBENTRY_CONTAINER,
 )
 from ..schema import vol
-from . import validate
+from . import fields, validate
+from .fields import required, secret_field
 from .kind import FlowKind, Found, Server, Trust
 from .settings import Options, host_links, of_fields, resource_fields, timing
-from .validate import Field, Prefill
 
 # The connection test may wait a little longer than polling: a busy engine on a
 # small board can take a few seconds to answer /info.
@@ -66,7 +65,6 @@ DOCKER_ERROR_KEYS: tuple[tuple[type[WakeHubError], str], ...] = (
     (DockerEngineTooOld, "docker_engine_too_old"),
 )
 
-_PEM = TextSelector(TextSelectorConfig(multiline=True))
 _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.TEXT))
 
 
@@ -78,11 +76,12 @@ def _url(value: Any) -> str:
 
 # PEM texts are never shown back (blank keeps them).
 _FIELDS = (
-    Field(CONF_URL, _url, _URL, required=True, default=DEFAULT_URL),
-    Field(CONF_CA_CERT, validate.pem, _PEM, prefill=Prefill.NEVER),
-    Field(CONF_CLIENT_CERT, validate.pem, _PEM, prefill=Prefill.NEVER),
-    Field(CONF_CLIENT_KEY, validate.pem, _PEM, prefill=Prefill.NEVER),
-    validate.checkbox(CONF_VERIFY_SSL, True),
+    required(CONF_URL, _url, _URL, DEFAULT_URL),
+    *(
+        secret_field(key, validate.pem, fields.PEM)
+        for key in (CONF_CA_CERT, CONF_CLIENT_CERT, CONF_CLIENT_KEY)
+    ),
+    fields.checkbox(CONF_VERIFY_SSL, True),
 )
 
 
@@ -118,9 +117,7 @@ def _server_of(data: Mapping[str, Any]) -> object:
     return parts.hostname, parts.port
 
 
-def _pinnable(
-    data: Mapping[str, Any], err: WakeHubError
-) -> tuple[str, str, int] | None:
+def _pinnable(data: Mapping[str, Any], err: WakeHubError) -> str | None:
     """A server certificate the system does not trust, rather than a refused
     client certificate or unreadable PEM text."""
     if not isinstance(err, CertificateError) or not (
@@ -128,8 +125,7 @@ def _pinnable(
         or isinstance(err.__cause__, aiohttp.ClientConnectorCertificateError)
     ):
         return None
-    parts = urlsplit(str(data[CONF_URL]))
-    return str(data[CONF_URL]), str(parts.hostname), parts.port or DEFAULT_TLS_PORT
+    return str(data[CONF_URL])
 
 
 def _choices(containers: list[Container]) -> list[Found]:
@@ -170,11 +166,11 @@ FLOW_KIND = FlowKind(
     connect=_connect,
     discover=_discover,
     subentry_type=SUBENTRY_CONTAINER,
-    secret_fields=SECRET_FIELDS,
     trust=Trust.CERTIFICATE,
     pin_field=CONF_FINGERPRINT,
     server_of=_server_of,
     pinnable=_pinnable,
+    tls_port=DEFAULT_TLS_PORT,
     error_keys=DOCKER_ERROR_KEYS,
     wrong_server="docker_wrong_engine",
     options=Options(
@@ -188,7 +184,7 @@ FLOW_KIND = FlowKind(
                 store=lambda links: links,
             ),
             timing(),
-            of_fields(validate.checkbox(CONF_STATS, True)),
+            of_fields(fields.checkbox(CONF_STATS, True)),
         ),
     ),
     # The stop grace period, whole seconds; blank: the container's own stop timeout.
@@ -196,7 +192,7 @@ FLOW_KIND = FlowKind(
         resource_fields(
             {
                 CONF_STOP_GRACE: vol.All(
-                    validate.number_selector(0, MAX_STOP_GRACE, "s"),
+                    fields.number_selector(0, MAX_STOP_GRACE, "s"),
                     vol.Range(min=0, max=MAX_STOP_GRACE),
                     vol.Coerce(int),
                 )

@@ -15,13 +15,7 @@ import asyncssh
 from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.selector import (
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
-)
+from homeassistant.helpers.selector import NumberSelectorConfig, NumberSelectorMode
 
 from ..api.errors import CannotConnect, HostKeyMismatch
 from ..api.machine import (
@@ -48,11 +42,11 @@ from ..const import (
     DEFAULT_SSH_PORT,
     KIND_MACHINE,
 )
-from . import validate
+from . import fields, validate
+from .fields import required, secret_field
 from .kind import Detour, FlowKind, FormError, Server, Trust, Untrusted, Use
 from .power_settings import POWER_SETTINGS
 from .settings import Options, timing
-from .validate import Field
 
 if TYPE_CHECKING:
     from .steps import ServerFlow
@@ -61,58 +55,22 @@ if TYPE_CHECKING:
 # can take a few seconds to accept a connection.
 FLOW_TIMEOUT = 5.0
 
-SECRET_FIELDS = (CONF_PASSWORD, CONF_PRIVATE_KEY, CONF_PRIVATE_KEY_PASSPHRASE)
-
-_TEXT = TextSelector()
-_PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-_PEM = TextSelector(TextSelectorConfig(multiline=True))
 _PORT = validate.FiniteNumberSelector(
     NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
 )
-
-_NEVER = validate.Prefill.NEVER
-
-
 # The form; reconfiguring keeps the name and the MAC address (the unique id).
-_NAMED = (
-    Field(CONF_NAME, validate.text, _TEXT, required=True),
-    Field(CONF_MAC, validate.mac, _TEXT, required=True),
-)
+_NAMED = (required(CONF_NAME), required(CONF_MAC, validate.mac))
 _FIELDS = (
-    Field(CONF_HOST, validate.host, _TEXT, required=True),
-    Field(
-        CONF_BROADCAST_ADDRESS,
-        validate.ipv4,
-        _TEXT,
-        required=True,
-        default=DEFAULT_BROADCAST_ADDRESS,
-    ),
-    Field(
-        CONF_BROADCAST_PORT,
-        validate.port,
-        _PORT,
-        required=True,
-        default=DEFAULT_BROADCAST_PORT,
-    ),
-    Field(CONF_SSH_PORT, validate.port, _PORT, required=True, default=DEFAULT_SSH_PORT),
-    Field(CONF_USERNAME, validate.text, _TEXT, required=True),
-    Field(CONF_PASSWORD, validate.secret, _PASSWORD, prefill=_NEVER),
-    Field(CONF_PRIVATE_KEY, validate.pem, _PEM, prefill=_NEVER),
-    Field(CONF_PRIVATE_KEY_PASSPHRASE, validate.secret, _PASSWORD, prefill=_NEVER),
-    Field(
-        CONF_SHUTDOWN_COMMAND,
-        validate.command,
-        _TEXT,
-        required=True,
-        default=DEFAULT_SHUTDOWN_COMMAND,
-    ),
-    Field(
-        CONF_REBOOT_COMMAND,
-        validate.command,
-        _TEXT,
-        required=True,
-        default=DEFAULT_REBOOT_COMMAND,
-    ),
+    required(CONF_HOST, validate.host),
+    required(CONF_BROADCAST_ADDRESS, validate.ipv4, default=DEFAULT_BROADCAST_ADDRESS),
+    required(CONF_BROADCAST_PORT, validate.port, _PORT, DEFAULT_BROADCAST_PORT),
+    required(CONF_SSH_PORT, validate.port, _PORT, DEFAULT_SSH_PORT),
+    required(CONF_USERNAME),
+    secret_field(CONF_PASSWORD),
+    secret_field(CONF_PRIVATE_KEY, validate.pem, fields.PEM),
+    secret_field(CONF_PRIVATE_KEY_PASSPHRASE),
+    required(CONF_SHUTDOWN_COMMAND, validate.command, default=DEFAULT_SHUTDOWN_COMMAND),
+    required(CONF_REBOOT_COMMAND, validate.command, default=DEFAULT_REBOOT_COMMAND),
 )
 
 
@@ -208,7 +166,6 @@ FLOW_KIND = FlowKind(
     check=_check,
     connect=_connect,
     known_id=lambda data: data.get(CONF_MAC),
-    secret_fields=SECRET_FIELDS,
     trust=Trust.HOST_KEY,
     pin_field=CONF_HOST_KEY,
     server_of=lambda data: (data.get(CONF_HOST), data.get(CONF_SSH_PORT)),

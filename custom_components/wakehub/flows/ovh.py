@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.core import HomeAssistant
@@ -26,12 +25,9 @@ from homeassistant.helpers.selector import (
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
 )
 
-from ..api.errors import CertificateError, InvalidAuth, WakeHubError, error_key
+from ..api.errors import CertificateError, InvalidAuth, WakeHubError
 from ..api.ovh import CredentialRequest, VpsInfo
 from ..api.ovh.error_map import CredentialRejected, InvalidSignature, ServiceExpired
 from ..api.ovh.signing import ENDPOINTS, resolve_endpoint
@@ -53,20 +49,15 @@ from ..kinds.ovh_vps_manager import (
     DEFAULT_LOW_DISK_THRESHOLD,
 )
 from ..schema import vol
-from . import validate
+from . import fields, validate
+from .fields import Field, secret_field, suggested
 from .kind import Detour, FlowKind, FormError, Found, Server, Trust, Use
 from .settings import Options, of_fields, timing
-from .validate import Field, Prefill
 
 if TYPE_CHECKING:
     from .steps import ServerFlow
 
-OVH_ERROR_KEYS: tuple[tuple[type[WakeHubError], str], ...] = (
-    (ServiceExpired, "ovh_service_expired"),
-)
 
-_TEXT = TextSelector()
-_PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 # OVHcloud's endpoints by their names (selector.endpoint), or a full API URL.
 _ENDPOINT = SelectSelector(
     SelectSelectorConfig(
@@ -95,34 +86,22 @@ def _optional_key(value: Any) -> str | None:
     return validate.optional_text(value, validate.MAX_SECRET)
 
 
-_ENDPOINT_FIELD = Field(
-    CONF_ENDPOINT, _endpoint, _ENDPOINT, required=True, prefill=Prefill.SUGGESTED
-)
-_APPLICATION_KEY = Field(
-    CONF_APPLICATION_KEY, _key, _TEXT, required=True, prefill=Prefill.SUGGESTED
-)
+_ENDPOINT_FIELD = suggested(CONF_ENDPOINT, _endpoint, _ENDPOINT, required=True)
+_APPLICATION_KEY = suggested(CONF_APPLICATION_KEY, _key, required=True)
 # Blank: a new consumer key is requested.
-_CONSUMER_KEY = Field(
-    CONF_CONSUMER_KEY, _optional_key, _PASSWORD, prefill=Prefill.NEVER
-)
+_CONSUMER_KEY = secret_field(CONF_CONSUMER_KEY, _optional_key)
 _FIELDS: dict[Use, tuple[Field, ...]] = {
     Use.ADD: (
         _ENDPOINT_FIELD,
         _APPLICATION_KEY,
-        Field(
-            CONF_APPLICATION_SECRET,
-            _key,
-            _PASSWORD,
-            required=True,
-            prefill=Prefill.NEVER,
-        ),
+        secret_field(CONF_APPLICATION_SECRET, _key, required=True),
         _CONSUMER_KEY,
     ),
     # A blank application secret keeps the stored one.
     Use.RECONFIGURE: (
         _ENDPOINT_FIELD,
         _APPLICATION_KEY,
-        Field(CONF_APPLICATION_SECRET, _optional_key, _PASSWORD, prefill=Prefill.NEVER),
+        secret_field(CONF_APPLICATION_SECRET, _optional_key),
         _CONSUMER_KEY,
     ),
     Use.REAUTH: (_CONSUMER_KEY,),
@@ -163,7 +142,7 @@ async def validate_step(
             status = "pendingValidation"  # OVH may answer 403 while pending
         except WakeHubError as err:
             status = None
-            errors["base"] = error_key(err, OVH_ERROR_KEYS)
+            errors["base"] = flow.error_key(err)
         if status == "validated":
             flow.data[CONF_CONSUMER_KEY] = request.consumer_key
             return await flow.async_test()
@@ -179,15 +158,11 @@ async def validate_step(
     )
 
 
-def _pinnable(
-    data: Mapping[str, Any], err: WakeHubError
-) -> tuple[str, str, int] | None:
+def _pinnable(data: Mapping[str, Any], err: WakeHubError) -> str | None:
     """A full API URL's certificate; OVHcloud's own endpoints are always verified."""
     if not isinstance(err, CertificateError) or is_named_endpoint(data[CONF_ENDPOINT]):
         return None
-    url = resolve_endpoint(data[CONF_ENDPOINT])
-    parts = urlsplit(url)
-    return url, str(parts.hostname), parts.port or 443
+    return resolve_endpoint(data[CONF_ENDPOINT])
 
 
 def _vps_label(vps: VpsInfo, datacenter: str | None) -> str:
@@ -228,12 +203,11 @@ FLOW_KIND = FlowKind(
     connect=_connect,
     discover=_discover,
     subentry_type=SUBENTRY_VPS,
-    secret_fields=(CONF_APPLICATION_SECRET, CONF_CONSUMER_KEY),
     trust=Trust.CERTIFICATE,
     pin_field=CONF_FINGERPRINT,
     server_of=lambda data: data.get(CONF_ENDPOINT),
     pinnable=_pinnable,
-    error_keys=OVH_ERROR_KEYS,
+    error_keys=((ServiceExpired, "ovh_service_expired"),),
     wrong_server="ovh_wrong_account",
     options=Options(
         step_id="ovh_options",
@@ -242,7 +216,7 @@ FLOW_KIND = FlowKind(
             # Percent used from which a disk is low on space (binary sensor,
             # repair issue).
             of_fields(
-                validate.number_field(
+                fields.number_field(
                     CONF_LOW_DISK_THRESHOLD,
                     50,
                     99,

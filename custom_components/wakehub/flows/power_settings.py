@@ -31,7 +31,7 @@ from ..power import async_get_power_manager
 from ..resource import Resource
 from ..schema import vol
 from ..wake.const import WAKE_SETTING_KEYS
-from . import validate
+from . import fields, validate
 from .settings import Section, Where, parse, placeholders, schema
 from .wake_settings import parse_wake_settings, wake_settings_fields
 
@@ -47,18 +47,17 @@ POWER_SETTING_KEYS = (
 
 
 _FIELDS = (
-    validate.checkbox(CONF_STOP_WITH_DEPENDENTS, DEFAULT_STOP_WITH_DEPENDENTS),
-    validate.number_field(
+    fields.checkbox(CONF_STOP_WITH_DEPENDENTS, DEFAULT_STOP_WITH_DEPENDENTS),
+    fields.number_field(
         CONF_IDLE_TIMEOUT, 0, 10080, "min", default=DEFAULT_IDLE_TIMEOUT
     ),
     # A threshold left empty is not stored.
-    validate.number_field(CONF_CPU_THRESHOLD, 0, 100, "%", step=0.5, whole=False),
-    validate.number_field(CONF_NETWORK_THRESHOLD, 0, 1_000_000, "kB/s", whole=False),
-    validate.Field(
+    fields.number_field(CONF_CPU_THRESHOLD, 0, 100, "%", step=0.5, whole=False),
+    fields.number_field(CONF_NETWORK_THRESHOLD, 0, 1_000_000, "kB/s", whole=False),
+    fields.suggested(
         CONF_KEEP_AWAKE,
         lambda value: list(value or []),
         EntitySelector(EntitySelectorConfig(multiple=True)),
-        prefill=validate.Prefill.SUGGESTED,
     ),
 )
 
@@ -77,7 +76,7 @@ def power_settings_fields(
         vol.Optional(
             CONF_DEPENDENCIES, description={"suggested_value": dependencies}
         ): picker(hass, ANY_POWER_SWITCH, multiple=True),
-        **validate.form(_FIELDS, settings),
+        **fields.form(_FIELDS, settings),
         **wake_settings_fields(settings),  # wake on access
     }
 
@@ -87,7 +86,7 @@ def parse_power_settings(
 ) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
     """(settings to store, form errors, description placeholders for the errors)."""
     power = async_get_power_manager(hass)
-    values, errors = validate.parse(user_input, validate.rules(_FIELDS))
+    values, errors = validate.parse(user_input, fields.rules(_FIELDS))
     settings: dict[str, Any] = {
         CONF_IDLE_TIMEOUT: DEFAULT_IDLE_TIMEOUT,
         **values,

@@ -25,7 +25,7 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
-from ..api.errors import CertificateError, WakeHubError
+from ..api.errors import CertificateError
 from ..api.proxmox import ProxmoxGuest
 from ..api.proxmox.connection import normalize_url
 from ..const import CONF_HOST_LINKS, KIND_PROXMOX
@@ -46,19 +46,17 @@ from ..kinds.proxmox.const import (
     SUBENTRY_GUEST,
 )
 from ..kinds.proxmox.coordinator import ProxmoxCoordinator
-from . import validate
+from . import fields, validate
+from .fields import Field, required, secret_field, suggested
 from .kind import FlowKind, Found, Server, Trust, Use
 from .settings import Options, host_links, resource_fields, timing
-from .validate import Field, Prefill
 
 # The connection test may wait longer than a poll: a busy node answers slowly.
 FLOW_TIMEOUT = 10.0
 DEFAULT_PORT = 8006
 DEFAULT_USERNAME = "root@pam"
 
-_TEXT = TextSelector()
 _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
-_SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 
 
 def _url(value: Any) -> str:
@@ -73,14 +71,13 @@ def _url(value: Any) -> str:
     )
 
 
-# Secrets are never shown back (blank keeps them).
 _FIELDS = (
-    Field(CONF_URL, _url, _URL, required=True),
-    Field(CONF_USERNAME, validate.text, _TEXT, required=True, default=DEFAULT_USERNAME),
-    Field(CONF_TOKEN_ID, validate.optional_text, _TEXT, prefill=Prefill.SUGGESTED),
-    Field(CONF_TOKEN_SECRET, validate.secret, _SECRET, prefill=Prefill.NEVER),
-    Field(CONF_PASSWORD, validate.secret, _SECRET, prefill=Prefill.NEVER),
-    validate.checkbox(CONF_VERIFY_SSL, True),
+    required(CONF_URL, _url, _URL),
+    required(CONF_USERNAME, default=DEFAULT_USERNAME),
+    suggested(CONF_TOKEN_ID, validate.optional_text),
+    secret_field(CONF_TOKEN_SECRET),
+    secret_field(CONF_PASSWORD),
+    fields.checkbox(CONF_VERIFY_SSL, True),
 )
 
 
@@ -89,15 +86,7 @@ def _fields(use: Use, stored: Mapping[str, Any]) -> tuple[Field, ...]:
     if use is not Use.REAUTH:
         return _FIELDS
     key = CONF_TOKEN_SECRET if stored.get(CONF_TOKEN_ID) else CONF_PASSWORD
-    return (
-        Field(
-            key,
-            validate.required_secret,
-            _SECRET,
-            required=True,
-            prefill=Prefill.NEVER,
-        ),
-    )
+    return (secret_field(key, validate.required_secret, required=True),)
 
 
 async def _check(hass: HomeAssistant, data: dict[str, Any]) -> dict[str, str]:
@@ -138,15 +127,6 @@ def _server_of(data: Mapping[str, Any]) -> object:
     return parts.hostname, parts.port
 
 
-def _pinnable(
-    data: Mapping[str, Any], err: WakeHubError
-) -> tuple[str, str, int] | None:
-    if not isinstance(err, CertificateError):
-        return None
-    parts = urlsplit(str(data[CONF_URL]))
-    return str(data[CONF_URL]), str(parts.hostname), parts.port or DEFAULT_PORT
-
-
 def guest_choice(guest: ProxmoxGuest) -> Found:
     return Found(
         value=str(guest.vmid),
@@ -182,11 +162,13 @@ FLOW_KIND = FlowKind(
     connect=_connect,
     discover=_discover,
     subentry_type=SUBENTRY_GUEST,
-    secret_fields=(CONF_TOKEN_SECRET, CONF_PASSWORD),
     trust=Trust.CERTIFICATE,
     pin_field=CONF_FINGERPRINT,
     server_of=_server_of,
-    pinnable=_pinnable,
+    pinnable=lambda data, err: (
+        str(data[CONF_URL]) if isinstance(err, CertificateError) else None
+    ),
+    tls_port=DEFAULT_PORT,
     wrong_server="proxmox_wrong_cluster",
     options=Options(
         step_id="proxmox_options",

@@ -31,6 +31,7 @@ from ..hosting import HostKind
 from ..links import Choice, chosen_switch, picker, suggested_links
 from ..schema import vol
 from . import validate
+from .fields import Field, form, number_field, rules
 
 type Parsed = tuple[dict[str, Any], dict[str, str], dict[str, str]]
 
@@ -94,20 +95,20 @@ def parse(
 # -- the sections every kind may use -------------------------------------------------
 
 
-def of_fields(*fields: validate.Field) -> Section:
+def of_fields(*declared: Field) -> Section:
     """A section of fields, each parsed by its own rule."""
-    rules = validate.rules(fields)
+    table = rules(declared)
     return Section(
-        fields=lambda where: validate.form(fields, where.stored),
-        parse=lambda where, user_input: (*validate.parse(user_input, rules), {}),
+        fields=lambda where: form(declared, where.stored),
+        parse=lambda where, user_input: (*validate.parse(user_input, table), {}),
     )
 
 
 def timing(scan_interval: int = DEFAULT_SCAN_INTERVAL) -> Section:
     """Start/stop timeout and polling interval, in whole seconds."""
     return of_fields(
-        validate.number_field(CONF_TIMEOUT, 10, 3600, "s", default=DEFAULT_TIMEOUT),
-        validate.number_field(CONF_SCAN_INTERVAL, 5, 3600, "s", default=scan_interval),
+        number_field(CONF_TIMEOUT, 10, 3600, "s", default=DEFAULT_TIMEOUT),
+        number_field(CONF_SCAN_INTERVAL, 5, 3600, "s", default=scan_interval),
     )
 
 

@@ -5,15 +5,12 @@ field takes a 100 kB string, a NUL or a lone surrogate, a number field takes NaN
 Anything the HTTP API can carry may arrive here. Each rule takes such a value
 and returns it clean, or raises `InvalidField` carrying the translation key of
 the form error to show next to the field; `parse` applies a table of rules to a
-form's input. A `Field` declares a form field once: its rule, its selector and
-how it is prefilled; `form` and `rules` read a tuple of them.
+form's input (a form declares its fields with their rules: flows/fields.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import KW_ONLY, dataclass
-from enum import Enum
+from collections.abc import Callable, Collection, Mapping
 import ipaddress
 import math
 import re
@@ -21,12 +18,7 @@ from typing import Any
 import unicodedata
 from urllib.parse import urlsplit
 
-from homeassistant.helpers.selector import (
-    BooleanSelector,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-)
+from homeassistant.helpers.selector import NumberSelector
 
 from ..api.machine import normalize_mac
 from ..schema import vol
@@ -85,71 +77,6 @@ def parse(
             if value is not None:
                 values[key] = value
     return values, errors
-
-
-class Prefill(Enum):
-    """How a field shows the value known for it (stored, or typed before)."""
-
-    DEFAULT = "default"  # as its default (else the field's own default)
-    SUGGESTED = "suggested"  # as a suggestion: cleared, it stays blank
-    NEVER = "never"  # a secret is never shown back
-
-
-@dataclass(frozen=True)
-class Field:
-    """A form field: its rule, its selector, and how it is prefilled."""
-
-    key: str
-    rule: Rule
-    selector: Any
-    _: KW_ONLY
-    required: bool = False
-    default: Any = None
-    prefill: Prefill = Prefill.DEFAULT
-
-    def marker(self, known: Mapping[str, Any]) -> vol.Marker:
-        value = known.get(self.key, self.default)
-        options: dict[str, Any] = {}
-        if value is not None and self.prefill is Prefill.DEFAULT:
-            options["default"] = value
-        elif value is not None and self.prefill is Prefill.SUGGESTED:
-            options["description"] = {"suggested_value": value}
-        return (vol.Required if self.required else vol.Optional)(self.key, **options)
-
-
-def form(fields: Iterable[Field], known: Mapping[str, Any]) -> dict[Any, Any]:
-    """The schema's fields, prefilled from what is `known`."""
-    return {field.marker(known): field.selector for field in fields}
-
-
-def rules(fields: Iterable[Field]) -> dict[str, Rule]:
-    return {field.key: field.rule for field in fields}
-
-
-def number_field(
-    key: str,
-    minimum: float,
-    maximum: float,
-    unit: str,
-    *,
-    default: float | None = None,
-    step: float = 1,
-    whole: bool = True,
-) -> Field:
-    """A number field whose selector and rule share its limits: required with
-    its default, else optional (left empty, nothing is stored)."""
-    return Field(
-        key,
-        number_rule(minimum, maximum, whole=whole),
-        number_selector(minimum, maximum, unit, step),
-        required=default is not None,
-        default=default,
-        prefill=Prefill.SUGGESTED if default is None else Prefill.DEFAULT,
-    )
-
-
-def checkbox(key: str, default: bool) -> Field:
-    return Field(key, flag(default), BooleanSelector(), required=True, default=default)
 
 
 def _string(
@@ -339,20 +266,6 @@ def url(
     if found["port"] is not None and not 1 <= int(found["port"]) <= 65535:
         raise InvalidField("invalid_port")
     return address
-
-
-def number_selector(
-    minimum: float, maximum: float, unit: str, step: float = 1
-) -> FiniteNumberSelector:
-    return FiniteNumberSelector(
-        NumberSelectorConfig(
-            min=minimum,
-            max=maximum,
-            step=step,
-            unit_of_measurement=unit,
-            mode=NumberSelectorMode.BOX,
-        )
-    )
 
 
 class FiniteNumberSelector(NumberSelector):
