@@ -22,7 +22,6 @@ from ..api.machine import (
     DEFAULT_REBOOT_COMMAND,
     DEFAULT_SHUTDOWN_COMMAND,
     MachineClient,
-    SshCredentials,
     fetch_host_key,
     host_key_fingerprint,
     is_port_open,
@@ -42,6 +41,7 @@ from ..const import (
     DEFAULT_SSH_PORT,
     KIND_MACHINE,
 )
+from ..kinds.machine import credentials
 from . import fields, validate
 from .fields import required, secret_field
 from .kind import Detour, FlowKind, FormError, Server, Trust, Untrusted, Use
@@ -120,19 +120,10 @@ async def _connect(hass: HomeAssistant, data: dict[str, Any]) -> Server:
         raise FormError({CONF_HOST: "cannot_resolve"}) from None
     if not reachable:
         raise Detour(unreachable)
-    if not (pinned := data.get(CONF_HOST_KEY)):
+    if not data.get(CONF_HOST_KEY):
         raise await _presented(host, port)
-    credentials = SshCredentials(
-        host=host,
-        port=port,
-        username=data[CONF_USERNAME],
-        password=data.get(CONF_PASSWORD),
-        private_key=data.get(CONF_PRIVATE_KEY),
-        private_key_passphrase=data.get(CONF_PRIVATE_KEY_PASSPHRASE),
-        host_key=pinned,
-    )
     try:
-        await MachineClient(credentials, timeout=FLOW_TIMEOUT).check()
+        await MachineClient(credentials(data), timeout=FLOW_TIMEOUT).check()
     except HostKeyMismatch:
         # Another key than the one trusted (a moment ago, or when it was
         # added): shown with the trusted one, before anything is sent.

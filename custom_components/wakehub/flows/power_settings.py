@@ -84,7 +84,7 @@ def power_settings_fields(
 def parse_power_settings(
     hass: HomeAssistant, resource: Resource | None, user_input: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
-    """(settings to store, form errors, description placeholders for the errors)."""
+    """(settings to store, form errors, the cycle a dependency would close)."""
     power = async_get_power_manager(hass)
     values, errors = validate.parse(user_input, fields.rules(_FIELDS))
     settings: dict[str, Any] = {
@@ -99,17 +99,13 @@ def parse_power_settings(
     settings |= wake
     errors |= wake_errors
     if errors:
-        return settings, errors, {"cycle": ""}
+        return settings, errors, {}
     proposed: list[Resource] = []
     for entity_id in user_input.get(CONF_DEPENDENCIES, []):
         if not isinstance(entity_id, str) or not (
             chosen := chosen_switch(hass, ANY_POWER_SWITCH, entity_id)
         ):
-            return (
-                settings,
-                {CONF_DEPENDENCIES: "dependency_not_power_switch"},
-                {"cycle": ""},
-            )
+            return settings, {CONF_DEPENDENCIES: "dependency_not_power_switch"}, {}
         registry_id, dependency = chosen
         settings[CONF_DEPENDENCIES].append(registry_id)
         proposed.append(dependency)
@@ -124,7 +120,7 @@ def parse_power_settings(
                 {CONF_DEPENDENCIES: "dependency_cycle"},
                 {"cycle": " → ".join(r.name for r in cycle)},
             )
-    return settings, {}, {"cycle": ""}
+    return settings, {}, {}
 
 
 def resource_of(
