@@ -20,7 +20,9 @@ from homeassistant.core import callback
 
 from .const import CONF_KIND, DOMAIN, KIND_DOCKER, KIND_MACHINE, KIND_OVH, KIND_PROXMOX
 from .flows import docker, machine, ovh, proxmox
-from .flows.kind import FlowKind
+from .flows.choose import ResourcesSubentryFlow
+from .flows.kind import FlowKind, Found
+from .flows.settings import KindOptionsFlow, Section
 from .flows.steps import ServerFlow
 
 FLOW_KINDS: dict[str, FlowKind] = {
@@ -29,21 +31,10 @@ FLOW_KINDS: dict[str, FlowKind] = {
     KIND_DOCKER: docker.FLOW_KIND,
     KIND_OVH: ovh.FLOW_KIND,
 }
-_OPTIONS_FLOWS: dict[str, type[OptionsFlow]] = {
-    KIND_MACHINE: machine.MachineOptionsFlow,
-    KIND_PROXMOX: proxmox.ProxmoxOptionsFlow,
-    KIND_DOCKER: docker.DockerOptionsFlow,
-    KIND_OVH: ovh.OvhOptionsFlow,
-}
-_SUBENTRY_FLOWS: dict[str, type[ConfigSubentryFlow]] = {
-    KIND_PROXMOX: proxmox.GuestSubentryFlow,
-    KIND_DOCKER: docker.ContainerSubentryFlow,
-    KIND_OVH: ovh.OvhVpsSubentryFlow,
-}
 
 
-def _kind(entry: ConfigEntry) -> str:
-    return str(entry.data.get(CONF_KIND, KIND_MACHINE))
+def _kind(entry: ConfigEntry) -> FlowKind:
+    return FLOW_KINDS[str(entry.data.get(CONF_KIND, KIND_MACHINE))]
 
 
 class WakeHubConfigFlow(ServerFlow, domain=DOMAIN):
@@ -80,7 +71,7 @@ class WakeHubConfigFlow(ServerFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        kind = FLOW_KINDS[_kind(self._get_reconfigure_entry())]
+        kind = _kind(self._get_reconfigure_entry())
         return await self.async_connect_step(kind, user_input)
 
     async def async_step_reauth(
@@ -92,7 +83,7 @@ class WakeHubConfigFlow(ServerFlow, domain=DOMAIN):
     async def async_step_reauth_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        kind = FLOW_KINDS[_kind(self._get_reauth_entry())]
+        kind = _kind(self._get_reauth_entry())
         return await self.async_connect_step(kind, user_input)
 
     # The steps that are one kind's own.
@@ -115,15 +106,24 @@ class WakeHubConfigFlow(ServerFlow, domain=DOMAIN):
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
-        return _OPTIONS_FLOWS[_kind(config_entry)]()
+        return KindOptionsFlow(_kind(config_entry).options)
 
     @classmethod
     @callback
     def async_get_supported_subentry_types(
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        kind = FLOW_KINDS[_kind(config_entry)]
-        flow = _SUBENTRY_FLOWS.get(_kind(config_entry))
-        if kind.subentry_type is None or flow is None:
-            return {}
-        return {kind.subentry_type: flow}
+        subentry_type = _kind(config_entry).subentry_type
+        return {} if subentry_type is None else {subentry_type: KindSubentryFlow}
+
+
+class KindSubentryFlow(ResourcesSubentryFlow):
+    """Add resources to an entry, or reconfigure one, as its kind declares."""
+
+    async def discover(self, data: Mapping[str, Any]) -> list[Found]:
+        discover = _kind(self._get_entry()).discover
+        assert discover is not None  # only kinds with discovery have subentries
+        return await discover(self.hass, data)
+
+    def resource_sections(self) -> tuple[Section, ...]:
+        return _kind(self._get_entry()).resource_sections

@@ -4,23 +4,20 @@ Its form (`docker`: URL and TLS material) → the engine's ID (the unique id) �
 `certificate` when the engine's certificate is not trusted → `resources`: its
 containers, and its compose projects as stacks (value `stack:<project>`: ":"
 never appears in a container name; a stack's subentry holds `stack` instead of
-`container`). The options (`docker_options`: host link, timing, stats) and the
-"container" subentry flow are here too.
+`container`). Its options (`docker_options`): host link, timing, stats; a
+container's own setting: its stop grace period.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.const import CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
-    BooleanSelector,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -45,15 +42,13 @@ from ..kinds.docker.const import (
     CONF_STACK,
     CONF_STATS,
     CONF_STOP_GRACE,
-    SECRET_FIELDS,
     SUBENTRY_CONTAINER,
 )
-from ..links import Choice, chosen_switch, picker, suggested_links
 from ..schema import vol
-from . import validate
-from .choose import ResourcesSubentryFlow
-from .common import seconds_selector, timing_fields, timing_options
-from .kind import FlowKind, Found, Server, Trust, Use
+from . import fields, validate
+from .fields import required, secret_field
+from .kind import FlowKind, Found, Server, Trust
+from .settings import Options, host_links, of_fields, resource_fields, timing
 
 # The connection test may wait a little longer than polling: a busy engine on a
 # small board can take a few seconds to answer /info.
@@ -70,23 +65,7 @@ DOCKER_ERROR_KEYS: tuple[tuple[type[WakeHubError], str], ...] = (
     (DockerEngineTooOld, "docker_engine_too_old"),
 )
 
-_PEM = TextSelector(TextSelectorConfig(multiline=True))
 _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.TEXT))
-
-
-def _schema(use: Use, defaults: Mapping[str, Any]) -> vol.Schema:
-    """The connection form; PEM texts are never prefilled (blank keeps them)."""
-    return vol.Schema(
-        {
-            vol.Required(CONF_URL, default=defaults.get(CONF_URL, DEFAULT_URL)): _URL,
-            vol.Optional(CONF_CA_CERT): _PEM,
-            vol.Optional(CONF_CLIENT_CERT): _PEM,
-            vol.Optional(CONF_CLIENT_KEY): _PEM,
-            vol.Required(
-                CONF_VERIFY_SSL, default=defaults.get(CONF_VERIFY_SSL, True)
-            ): BooleanSelector(),
-        }
-    )
 
 
 def _url(value: Any) -> str:
@@ -95,13 +74,15 @@ def _url(value: Any) -> str:
     )
 
 
-_RULES: dict[str, validate.Rule] = {
-    CONF_URL: _url,
-    CONF_CA_CERT: validate.pem,
-    CONF_CLIENT_CERT: validate.pem,
-    CONF_CLIENT_KEY: validate.pem,
-    CONF_VERIFY_SSL: validate.flag(True),
-}
+# PEM texts are never shown back (blank keeps them).
+_FIELDS = (
+    required(CONF_URL, _url, _URL, DEFAULT_URL),
+    *(
+        secret_field(key, validate.pem, fields.PEM)
+        for key in (CONF_CA_CERT, CONF_CLIENT_CERT, CONF_CLIENT_KEY)
+    ),
+    fields.checkbox(CONF_VERIFY_SSL, True),
+)
 
 
 async def _check(hass: HomeAssistant, data: dict[str, Any]) -> dict[str, str]:
@@ -136,9 +117,7 @@ def _server_of(data: Mapping[str, Any]) -> object:
     return parts.hostname, parts.port
 
 
-def _pinnable(
-    data: Mapping[str, Any], err: WakeHubError
-) -> tuple[str, str, int] | None:
+def _pinnable(data: Mapping[str, Any], err: WakeHubError) -> str | None:
     """A server certificate the system does not trust, rather than a refused
     client certificate or unreadable PEM text."""
     if not isinstance(err, CertificateError) or not (
@@ -146,8 +125,7 @@ def _pinnable(
         or isinstance(err.__cause__, aiohttp.ClientConnectorCertificateError)
     ):
         return None
-    parts = urlsplit(str(data[CONF_URL]))
-    return str(data[CONF_URL]), str(parts.hostname), parts.port or DEFAULT_TLS_PORT
+    return str(data[CONF_URL])
 
 
 def _choices(containers: list[Container]) -> list[Found]:
@@ -176,94 +154,49 @@ def _choices(containers: list[Container]) -> list[Found]:
 
 
 async def _discover(hass: HomeAssistant, data: Mapping[str, Any]) -> list[Found]:
-    client = create_client(hass, data, timeout=FLOW_TIMEOUT)
-    try:
-        await client.connect()  # negotiates the API version
-        containers = await client.list_containers()
-    finally:
-        await client.close()
-    return _choices(list(containers.values()))
+    server = await _connect(hass, dict(data))
+    assert server.resources is not None
+    return await server.resources()
 
 
 FLOW_KIND = FlowKind(
     kind=KIND_DOCKER,
-    schema=_schema,
-    rules=lambda use, stored: _RULES,
+    fields=lambda use, stored: _FIELDS,
     check=_check,
     connect=_connect,
     discover=_discover,
     subentry_type=SUBENTRY_CONTAINER,
-    secret_fields=SECRET_FIELDS,
     trust=Trust.CERTIFICATE,
     pin_field=CONF_FINGERPRINT,
     server_of=_server_of,
     pinnable=_pinnable,
+    tls_port=DEFAULT_TLS_PORT,
     error_keys=DOCKER_ERROR_KEYS,
     wrong_server="docker_wrong_engine",
-)
-
-
-class DockerOptionsFlow(OptionsFlowWithReload):
-    """What the engine runs on, timing, and whether to collect stats."""
-
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        return await self.async_step_docker_options()
-
-    async def async_step_docker_options(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        options = self.config_entry.options
-        errors: dict[str, str] = {}
-        # An engine runs in a VM or on a machine, never on its own containers.
-        choice = Choice(frozenset(HostKind), self.config_entry.entry_id)
-        if user_input is not None:
-            data, errors = timing_options(user_input)
-            data[CONF_STATS] = bool(user_input.get(CONF_STATS, True))
-            if link := user_input.get(CONF_HOST_LINK):
-                # Stored as the registry id: it survives renaming the entity.
-                if not isinstance(link, str) or not (
-                    chosen := chosen_switch(self.hass, choice, link)
-                ):
-                    errors[CONF_HOST_LINK] = "docker_invalid_host_link"
-                else:
-                    data[CONF_HOST_LINK] = chosen[0]
-            if not errors:
-                return self.async_create_entry(data=data)
-        suggested: dict[str, Any] = {}
-        # Stored, else proposed from the engine's address or host name.
-        if link := suggested_links(self.hass, self.config_entry, [None])[None]:
-            suggested[CONF_HOST_LINK] = link
-        schema = vol.Schema(
-            {
-                vol.Optional(CONF_HOST_LINK): picker(self.hass, choice),
-                **timing_fields(options),
-                vol.Required(
-                    CONF_STATS, default=options.get(CONF_STATS, True)
-                ): BooleanSelector(),
-            }
-        )
-        return self.async_show_form(
-            step_id="docker_options",
-            data_schema=self.add_suggested_values_to_schema(schema, suggested),
-            errors=errors,
-        )
-
-
-class ContainerSubentryFlow(ResourcesSubentryFlow):
-    """Add containers and stacks to follow, offering only new ones."""
-
+    options=Options(
+        step_id="docker_options",
+        sections=(
+            # An engine runs in a VM or on a machine, never on its own containers.
+            host_links(
+                slots=lambda where: {CONF_HOST_LINK: None},
+                hosts=frozenset(HostKind),
+                error="docker_invalid_host_link",
+                store=lambda links: links,
+            ),
+            timing(),
+            of_fields(fields.checkbox(CONF_STATS, True)),
+        ),
+    ),
     # The stop grace period, whole seconds; blank: the container's own stop timeout.
-    kind_fields: ClassVar[Mapping[str, Any]] = MappingProxyType(
-        {
-            CONF_STOP_GRACE: vol.All(
-                seconds_selector(0, MAX_STOP_GRACE),
-                vol.Range(min=0, max=MAX_STOP_GRACE),
-                vol.Coerce(int),
-            )
-        }
-    )
-
-    async def discover(self, data: Mapping[str, Any]) -> list[Found]:
-        return await _discover(self.hass, data)
+    resource_sections=(
+        resource_fields(
+            {
+                CONF_STOP_GRACE: vol.All(
+                    fields.number_selector(0, MAX_STOP_GRACE, "s"),
+                    vol.Range(min=0, max=MAX_STOP_GRACE),
+                    vol.Coerce(int),
+                )
+            }
+        ),
+    ),
+)

@@ -3,14 +3,15 @@
 Each `flows/<kind>.py` declares a `FlowKind`; `flows/steps.py` runs the same
 path with it for every kind: connect form → connection test → trust (a
 certificate or an SSH host key) → choose resources → entry, and the same path
-for reconfigure and reauth. Only what is truly one kind's (the machine's "add it
-anyway", OVHcloud's validation link) is a step of that kind's module, reached
-through a `Detour`.
+for reconfigure and reauth; flows/settings.py runs its options form and its
+resources' settings from the sections it declares. Only what is truly one
+kind's (the machine's "add it anyway", OVHcloud's validation link) is a step
+of that kind's module, reached through a `Detour`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -19,8 +20,8 @@ from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.core import HomeAssistant
 
 from ..api.errors import WakeHubError
-from ..schema import vol
-from . import validate
+from .fields import Field, Prefill
+from .settings import Options, Section
 
 if TYPE_CHECKING:
     from .steps import ServerFlow
@@ -114,10 +115,8 @@ class FlowKind:
 
     # The kind (KIND_*): the data's `kind`, and the step id of its first form.
     kind: str
-    # The connection form for a use, prefilled from non-secret `defaults`.
-    schema: Callable[[Use, Mapping[str, Any]], vol.Schema]
-    # The rules (flows/validate.py) of that form's fields, given the stored data.
-    rules: Callable[[Use, Mapping[str, Any]], Mapping[str, validate.Rule]]
+    # The connection form's fields for a use, given the stored data.
+    fields: Callable[[Use, Mapping[str, Any]], Sequence[Field]]
     # Checks across fields once each is valid (may complete the data).
     check: Callable[[HomeAssistant, dict[str, Any]], Awaitable[dict[str, str]]] = (
         _no_check
@@ -133,22 +132,32 @@ class FlowKind:
     ) = None
     # The subentry type of its resources (None: no discovery).
     subentry_type: str | None = None
-    # Fields never shown back; left blank when reconfiguring, they keep their value.
-    secret_fields: tuple[str, ...] = ()
     trust: Trust = Trust.NONE
     # Where the trusted fingerprint or host key is stored.
     pin_field: str | None = None
     # Which server the data names (host and port...), None when nothing is
     # pinned for it: the same server keeps its pin.
     server_of: Callable[[Mapping[str, Any]], object] = lambda data: None
-    # For Trust.CERTIFICATE: (address to show, host, port) when `err` is a
-    # certificate the user may pin, else None.
-    pinnable: Callable[
-        [Mapping[str, Any], WakeHubError], tuple[str, str, int] | None
-    ] = lambda data, err: None
+    # For Trust.CERTIFICATE: the URL whose certificate the user may pin when
+    # `err` is one, else None; and its port when the URL names none.
+    pinnable: Callable[[Mapping[str, Any], WakeHubError], str | None] = (
+        lambda data, err: None
+    )
+    tls_port: int = 443
     # How a pin is shown (an SSH key by its fingerprint).
     show_pin: Callable[[str], str] = str
     # Errors only this kind raises, named before api/errors.py's table.
     error_keys: tuple[tuple[type[WakeHubError], str], ...] = ()
     # The abort reason when reconfigure or reauth reach another server.
     wrong_server: str = "wrong_server"
+    # The options form (flows/settings.py).
+    options: Options
+    # The resource settings of the kind's own, after the power settings.
+    resource_sections: tuple[Section, ...] = ()
+
+    @property
+    def secret_fields(self) -> frozenset[str]:
+        """The fields never shown back; left blank when reconfiguring, they
+        keep their value (flows/trust.py)."""
+        fields = self.fields(Use.RECONFIGURE, {})
+        return frozenset(f.key for f in fields if f.prefill is Prefill.NEVER)

@@ -12,23 +12,16 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import asyncssh
-from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
+from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.selector import (
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
-)
+from homeassistant.helpers.selector import NumberSelectorConfig, NumberSelectorMode
 
 from ..api.errors import CannotConnect, HostKeyMismatch
 from ..api.machine import (
     DEFAULT_REBOOT_COMMAND,
     DEFAULT_SHUTDOWN_COMMAND,
     MachineClient,
-    SshCredentials,
     fetch_host_key,
     host_key_fingerprint,
     is_port_open,
@@ -48,11 +41,12 @@ from ..const import (
     DEFAULT_SSH_PORT,
     KIND_MACHINE,
 )
-from ..schema import vol
-from . import validate
-from .common import timing_fields, timing_options
+from ..kinds.machine import credentials
+from . import fields, validate
+from .fields import required, secret_field
 from .kind import Detour, FlowKind, FormError, Server, Trust, Untrusted, Use
-from .power_settings import parse_power_settings, power_settings_fields, resource_of
+from .power_settings import POWER_SETTINGS
+from .settings import Options, timing
 
 if TYPE_CHECKING:
     from .steps import ServerFlow
@@ -61,74 +55,23 @@ if TYPE_CHECKING:
 # can take a few seconds to accept a connection.
 FLOW_TIMEOUT = 5.0
 
-SECRET_FIELDS = (CONF_PASSWORD, CONF_PRIVATE_KEY, CONF_PRIVATE_KEY_PASSPHRASE)
-
 _PORT = validate.FiniteNumberSelector(
     NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
 )
-# Every field of the form, for adding and reconfiguring (which fills in the
-# name and MAC address it does not show).
-_RULES: dict[str, validate.Rule] = {
-    CONF_NAME: validate.text,
-    CONF_MAC: validate.mac,
-    CONF_HOST: validate.host,
-    CONF_BROADCAST_ADDRESS: validate.ipv4,
-    CONF_BROADCAST_PORT: validate.port,
-    CONF_SSH_PORT: validate.port,
-    CONF_USERNAME: validate.text,
-    CONF_PASSWORD: validate.secret,
-    CONF_PRIVATE_KEY: validate.pem,
-    CONF_PRIVATE_KEY_PASSPHRASE: validate.secret,
-    CONF_SHUTDOWN_COMMAND: validate.command,
-    CONF_REBOOT_COMMAND: validate.command,
-}
-_TEXT = TextSelector()
-_PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-
-
-def _machine_schema(defaults: Mapping[str, Any], *, reconfigure: bool) -> vol.Schema:
-    """The machine form; secrets are never prefilled (blank keeps them)."""
-
-    def default(key: str, fallback: Any = None) -> dict[str, Any]:
-        value = defaults.get(key, fallback)
-        return {} if value is None else {"default": value}
-
-    fields: dict[vol.Marker, Any] = {}
-    if not reconfigure:
-        fields[vol.Required(CONF_NAME, **default(CONF_NAME))] = _TEXT
-        fields[vol.Required(CONF_MAC, **default(CONF_MAC))] = _TEXT
-    fields |= {
-        vol.Required(CONF_HOST, **default(CONF_HOST)): _TEXT,
-        vol.Required(
-            CONF_BROADCAST_ADDRESS,
-            **default(CONF_BROADCAST_ADDRESS, DEFAULT_BROADCAST_ADDRESS),
-        ): _TEXT,
-        vol.Required(
-            CONF_BROADCAST_PORT, **default(CONF_BROADCAST_PORT, DEFAULT_BROADCAST_PORT)
-        ): _PORT,
-        vol.Required(CONF_SSH_PORT, **default(CONF_SSH_PORT, DEFAULT_SSH_PORT)): _PORT,
-        vol.Required(CONF_USERNAME, **default(CONF_USERNAME)): _TEXT,
-        vol.Optional(CONF_PASSWORD): _PASSWORD,
-        vol.Optional(CONF_PRIVATE_KEY): TextSelector(
-            TextSelectorConfig(multiline=True)
-        ),
-        vol.Optional(CONF_PRIVATE_KEY_PASSPHRASE): _PASSWORD,
-        vol.Required(
-            CONF_SHUTDOWN_COMMAND,
-            **default(CONF_SHUTDOWN_COMMAND, DEFAULT_SHUTDOWN_COMMAND),
-        ): _TEXT,
-        vol.Required(
-            CONF_REBOOT_COMMAND, **default(CONF_REBOOT_COMMAND, DEFAULT_REBOOT_COMMAND)
-        ): _TEXT,
-    }
-    return vol.Schema(fields)
-
-
-def _rules(use: Use, stored: Mapping[str, Any]) -> Mapping[str, validate.Rule]:
-    """Reconfiguring keeps the name and the MAC address (the unique id)."""
-    if use is Use.RECONFIGURE:
-        return {k: v for k, v in _RULES.items() if k not in (CONF_NAME, CONF_MAC)}
-    return _RULES
+# The form; reconfiguring keeps the name and the MAC address (the unique id).
+_NAMED = (required(CONF_NAME), required(CONF_MAC, validate.mac))
+_FIELDS = (
+    required(CONF_HOST, validate.host),
+    required(CONF_BROADCAST_ADDRESS, validate.ipv4, default=DEFAULT_BROADCAST_ADDRESS),
+    required(CONF_BROADCAST_PORT, validate.port, _PORT, DEFAULT_BROADCAST_PORT),
+    required(CONF_SSH_PORT, validate.port, _PORT, DEFAULT_SSH_PORT),
+    required(CONF_USERNAME),
+    secret_field(CONF_PASSWORD),
+    secret_field(CONF_PRIVATE_KEY, validate.pem, fields.PEM),
+    secret_field(CONF_PRIVATE_KEY_PASSPHRASE),
+    required(CONF_SHUTDOWN_COMMAND, validate.command, default=DEFAULT_SHUTDOWN_COMMAND),
+    required(CONF_REBOOT_COMMAND, validate.command, default=DEFAULT_REBOOT_COMMAND),
+)
 
 
 def _check_private_key(key: str, passphrase: str | None) -> bool:
@@ -177,19 +120,10 @@ async def _connect(hass: HomeAssistant, data: dict[str, Any]) -> Server:
         raise FormError({CONF_HOST: "cannot_resolve"}) from None
     if not reachable:
         raise Detour(unreachable)
-    if not (pinned := data.get(CONF_HOST_KEY)):
+    if not data.get(CONF_HOST_KEY):
         raise await _presented(host, port)
-    credentials = SshCredentials(
-        host=host,
-        port=port,
-        username=data[CONF_USERNAME],
-        password=data.get(CONF_PASSWORD),
-        private_key=data.get(CONF_PRIVATE_KEY),
-        private_key_passphrase=data.get(CONF_PRIVATE_KEY_PASSPHRASE),
-        host_key=pinned,
-    )
     try:
-        await MachineClient(credentials, timeout=FLOW_TIMEOUT).check()
+        await MachineClient(credentials(data), timeout=FLOW_TIMEOUT).check()
     except HostKeyMismatch:
         # Another key than the one trusted (a moment ago, or when it was
         # added): shown with the trusted one, before anything is sent.
@@ -219,44 +153,14 @@ async def add_unverified(flow: ServerFlow) -> ConfigFlowResult:
 
 FLOW_KIND = FlowKind(
     kind=KIND_MACHINE,
-    schema=lambda use, defaults: _machine_schema(
-        defaults, reconfigure=use is Use.RECONFIGURE
-    ),
-    rules=_rules,
+    fields=lambda use, stored: _FIELDS if use is Use.RECONFIGURE else _NAMED + _FIELDS,
     check=_check,
     connect=_connect,
     known_id=lambda data: data.get(CONF_MAC),
-    secret_fields=SECRET_FIELDS,
     trust=Trust.HOST_KEY,
     pin_field=CONF_HOST_KEY,
     server_of=lambda data: (data.get(CONF_HOST), data.get(CONF_SSH_PORT)),
     show_pin=host_key_fingerprint,
+    # Timing, dependencies and idle auto-shutdown of the machine.
+    options=Options(step_id="init", sections=(timing(), POWER_SETTINGS)),
 )
-
-
-class MachineOptionsFlow(OptionsFlowWithReload):
-    """Timing, dependencies and idle auto-shutdown of a machine."""
-
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        resource = resource_of(self.hass, self.config_entry.entry_id, None)
-        errors: dict[str, str] = {}
-        placeholders = {"cycle": ""}
-        if user_input is not None:
-            timing, timing_errors = timing_options(user_input)
-            settings, errors, placeholders = parse_power_settings(
-                self.hass, resource, user_input
-            )
-            errors |= timing_errors
-            if not errors:
-                return self.async_create_entry(data={**timing, **settings})
-        options = self.config_entry.options
-        return self.async_show_form(
-            step_id="init",
-            data_schema=vol.Schema(
-                {**timing_fields(options), **power_settings_fields(self.hass, options)}
-            ),
-            errors=errors,
-            description_placeholders=placeholders,
-        )

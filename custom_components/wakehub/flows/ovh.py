@@ -17,23 +17,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
-from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
+from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
 )
 
-from ..api.errors import CertificateError, InvalidAuth, WakeHubError, error_key
+from ..api.errors import CertificateError, InvalidAuth, WakeHubError
 from ..api.ovh import CredentialRequest, VpsInfo
 from ..api.ovh.error_map import CredentialRejected, InvalidSignature, ServiceExpired
 from ..api.ovh.signing import ENDPOINTS, resolve_endpoint
@@ -53,20 +47,15 @@ from ..kinds.ovh.const import (
     is_named_endpoint,
 )
 from ..schema import vol
-from . import validate
-from .choose import ResourcesSubentryFlow
-from .common import timing_fields, timing_options
+from . import fields, validate
+from .fields import Field, secret_field, suggested
 from .kind import Detour, FlowKind, FormError, Found, Server, Trust, Use
+from .settings import Options, of_fields, timing
 
 if TYPE_CHECKING:
     from .steps import ServerFlow
 
-OVH_ERROR_KEYS: tuple[tuple[type[WakeHubError], str], ...] = (
-    (ServiceExpired, "ovh_service_expired"),
-)
 
-_TEXT = TextSelector()
-_PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 # OVHcloud's endpoints by their names (selector.endpoint), or a full API URL.
 _ENDPOINT = SelectSelector(
     SelectSelectorConfig(
@@ -95,44 +84,26 @@ def _optional_key(value: Any) -> str | None:
     return validate.optional_text(value, validate.MAX_SECRET)
 
 
-_RULES: dict[Use, dict[str, validate.Rule]] = {
-    Use.ADD: {
-        CONF_ENDPOINT: _endpoint,
-        CONF_APPLICATION_KEY: _key,
-        CONF_APPLICATION_SECRET: _key,
-        CONF_CONSUMER_KEY: _optional_key,
-    },
+_ENDPOINT_FIELD = suggested(CONF_ENDPOINT, _endpoint, _ENDPOINT, required=True)
+_APPLICATION_KEY = suggested(CONF_APPLICATION_KEY, _key, required=True)
+# Blank: a new consumer key is requested.
+_CONSUMER_KEY = secret_field(CONF_CONSUMER_KEY, _optional_key)
+_FIELDS: dict[Use, tuple[Field, ...]] = {
+    Use.ADD: (
+        _ENDPOINT_FIELD,
+        _APPLICATION_KEY,
+        secret_field(CONF_APPLICATION_SECRET, _key, required=True),
+        _CONSUMER_KEY,
+    ),
     # A blank application secret keeps the stored one.
-    Use.RECONFIGURE: {
-        CONF_ENDPOINT: _endpoint,
-        CONF_APPLICATION_KEY: _key,
-        CONF_APPLICATION_SECRET: _optional_key,
-        CONF_CONSUMER_KEY: _optional_key,
-    },
-    # Blank: a new consumer key is requested.
-    Use.REAUTH: {CONF_CONSUMER_KEY: _optional_key},
+    Use.RECONFIGURE: (
+        _ENDPOINT_FIELD,
+        _APPLICATION_KEY,
+        secret_field(CONF_APPLICATION_SECRET, _optional_key),
+        _CONSUMER_KEY,
+    ),
+    Use.REAUTH: (_CONSUMER_KEY,),
 }
-
-
-def _schema(use: Use, defaults: Mapping[str, Any]) -> vol.Schema:
-    """Endpoint and keys; secrets are never prefilled (blank keeps them)."""
-    if use is Use.REAUTH:
-        return vol.Schema({vol.Optional(CONF_CONSUMER_KEY): _PASSWORD})
-
-    def suggested(key: str) -> dict[str, Any]:
-        return {"description": {"suggested_value": defaults.get(key)}}
-
-    secret = vol.Required if use is Use.ADD else vol.Optional
-    return vol.Schema(
-        {
-            vol.Required(CONF_ENDPOINT, **suggested(CONF_ENDPOINT)): _ENDPOINT,
-            vol.Required(
-                CONF_APPLICATION_KEY, **suggested(CONF_APPLICATION_KEY)
-            ): _TEXT,
-            secret(CONF_APPLICATION_SECRET): _PASSWORD,
-            vol.Optional(CONF_CONSUMER_KEY): _PASSWORD,
-        }
-    )
 
 
 async def _connect(hass: HomeAssistant, data: dict[str, Any]) -> Server:
@@ -169,7 +140,7 @@ async def validate_step(
             status = "pendingValidation"  # OVH may answer 403 while pending
         except WakeHubError as err:
             status = None
-            errors["base"] = error_key(err, OVH_ERROR_KEYS)
+            errors["base"] = flow.error_key(err)
         if status == "validated":
             flow.data[CONF_CONSUMER_KEY] = request.consumer_key
             return await flow.async_test()
@@ -185,15 +156,11 @@ async def validate_step(
     )
 
 
-def _pinnable(
-    data: Mapping[str, Any], err: WakeHubError
-) -> tuple[str, str, int] | None:
+def _pinnable(data: Mapping[str, Any], err: WakeHubError) -> str | None:
     """A full API URL's certificate; OVHcloud's own endpoints are always verified."""
     if not isinstance(err, CertificateError) or is_named_endpoint(data[CONF_ENDPOINT]):
         return None
-    url = resolve_endpoint(data[CONF_ENDPOINT])
-    parts = urlsplit(url)
-    return url, str(parts.hostname), parts.port or 443
+    return resolve_endpoint(data[CONF_ENDPOINT])
 
 
 def _vps_label(vps: VpsInfo, datacenter: str | None) -> str:
@@ -230,74 +197,31 @@ async def _discover(hass: HomeAssistant, data: Mapping[str, Any]) -> list[Found]
 
 FLOW_KIND = FlowKind(
     kind=KIND_OVH,
-    schema=_schema,
-    rules=lambda use, stored: _RULES[use],
+    fields=lambda use, stored: _FIELDS[use],
     connect=_connect,
     discover=_discover,
     subentry_type=SUBENTRY_VPS,
-    secret_fields=(CONF_APPLICATION_SECRET, CONF_CONSUMER_KEY),
     trust=Trust.CERTIFICATE,
     pin_field=CONF_FINGERPRINT,
     server_of=lambda data: data.get(CONF_ENDPOINT),
     pinnable=_pinnable,
-    error_keys=OVH_ERROR_KEYS,
+    error_keys=((ServiceExpired, "ovh_service_expired"),),
     wrong_server="ovh_wrong_account",
-)
-
-
-# Percent used from which a disk is low on space (binary sensor, repair issue).
-_LOW_DISK_RULES: Final[dict[str, validate.Rule]] = {
-    CONF_LOW_DISK_THRESHOLD: validate.number_rule(50, 99, whole=True)
-}
-
-
-class OvhOptionsFlow(OptionsFlowWithReload):
-    """How long a start or stop may take, how often to poll, and from which
-    percentage a disk is low on space."""
-
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        return await self.async_step_ovh_options()
-
-    async def async_step_ovh_options(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            options, errors = timing_options(user_input)
-            threshold, threshold_errors = validate.parse(user_input, _LOW_DISK_RULES)
-            errors |= threshold_errors
-            if not errors:
-                return self.async_create_entry(data=options | threshold)
-        current = self.config_entry.options
-        return self.async_show_form(
-            step_id="ovh_options",
-            data_schema=vol.Schema(
-                {
-                    **timing_fields(current, scan_interval=DEFAULT_SCAN_INTERVAL),
-                    vol.Required(
-                        CONF_LOW_DISK_THRESHOLD,
-                        default=current.get(
-                            CONF_LOW_DISK_THRESHOLD, int(DEFAULT_LOW_DISK_THRESHOLD)
-                        ),
-                    ): validate.FiniteNumberSelector(
-                        NumberSelectorConfig(
-                            min=50,
-                            max=99,
-                            step=1,
-                            unit_of_measurement="%",
-                            mode=NumberSelectorMode.BOX,
-                        )
-                    ),
-                }
+    options=Options(
+        step_id="ovh_options",
+        sections=(
+            timing(scan_interval=DEFAULT_SCAN_INTERVAL),
+            # Percent used from which a disk is low on space (binary sensor,
+            # repair issue).
+            of_fields(
+                fields.number_field(
+                    CONF_LOW_DISK_THRESHOLD,
+                    50,
+                    99,
+                    "%",
+                    default=int(DEFAULT_LOW_DISK_THRESHOLD),
+                )
             ),
-            errors=errors,
-        )
-
-
-class OvhVpsSubentryFlow(ResourcesSubentryFlow):
-    """Add VPSes of the account that are not in WakeHub yet."""
-
-    async def discover(self, data: Mapping[str, Any]) -> list[Found]:
-        return await _discover(self.hass, data)
+        ),
+    ),
+)

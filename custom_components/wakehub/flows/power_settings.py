@@ -9,23 +9,12 @@ would close a cycle is refused with the cycle spelled out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any
 
-from homeassistant.config_entries import (
-    ConfigSubentry,
-    ConfigSubentryFlow,
-    SubentryFlowResult,
-)
+from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.selector import (
-    BooleanSelector,
-    EntitySelector,
-    EntitySelectorConfig,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-)
+from homeassistant.helpers.selector import EntitySelector, EntitySelectorConfig
 
 from ..const import (
     CONF_CPU_THRESHOLD,
@@ -42,7 +31,8 @@ from ..power import async_get_power_manager
 from ..resource import Resource
 from ..schema import vol
 from ..wake.const import WAKE_SETTING_KEYS
-from . import validate
+from . import fields, validate
+from .settings import Section, Where, parse, placeholders, schema
 from .wake_settings import parse_wake_settings, wake_settings_fields
 
 POWER_SETTING_KEYS = (
@@ -56,26 +46,20 @@ POWER_SETTING_KEYS = (
 )
 
 
-# The limits of `_number` fields below; a threshold left empty is not stored.
-_NUMBER_RULES: dict[str, validate.Rule] = {
-    CONF_IDLE_TIMEOUT: validate.number_rule(0, 10080, whole=True),
-    CONF_CPU_THRESHOLD: validate.number_rule(0, 100),
-    CONF_NETWORK_THRESHOLD: validate.number_rule(0, 1_000_000),
-}
-
-
-def _number(
-    maximum: float, unit: str, step: float = 1
-) -> validate.FiniteNumberSelector:
-    return validate.FiniteNumberSelector(
-        NumberSelectorConfig(
-            min=0,
-            max=maximum,
-            step=step,
-            unit_of_measurement=unit,
-            mode=NumberSelectorMode.BOX,
-        )
-    )
+_FIELDS = (
+    fields.checkbox(CONF_STOP_WITH_DEPENDENTS, DEFAULT_STOP_WITH_DEPENDENTS),
+    fields.number_field(
+        CONF_IDLE_TIMEOUT, 0, 10080, "min", default=DEFAULT_IDLE_TIMEOUT
+    ),
+    # A threshold left empty is not stored.
+    fields.number_field(CONF_CPU_THRESHOLD, 0, 100, "%", step=0.5, whole=False),
+    fields.number_field(CONF_NETWORK_THRESHOLD, 0, 1_000_000, "kB/s", whole=False),
+    fields.suggested(
+        CONF_KEEP_AWAKE,
+        lambda value: list(value or []),
+        EntitySelector(EntitySelectorConfig(multiple=True)),
+    ),
+)
 
 
 def power_settings_fields(
@@ -88,34 +72,11 @@ def power_settings_fields(
         for registry_id in settings.get(CONF_DEPENDENCIES, [])
         if (entity_id := er.async_resolve_entity_id(registry, registry_id))
     ]
-
-    def suggested(key: str) -> dict[str, Any]:
-        value = settings.get(key)
-        return {} if value is None else {"description": {"suggested_value": value}}
-
     return {
         vol.Optional(
             CONF_DEPENDENCIES, description={"suggested_value": dependencies}
         ): picker(hass, ANY_POWER_SWITCH, multiple=True),
-        vol.Required(
-            CONF_STOP_WITH_DEPENDENTS,
-            default=settings.get(
-                CONF_STOP_WITH_DEPENDENTS, DEFAULT_STOP_WITH_DEPENDENTS
-            ),
-        ): BooleanSelector(),
-        vol.Required(
-            CONF_IDLE_TIMEOUT,
-            default=settings.get(CONF_IDLE_TIMEOUT, DEFAULT_IDLE_TIMEOUT),
-        ): _number(10080, "min"),
-        vol.Optional(CONF_CPU_THRESHOLD, **suggested(CONF_CPU_THRESHOLD)): _number(
-            100, "%", 0.5
-        ),
-        vol.Optional(
-            CONF_NETWORK_THRESHOLD, **suggested(CONF_NETWORK_THRESHOLD)
-        ): _number(1_000_000, "kB/s"),
-        vol.Optional(CONF_KEEP_AWAKE, **suggested(CONF_KEEP_AWAKE)): EntitySelector(
-            EntitySelectorConfig(multiple=True)
-        ),
+        **fields.form(_FIELDS, settings),
         **wake_settings_fields(settings),  # wake on access
     }
 
@@ -123,17 +84,13 @@ def power_settings_fields(
 def parse_power_settings(
     hass: HomeAssistant, resource: Resource | None, user_input: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
-    """(settings to store, form errors, description placeholders for the errors)."""
+    """(settings to store, form errors, the cycle a dependency would close)."""
     power = async_get_power_manager(hass)
-    numbers, errors = validate.parse(user_input, _NUMBER_RULES)
+    values, errors = validate.parse(user_input, fields.rules(_FIELDS))
     settings: dict[str, Any] = {
-        CONF_STOP_WITH_DEPENDENTS: bool(
-            user_input.get(CONF_STOP_WITH_DEPENDENTS, True)
-        ),
-        CONF_IDLE_TIMEOUT: numbers.pop(CONF_IDLE_TIMEOUT, DEFAULT_IDLE_TIMEOUT),
-        CONF_KEEP_AWAKE: list(user_input.get(CONF_KEEP_AWAKE, [])),
+        CONF_IDLE_TIMEOUT: DEFAULT_IDLE_TIMEOUT,
+        **values,
         CONF_DEPENDENCIES: [],
-        **numbers,
     }
     # Wake on access; the stored token is kept unless replaced.
     wake, wake_errors = parse_wake_settings(
@@ -142,17 +99,13 @@ def parse_power_settings(
     settings |= wake
     errors |= wake_errors
     if errors:
-        return settings, errors, {"cycle": ""}
+        return settings, errors, {}
     proposed: list[Resource] = []
     for entity_id in user_input.get(CONF_DEPENDENCIES, []):
         if not isinstance(entity_id, str) or not (
             chosen := chosen_switch(hass, ANY_POWER_SWITCH, entity_id)
         ):
-            return (
-                settings,
-                {CONF_DEPENDENCIES: "dependency_not_power_switch"},
-                {"cycle": ""},
-            )
+            return settings, {CONF_DEPENDENCIES: "dependency_not_power_switch"}, {}
         registry_id, dependency = chosen
         settings[CONF_DEPENDENCIES].append(registry_id)
         proposed.append(dependency)
@@ -167,7 +120,7 @@ def parse_power_settings(
                 {CONF_DEPENDENCIES: "dependency_cycle"},
                 {"cycle": " → ".join(r.name for r in cycle)},
             )
-    return settings, {}, {"cycle": ""}
+    return settings, {}, {}
 
 
 def resource_of(
@@ -180,65 +133,56 @@ def resource_of(
     return None
 
 
+POWER_SETTINGS = Section(
+    fields=lambda where: power_settings_fields(where.hass, where.stored),
+    parse=lambda where, user_input: parse_power_settings(
+        where.hass,
+        resource_of(
+            where.hass,
+            where.entry.entry_id,
+            where.subentry.subentry_id if where.subentry else None,
+        ),
+        user_input,
+    ),
+    placeholders=lambda where: {"cycle": ""},
+    keys=POWER_SETTING_KEYS,
+)
+
+
 class PowerSettingsSubentryFlow(ConfigSubentryFlow):
-    """Adds `reconfigure` (dependencies and auto-shutdown) to a kind's subentry flow.
+    """Adds `reconfigure` to a kind's subentry flow: the power settings, and
+    the `resource_sections` of the kind's own."""
 
-    A kind may add optional fields of its own to the form (`kind_fields`, key ->
-    validator): what is entered is stored under that key, a blank one removed.
-    `kind_fields_for` may offer only some of them to a given subentry.
-    """
-
-    kind_fields: ClassVar[Mapping[str, Any]] = MappingProxyType({})
-
-    def kind_fields_for(self, subentry: ConfigSubentry) -> Mapping[str, Any]:
-        """The kind's fields offered for this subentry (all of them by default)."""
-        return self.kind_fields
+    def resource_sections(self) -> tuple[Section, ...]:
+        """The sections of the kind's own resource settings."""
+        raise NotImplementedError
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         entry = self._get_entry()
         subentry = self._get_reconfigure_subentry()
-        resource = resource_of(self.hass, entry.entry_id, subentry.subentry_id)
-        offered = self.kind_fields_for(subentry)
+        where = Where(hass=self.hass, entry=entry, subentry=subentry)
+        sections = (POWER_SETTINGS, *self.resource_sections())
         errors: dict[str, str] = {}
-        placeholders = {"name": subentry.title, "cycle": ""}
+        shown = {"name": subentry.title, **placeholders(where, sections)}
         if user_input is not None:
-            settings, errors, found = parse_power_settings(
-                self.hass, resource, user_input
-            )
-            placeholders.update(found)
+            values, errors, found = parse(where, sections, user_input)
+            shown |= found
             if not errors:
-                data = {
-                    k: v
-                    for k, v in subentry.data.items()
-                    if k not in POWER_SETTING_KEYS and k not in self.kind_fields
-                }
-                data |= {
-                    k: user_input[k] for k in offered if user_input.get(k) is not None
-                }
+                owned = {key for section in sections for key in section.keys}
+                data = {k: v for k, v in subentry.data.items() if k not in owned}
                 # Not async_update_reload_and_abort: it refuses entries with an
                 # update listener (OVHcloud's follows added VPSes), whose
                 # listener would not reload for a subentry's settings anyway.
                 self.hass.config_entries.async_update_subentry(
-                    entry, subentry, data={**data, **settings}
+                    entry, subentry, data=data | values
                 )
                 self.hass.config_entries.async_schedule_reload(entry.entry_id)
                 return self.async_abort(reason="reconfigure_successful")
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=vol.Schema(
-                {
-                    **power_settings_fields(self.hass, subentry.data),
-                    **{
-                        vol.Optional(
-                            key,
-                            description={"suggested_value": subentry.data.get(key)},
-                        ): validator
-                        for key, validator in offered.items()
-                    },
-                }
-            ),
+            data_schema=schema(where, sections),
             errors=errors,
-            description_placeholders=placeholders,
+            description_placeholders=shown,
         )

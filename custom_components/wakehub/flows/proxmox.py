@@ -2,27 +2,21 @@
 
 Its form (`proxmox`: URL, user, API token or password) → the cluster's identity
 (the unique id: one entry per cluster) → `certificate` when the certificate is
-not trusted (Proxmox's default is self-signed) → `resources`: its guests. The
-options (`proxmox_options`: host links per node, timing) and the "guest"
-subentry flow are here too.
+not trusted (Proxmox's default is self-signed) → `resources`: its guests. Its
+options (`proxmox_options`): host links per node, timing; a qemu VM's own
+setting: how it stops.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
-from homeassistant.config_entries import (
-    ConfigFlowResult,
-    ConfigSubentry,
-    OptionsFlowWithReload,
-)
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_PASSWORD, CONF_URL, CONF_USERNAME, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
-    BooleanSelector,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -31,7 +25,7 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
-from ..api.errors import CertificateError, WakeHubError
+from ..api.errors import CertificateError
 from ..api.proxmox import ProxmoxGuest
 from ..api.proxmox.connection import normalize_url
 from ..const import CONF_HOST_LINKS, KIND_PROXMOX
@@ -52,50 +46,17 @@ from ..kinds.proxmox.const import (
     SUBENTRY_GUEST,
 )
 from ..kinds.proxmox.coordinator import ProxmoxCoordinator
-from ..links import Choice, chosen_switch, picker, suggested_links
-from ..schema import vol
-from . import validate
-from .choose import ResourcesSubentryFlow
-from .common import timing_fields, timing_options
+from . import fields, validate
+from .fields import Field, required, secret_field, suggested
 from .kind import FlowKind, Found, Server, Trust, Use
+from .settings import Options, host_links, resource_fields, timing
 
 # The connection test may wait longer than a poll: a busy node answers slowly.
 FLOW_TIMEOUT = 10.0
 DEFAULT_PORT = 8006
 DEFAULT_USERNAME = "root@pam"
 
-_TEXT = TextSelector()
 _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
-_SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-
-
-def _reauth_field(stored: Mapping[str, Any]) -> str:
-    """What a reauth asks for: the token's new secret, or the new password."""
-    return CONF_TOKEN_SECRET if stored.get(CONF_TOKEN_ID) else CONF_PASSWORD
-
-
-def _schema(use: Use, defaults: Mapping[str, Any]) -> vol.Schema:
-    """URL, user and credentials; secrets are never prefilled (blank keeps them)."""
-    if use is Use.REAUTH:
-        return vol.Schema({vol.Required(_reauth_field(defaults)): _SECRET})
-    url = {"default": defaults[CONF_URL]} if defaults.get(CONF_URL) else {}
-    return vol.Schema(
-        {
-            vol.Required(CONF_URL, **url): _URL,
-            vol.Required(
-                CONF_USERNAME, default=defaults.get(CONF_USERNAME, DEFAULT_USERNAME)
-            ): _TEXT,
-            vol.Optional(
-                CONF_TOKEN_ID,
-                description={"suggested_value": defaults.get(CONF_TOKEN_ID)},
-            ): _TEXT,
-            vol.Optional(CONF_TOKEN_SECRET): _SECRET,
-            vol.Optional(CONF_PASSWORD): _SECRET,
-            vol.Required(
-                CONF_VERIFY_SSL, default=defaults.get(CONF_VERIFY_SSL, True)
-            ): BooleanSelector(),
-        }
-    )
 
 
 def _url(value: Any) -> str:
@@ -110,20 +71,22 @@ def _url(value: Any) -> str:
     )
 
 
-_RULES: dict[str, validate.Rule] = {
-    CONF_URL: _url,
-    CONF_USERNAME: validate.text,
-    CONF_TOKEN_ID: validate.optional_text,
-    CONF_TOKEN_SECRET: validate.secret,
-    CONF_PASSWORD: validate.secret,
-    CONF_VERIFY_SSL: validate.flag(True),
-}
+_FIELDS = (
+    required(CONF_URL, _url, _URL),
+    required(CONF_USERNAME, default=DEFAULT_USERNAME),
+    suggested(CONF_TOKEN_ID, validate.optional_text),
+    secret_field(CONF_TOKEN_SECRET),
+    secret_field(CONF_PASSWORD),
+    fields.checkbox(CONF_VERIFY_SSL, True),
+)
 
 
-def _rules(use: Use, stored: Mapping[str, Any]) -> Mapping[str, validate.Rule]:
-    if use is Use.REAUTH:
-        return {_reauth_field(stored): validate.required_secret}
-    return _RULES
+def _fields(use: Use, stored: Mapping[str, Any]) -> tuple[Field, ...]:
+    """A reauth asks for the token's new secret, or the new password."""
+    if use is not Use.REAUTH:
+        return _FIELDS
+    key = CONF_TOKEN_SECRET if stored.get(CONF_TOKEN_ID) else CONF_PASSWORD
+    return (secret_field(key, validate.required_secret, required=True),)
 
 
 async def _check(hass: HomeAssistant, data: dict[str, Any]) -> dict[str, str]:
@@ -164,15 +127,6 @@ def _server_of(data: Mapping[str, Any]) -> object:
     return parts.hostname, parts.port
 
 
-def _pinnable(
-    data: Mapping[str, Any], err: WakeHubError
-) -> tuple[str, str, int] | None:
-    if not isinstance(err, CertificateError):
-        return None
-    parts = urlsplit(str(data[CONF_URL]))
-    return str(data[CONF_URL]), str(parts.hostname), parts.port or DEFAULT_PORT
-
-
 def guest_choice(guest: ProxmoxGuest) -> Found:
     return Found(
         value=str(guest.vmid),
@@ -187,6 +141,15 @@ def guest_choice(guest: ProxmoxGuest) -> Found:
     )
 
 
+def _nodes(entry: ConfigEntry) -> list[str]:
+    """The nodes stored, and those the cluster has now."""
+    nodes = set(entry.data.get(CONF_NODES, []))
+    coordinator = getattr(getattr(entry, "runtime_data", None), "coordinator", None)
+    if isinstance(coordinator, ProxmoxCoordinator) and coordinator.cluster_state:
+        nodes.update(coordinator.cluster_state.nodes)
+    return sorted(nodes)
+
+
 async def _discover(hass: HomeAssistant, data: Mapping[str, Any]) -> list[Found]:
     client = create_client(hass, dict(data), request_timeout=FLOW_TIMEOUT)
     return [guest_choice(guest) for guest in await client.discover()]
@@ -194,100 +157,49 @@ async def _discover(hass: HomeAssistant, data: Mapping[str, Any]) -> list[Found]
 
 FLOW_KIND = FlowKind(
     kind=KIND_PROXMOX,
-    schema=_schema,
-    rules=_rules,
+    fields=_fields,
     check=_check,
     connect=_connect,
     discover=_discover,
     subentry_type=SUBENTRY_GUEST,
-    secret_fields=(CONF_TOKEN_SECRET, CONF_PASSWORD),
     trust=Trust.CERTIFICATE,
     pin_field=CONF_FINGERPRINT,
     server_of=_server_of,
-    pinnable=_pinnable,
+    pinnable=lambda data, err: (
+        str(data[CONF_URL]) if isinstance(err, CertificateError) else None
+    ),
+    tls_port=DEFAULT_PORT,
     wrong_server="proxmox_wrong_cluster",
-)
-
-
-class ProxmoxOptionsFlow(OptionsFlowWithReload):
-    """Host links (the machine each node is), start/stop timeout, polling."""
-
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        return await self.async_step_proxmox_options()
-
-    def _nodes(self) -> list[str]:
-        nodes = set(self.config_entry.data.get(CONF_NODES, []))
-        runtime = getattr(self.config_entry, "runtime_data", None)
-        coordinator = getattr(runtime, "coordinator", None)
-        if isinstance(coordinator, ProxmoxCoordinator) and coordinator.cluster_state:
-            nodes.update(coordinator.cluster_state.nodes)
-        return sorted(nodes)
-
-    async def async_step_proxmox_options(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        nodes = self._nodes()
-        errors: dict[str, str] = {}
-        # A node is a physical computer: only machines can be it.
-        choice = Choice(frozenset({HostKind.MACHINE}), self.config_entry.entry_id)
-        if user_input is not None:
-            links: dict[str, str] = {}
-            for node in nodes:
-                if not (entity_id := user_input.get(node)):
-                    continue
-                if not isinstance(entity_id, str) or not (
-                    chosen := chosen_switch(self.hass, choice, entity_id)
-                ):
-                    errors[node] = "host_link_not_machine"
-                else:
-                    links[node] = chosen[0]
-            options, timing_errors = timing_options(user_input)
-            errors |= timing_errors
-            if not errors:
-                options[CONF_HOST_LINKS] = links
-                return self.async_create_entry(data=options)
-        selector = picker(self.hass, choice)
-        # Stored, else proposed from the cluster's node addresses.
-        suggested = suggested_links(self.hass, self.config_entry, list(nodes))
-        fields: dict[Any, Any] = {
-            vol.Optional(
-                node,
-                description={"suggested_value": suggested[node]},
-            ): selector
-            for node in nodes
-        }
-        fields |= timing_fields(self.config_entry.options)
-        return self.async_show_form(
-            step_id="proxmox_options",
-            data_schema=vol.Schema(fields),
-            errors=errors,
-            description_placeholders={"nodes": ", ".join(nodes) or "-"},
-        )
-
-
-class GuestSubentryFlow(ResourcesSubentryFlow):
-    """Add guests found since the entry was created; reconfiguring a qemu VM
-    also chooses how it stops (`stop_method`)."""
-
-    kind_fields: ClassVar[Mapping[str, Any]] = MappingProxyType(
-        {
-            CONF_STOP_METHOD: SelectSelector(
-                SelectSelectorConfig(
-                    options=list(STOP_METHODS),
-                    translation_key=CONF_STOP_METHOD,
-                    mode=SelectSelectorMode.LIST,
+    options=Options(
+        step_id="proxmox_options",
+        sections=(
+            # A node is a physical computer: only machines can be it.
+            host_links(
+                slots=lambda where: {node: node for node in _nodes(where.entry)},
+                hosts=frozenset({HostKind.MACHINE}),
+                error="host_link_not_machine",
+                store=lambda links: {CONF_HOST_LINKS: links},
+                placeholders=lambda where: {
+                    "nodes": ", ".join(_nodes(where.entry)) or "-"
+                },
+            ),
+            timing(),
+        ),
+    ),
+    # How a qemu VM stops; an LXC container can neither hibernate nor pause:
+    # it only shuts down.
+    resource_sections=(
+        resource_fields(
+            {
+                CONF_STOP_METHOD: SelectSelector(
+                    SelectSelectorConfig(
+                        options=list(STOP_METHODS),
+                        translation_key=CONF_STOP_METHOD,
+                        mode=SelectSelectorMode.LIST,
+                    )
                 )
-            )
-        }
-    )
-
-    def kind_fields_for(self, subentry: ConfigSubentry) -> Mapping[str, Any]:
-        # An LXC container can neither hibernate nor pause: it only shuts down.
-        if subentry.data.get(CONF_TYPE) == "lxc":
-            return {}
-        return self.kind_fields
-
-    async def discover(self, data: Mapping[str, Any]) -> list[Found]:
-        return await _discover(self.hass, data)
+            },
+            offered=lambda data: data.get(CONF_TYPE) != "lxc",
+        ),
+    ),
+)

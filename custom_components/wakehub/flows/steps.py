@@ -25,7 +25,9 @@ from homeassistant.config_entries import (
 
 from ..api.errors import PermissionDenied, WakeHubError, error_key
 from ..const import CONF_KIND
+from ..schema import vol
 from . import choose, validate
+from .fields import form, rules
 from .kind import Detour, FlowKind, FormError, Found, Server, Trust, Untrusted, Use
 from .trust import kept_pin, kept_secrets, untrusted_certificate
 
@@ -77,7 +79,7 @@ class ServerFlow(ConfigFlow):
         if user_input is None:
             return self.show_connect_form({})
         stored = self._stored()
-        fields = kind.rules(self._use(), stored)
+        fields = rules(kind.fields(self._use(), stored))
         values, errors = validate.parse(user_input, fields)
         if errors:
             return self.show_connect_form(errors, values)
@@ -106,12 +108,12 @@ class ServerFlow(ConfigFlow):
         """The kind's form (again), with what went wrong: prefilled with the
         valid values `shown` (else the last ones tested, else the stored
         ones), never with a secret."""
-        kind, entry = self._kind, self._entry()
-        known = {**self._stored(), **self.data, **(shown or {})}
-        defaults = {k: v for k, v in known.items() if k not in kind.secret_fields}
+        entry, stored = self._entry(), self._stored()
+        # (Secret fields never show what is known: flows/fields.py.)
+        known = {**stored, **self.data, **(shown or {})}
         return self.async_show_form(
             step_id=self.form_step_id(),
-            data_schema=kind.schema(self._use(), defaults),
+            data_schema=vol.Schema(form(self._kind.fields(self._use(), stored), known)),
             errors=errors,
             description_placeholders={
                 **({"name": entry.title} if entry is not None else {}),
@@ -161,8 +163,12 @@ class ServerFlow(ConfigFlow):
         if isinstance(err, PermissionDenied):
             placeholders["privilege"] = err.privilege or str(err)
         return self.show_connect_form(
-            {"base": error_key(err, self._kind.error_keys)}, placeholders=placeholders
+            {"base": self.error_key(err)}, placeholders=placeholders
         )
+
+    def error_key(self, err: WakeHubError) -> str:
+        """The form error naming `err`, the kind's own errors first."""
+        return error_key(err, self._kind.error_keys)
 
     async def async_connected(self, server: Server) -> ConfigFlowResult:
         """Connected: update the entry of that same server, or go on to choose."""
@@ -203,26 +209,16 @@ class ServerFlow(ConfigFlow):
         kind = self._kind
         self._untrusted = untrusted
         first, changed = _TRUST_STEPS[kind.trust]
+        placeholders = {"address": untrusted.address, "fingerprint": untrusted.shown}
         # The pin trusted before: a moment ago in this flow, or the stored one.
         pin_field = kind.pin_field or ""
         previous = self.data.get(pin_field) or self._stored().get(pin_field)
         if previous and previous != untrusted.presented:
-            return self.async_show_menu(
-                step_id=changed,
-                menu_options=TRUST_OPTIONS,
-                description_placeholders={
-                    "address": untrusted.address,
-                    "fingerprint": untrusted.shown,
-                    "previous": kind.show_pin(str(previous)),
-                },
-            )
+            placeholders["previous"] = kind.show_pin(str(previous))
         return self.async_show_menu(
-            step_id=first,
+            step_id=changed if "previous" in placeholders else first,
             menu_options=TRUST_OPTIONS,
-            description_placeholders={
-                "address": untrusted.address,
-                "fingerprint": untrusted.shown,
-            },
+            description_placeholders=placeholders,
         )
 
     async def async_step_trust(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..api.errors import CertificateError, WakeHubError
 from ..api.tls import fetch_fingerprint
@@ -56,11 +57,12 @@ async def untrusted_certificate(
     untrusted one is read now. Raises WakeHubError when the server no longer
     answers.
     """
-    if (where := kind.pinnable(data, err)) is None:
+    if (url := kind.pinnable(data, err)) is None:
         return None
-    address, host, port = where
     if isinstance(err, CertificateError) and err.fingerprint:
         fingerprint = err.fingerprint
     else:
+        parts = urlsplit(url)
+        host, port = str(parts.hostname), parts.port or kind.tls_port
         fingerprint = await fetch_fingerprint(host, port, timeout=CERTIFICATE_TIMEOUT)
-    return Untrusted(fingerprint, fingerprint, address)
+    return Untrusted(fingerprint, fingerprint, url)

@@ -5,7 +5,7 @@ field takes a 100 kB string, a NUL or a lone surrogate, a number field takes NaN
 Anything the HTTP API can carry may arrive here. Each rule takes such a value
 and returns it clean, or raises `InvalidField` carrying the translation key of
 the form error to show next to the field; `parse` applies a table of rules to a
-form's input.
+form's input (a form declares its fields with their rules: flows/fields.py).
 """
 
 from __future__ import annotations

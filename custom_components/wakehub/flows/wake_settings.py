@@ -14,15 +14,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from homeassistant.helpers.selector import (
-    BooleanSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
 )
 
-from ..schema import vol
 from ..wake.const import (
     CONF_REGENERATE_TOKEN,
     CONF_SERVICE_URL,
@@ -38,12 +34,7 @@ from ..wake.const import (
 from ..wake.probe import HTTP_SCHEMES
 from ..wake.tokens import new_token
 from . import validate
-
-_RULES: dict[str, validate.Rule] = {
-    CONF_WAKE_KEEP_AWAKE: validate.number_rule(0, 1440, whole=True),
-    CONF_WAKE_MAX_STARTS: validate.number_rule(1, 60, whole=True),
-}
-
+from .fields import checkbox, form, number_field, rules, suggested
 
 _DEFAULTS: dict[str, Any] = {
     CONF_WAKE_ON_ACCESS: False,
@@ -70,68 +61,38 @@ def service_url(value: Any) -> str | None:
     return address
 
 
-def _number(maximum: int, unit: str, minimum: int = 0) -> validate.FiniteNumberSelector:
-    return validate.FiniteNumberSelector(
-        NumberSelectorConfig(
-            min=minimum,
-            max=maximum,
-            step=1,
-            unit_of_measurement=unit,
-            mode=NumberSelectorMode.BOX,
-        )
-    )
+# The form; the token is never shown.
+_FIELDS = (
+    suggested(
+        CONF_SERVICE_URL,
+        service_url,
+        TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),
+    ),
+    checkbox(CONF_WAKE_ON_ACCESS, False),
+    checkbox(CONF_WAKE_LOCAL_ONLY, DEFAULT_WAKE_LOCAL_ONLY),
+    number_field(CONF_WAKE_KEEP_AWAKE, 0, 1440, "min", default=DEFAULT_WAKE_KEEP_AWAKE),
+    number_field(CONF_WAKE_MAX_STARTS, 1, 60, "/h", default=DEFAULT_WAKE_MAX_STARTS),
+    checkbox(CONF_REGENERATE_TOKEN, False),
+)
 
 
 def wake_settings_fields(settings: Mapping[str, Any]) -> dict[Any, Any]:
-    """The form fields, prefilled from stored settings (never the token)."""
-    url = settings.get(CONF_SERVICE_URL)
-    return {
-        vol.Optional(
-            CONF_SERVICE_URL,
-            description={} if url is None else {"suggested_value": url},
-        ): TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),
-        vol.Required(
-            CONF_WAKE_ON_ACCESS, default=bool(settings.get(CONF_WAKE_ON_ACCESS))
-        ): BooleanSelector(),
-        vol.Required(
-            CONF_WAKE_LOCAL_ONLY,
-            default=settings.get(CONF_WAKE_LOCAL_ONLY, DEFAULT_WAKE_LOCAL_ONLY),
-        ): BooleanSelector(),
-        vol.Required(
-            CONF_WAKE_KEEP_AWAKE,
-            default=settings.get(CONF_WAKE_KEEP_AWAKE, DEFAULT_WAKE_KEEP_AWAKE),
-        ): _number(1440, "min"),
-        vol.Required(
-            CONF_WAKE_MAX_STARTS,
-            default=settings.get(CONF_WAKE_MAX_STARTS, DEFAULT_WAKE_MAX_STARTS),
-        ): _number(60, "/h", minimum=1),
-        vol.Required(CONF_REGENERATE_TOKEN, default=False): BooleanSelector(),
-    }
+    """The form fields, prefilled from stored settings."""
+    return form(_FIELDS, settings)
 
 
 def parse_wake_settings(
     user_input: Mapping[str, Any], stored: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """(settings to store, form errors), the token kept or made as needed."""
-    values, errors = validate.parse(
-        user_input, {CONF_SERVICE_URL: service_url, **_RULES}
-    )
-    enabled = bool(user_input.get(CONF_WAKE_ON_ACCESS, False))
+    values, errors = validate.parse(user_input, rules(_FIELDS))
+    enabled = values[CONF_WAKE_ON_ACCESS]
     if enabled and CONF_SERVICE_URL not in values and not errors:
         errors[CONF_SERVICE_URL] = "service_url_required"
     token = stored.get(CONF_WAKE_TOKEN)
-    if user_input.get(CONF_REGENERATE_TOKEN) or (enabled and not token):
+    if values.pop(CONF_REGENERATE_TOKEN) or (enabled and not token):
         token = new_token()
-    chosen: dict[str, Any] = {
-        CONF_WAKE_ON_ACCESS: enabled,
-        CONF_WAKE_LOCAL_ONLY: bool(
-            user_input.get(CONF_WAKE_LOCAL_ONLY, DEFAULT_WAKE_LOCAL_ONLY)
-        ),
-        CONF_WAKE_KEEP_AWAKE: values.get(CONF_WAKE_KEEP_AWAKE, DEFAULT_WAKE_KEEP_AWAKE),
-        CONF_WAKE_MAX_STARTS: values.get(CONF_WAKE_MAX_STARTS, DEFAULT_WAKE_MAX_STARTS),
-        CONF_SERVICE_URL: values.get(CONF_SERVICE_URL),
-        CONF_WAKE_TOKEN: token,
-    }
+    chosen = {**_DEFAULTS, **values, CONF_WAKE_TOKEN: token}
     # Only what differs from the defaults is stored: a resource that never
     # used wake on access keeps exactly the settings it had.
     settings = {

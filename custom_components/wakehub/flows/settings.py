@@ -1,0 +1,215 @@
+"""The settings forms, written once for every kind: an entry's options and a
+resource's `reconfigure` step are each a tuple of sections.
+
+A section shows some fields and parses them into (values to store, form errors,
+description placeholders). The form shows every section's fields; once none
+has an error, what they parsed is stored. A kind declares its sections in its
+`FlowKind` (flows/kind.py); the shared ones are here and in power_settings.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlowResult,
+    ConfigSubentry,
+    OptionsFlowWithReload,
+)
+from homeassistant.core import HomeAssistant
+
+from ..const import (
+    CONF_SCAN_INTERVAL,
+    CONF_TIMEOUT,
+    DEFAULT_SCAN_INTERVAL,
+    DEFAULT_TIMEOUT,
+)
+from ..hosting import HostKind
+from ..links import Choice, chosen_switch, picker, suggested_links
+from ..schema import vol
+from . import validate
+from .fields import Field, form, number_field, rules
+
+type Parsed = tuple[dict[str, Any], dict[str, str], dict[str, str]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Where:
+    """The entry (and resource subentry) whose settings the form edits."""
+
+    hass: HomeAssistant
+    entry: ConfigEntry
+    subentry: ConfigSubentry | None = None
+
+    @property
+    def stored(self) -> Mapping[str, Any]:
+        """The settings shown: the subentry's data, else the entry's options."""
+        return self.subentry.data if self.subentry else self.entry.options
+
+
+@dataclass(frozen=True, kw_only=True)
+class Section:
+    """Some fields of a settings form, and how they are parsed."""
+
+    fields: Callable[[Where], dict[Any, Any]]
+    parse: Callable[[Where, Mapping[str, Any]], Parsed]
+    placeholders: Callable[[Where], dict[str, str]] = lambda where: {}
+    # The keys it stores in a subentry (replaced when the form is saved).
+    keys: Collection[str] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """A kind's options form: its step id, and its sections."""
+
+    step_id: str
+    sections: tuple[Section, ...]
+
+
+def schema(where: Where, sections: Collection[Section]) -> vol.Schema:
+    return vol.Schema({k: v for s in sections for k, v in s.fields(where).items()})
+
+
+def placeholders(where: Where, sections: Collection[Section]) -> dict[str, str]:
+    return {k: v for s in sections for k, v in s.placeholders(where).items()}
+
+
+def parse(
+    where: Where, sections: Collection[Section], user_input: Mapping[str, Any]
+) -> Parsed:
+    """Every section's (values, errors, placeholders), merged."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    found: dict[str, str] = {}
+    for section in sections:
+        parsed = section.parse(where, user_input)
+        values |= parsed[0]
+        errors |= parsed[1]
+        found |= parsed[2]
+    return values, errors, found
+
+
+# -- the sections every kind may use -------------------------------------------------
+
+
+def of_fields(*declared: Field) -> Section:
+    """A section of fields, each parsed by its own rule."""
+    table = rules(declared)
+    return Section(
+        fields=lambda where: form(declared, where.stored),
+        parse=lambda where, user_input: (*validate.parse(user_input, table), {}),
+    )
+
+
+def timing(scan_interval: int = DEFAULT_SCAN_INTERVAL) -> Section:
+    """Start/stop timeout and polling interval, in whole seconds."""
+    return of_fields(
+        number_field(CONF_TIMEOUT, 10, 3600, "s", default=DEFAULT_TIMEOUT),
+        number_field(CONF_SCAN_INTERVAL, 5, 3600, "s", default=scan_interval),
+    )
+
+
+def resource_fields(
+    fields: Mapping[str, Any],
+    offered: Callable[[Mapping[str, Any]], bool] = lambda data: True,
+) -> Section:
+    """Optional fields of a kind's resources (key -> validator), offered to the
+    resources whose data `offered` accepts: what is entered is stored under its
+    key, a blank one removed."""
+
+    def shown(where: Where) -> Mapping[str, Any]:
+        return fields if offered(where.stored) else {}
+
+    return Section(
+        fields=lambda where: {
+            vol.Optional(
+                key, description={"suggested_value": where.stored.get(key)}
+            ): validator
+            for key, validator in shown(where).items()
+        },
+        parse=lambda where, user_input: (
+            {k: user_input[k] for k in shown(where) if user_input.get(k) is not None},
+            {},
+            {},
+        ),
+        keys=tuple(fields),
+    )
+
+
+def host_links(
+    *,
+    slots: Callable[[Where], Mapping[str, str | None]],
+    hosts: frozenset[HostKind],
+    error: str,
+    store: Callable[[dict[str, str]], dict[str, Any]],
+    placeholders: Callable[[Where], dict[str, str]] = lambda where: {},
+) -> Section:
+    """Links to the power switch of what something runs on: a field per slot
+    (field -> the slot `links.py` knows it by), among the switches of `hosts`.
+    A link is stored as the switch's registry id: it survives renaming it;
+    the form shows the stored one, else the proposed one."""
+
+    def choice(where: Where) -> Choice:
+        return Choice(hosts, where.entry.entry_id)
+
+    def fields(where: Where) -> dict[Any, Any]:
+        shown = slots(where)
+        suggested = suggested_links(where.hass, where.entry, list(shown.values()))
+        selector = picker(where.hass, choice(where))
+        return {
+            vol.Optional(
+                field, description={"suggested_value": suggested[slot]}
+            ): selector
+            for field, slot in shown.items()
+        }
+
+    def parse(where: Where, user_input: Mapping[str, Any]) -> Parsed:
+        links: dict[str, str] = {}
+        errors: dict[str, str] = {}
+        for field in slots(where):
+            if not (entity_id := user_input.get(field)):
+                continue
+            if not isinstance(entity_id, str) or not (
+                chosen := chosen_switch(where.hass, choice(where), entity_id)
+            ):
+                errors[field] = error
+            else:
+                links[field] = chosen[0]
+        return store(links), errors, {}
+
+    return Section(fields=fields, parse=parse, placeholders=placeholders)
+
+
+class KindOptionsFlow(OptionsFlowWithReload):
+    """The options of an entry, as its kind declares them."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        where = Where(hass=self.hass, entry=self.config_entry)
+        sections = self.options.sections
+        shown = placeholders(where, sections)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            values, errors, found = parse(where, sections, user_input)
+            if not errors:
+                return self.async_create_entry(data=values)
+            shown |= found
+        return self.async_show_form(
+            step_id=self.options.step_id,
+            data_schema=schema(where, sections),
+            errors=errors,
+            description_placeholders=shown or None,
+        )
+
+    # The step ids the kinds' options forms had before they were shared (a new
+    # kind's is `init`).
+    async_step_docker_options = async_step_init
+    async_step_proxmox_options = async_step_init
+    async_step_ovh_options = async_step_init
