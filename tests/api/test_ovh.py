@@ -592,7 +592,6 @@ def test_defensive_parsing() -> None:
     assert models.parse_date("31/12/2026") is None
     assert models.parse_date(None) is None
     assert models.parse_datetime(42) is None
-    assert models.parse_usage_value(None) is None
     info = models.parse_vps("vps-x", {"state": "running", "model": "odd"})
     assert info.model is None
     assert info.display_name == "vps-x"

@@ -60,12 +60,10 @@ from .models import (
     Snapshot,
     SnapshotDownload,
     Task,
-    UsageValue,
     VpsDetails,
     VpsInfo,
     VpsModel,
     VpsState,
-    VpsUsage,
 )
 
 __all__ = [
@@ -78,10 +76,8 @@ __all__ = [
     "Snapshot",
     "SnapshotDownload",
     "Task",
-    "UsageValue",
     "VpsDetails",
     "VpsInfo",
     "VpsModel",
     "VpsState",
-    "VpsUsage",
 ]

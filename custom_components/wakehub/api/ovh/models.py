@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import datetime as dt
 from typing import Any, Final
 
-from ..fields import obj, opt_int, opt_obj, opt_str
+from ..fields import obj, opt_int, opt_str
 from ..models import ResourceStatus
 
 _VPS_STATES: Final[dict[str, ResourceStatus]] = {
@@ -159,22 +159,6 @@ class AutomatedBackup:
 
 
 @dataclass(frozen=True, slots=True)
-class UsageValue:
-    value: float | None
-    unit: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class VpsUsage:
-    """Current use from the deprecated `/use` call (kept while OVH serves it)."""
-
-    cpu: UsageValue | None
-    memory: UsageValue | None
-    net_rx: UsageValue | None
-    net_tx: UsageValue | None
-
-
-@dataclass(frozen=True, slots=True)
 class VpsDetails:
     """Slow-cycle result (hourly)."""
 
@@ -242,17 +226,6 @@ def parse_vps(service_name: str, payload: Any) -> VpsInfo:
         memory_limit=opt_int(data.get("memoryLimit")),
         offer_type=opt_str(data.get("offerType")),
         model=model,
-    )
-
-
-def parse_usage_value(payload: Any) -> UsageValue | None:
-    data = opt_obj(payload)
-    if not data:
-        return None
-    value = data.get("value")
-    return UsageValue(
-        value=float(value) if isinstance(value, int | float) else None,
-        unit=opt_str(data.get("unit")),
     )
 
 

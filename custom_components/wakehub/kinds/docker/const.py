@@ -23,7 +23,6 @@ CONF_STACK = "stack"  # subentry data of a stack: its compose project
 # (absent: the container's own stop timeout, as `docker stop`).
 CONF_STOP_GRACE = "stop_grace"
 SUBENTRY_CONTAINER = "container"
-SECRET_FIELDS = (CONF_CA_CERT, CONF_CLIENT_CERT, CONF_CLIENT_KEY)
 
 # Stats requests in flight at once. The engine answers every request waiting on
 # its collection tick together (its work is per container, not per request), so
