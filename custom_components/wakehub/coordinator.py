@@ -6,12 +6,13 @@ resource of its entry, so the entities of every kind read the same shape.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 import logging
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
@@ -20,6 +21,11 @@ from .hosting import LinkTarget, Workload
 from .state import ResourceState
 
 _LOGGER = logging.getLogger(__name__)
+
+#: How many listeners (about one per entity) are told of a poll before the
+#: event loop may run something else. Each one writes an entity's state (about
+#: 30 µs), so a chunk blocks the loop for a few milliseconds.
+LISTENER_CHUNK = 250
 
 
 class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
@@ -43,6 +49,56 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
                 seconds=entry.options.get(CONF_SCAN_INTERVAL, default_interval)
             ),
         )
+        #: The listeners of the last poll still being told, chunk by chunk.
+        self._telling: asyncio.Task[None] | None = None
+
+    @callback
+    def async_update_listeners(self) -> None:
+        """Tell every listener of new data, yielding to the loop between chunks.
+
+        Home Assistant tells every listener in one callback: with thousands of
+        entities (a large cluster), that one callback would block the event
+        loop for hundreds of milliseconds at every poll. Past `LISTENER_CHUNK`
+        listeners, the rest are told in chunks, letting the loop run other
+        callbacks in between; a smaller entry is told at once, as before. A
+        newer update cancels the remaining chunks of an older one, since it
+        tells every listener of the newer data.
+        """
+        if self._telling is not None:
+            self._telling.cancel()
+            self._telling = None
+        ids = list(self._listeners)
+        self._tell(ids[:LISTENER_CHUNK])
+        if len(ids) > LISTENER_CHUNK:
+            # A tracked task, so that waiting for Home Assistant to be idle
+            # waits for every listener to be told.
+            self._telling = self.config_entry.async_create_task(
+                self.hass,
+                self._tell_in_chunks(ids[LISTENER_CHUNK:]),
+                f"{self.name} listeners",
+                eager_start=False,
+            )
+
+    async def _tell_in_chunks(self, ids: list[int]) -> None:
+        for start in range(0, len(ids), LISTENER_CHUNK):
+            await asyncio.sleep(0)
+            self._tell(ids[start : start + LISTENER_CHUNK])
+        self._telling = None
+
+    @callback
+    def _tell(self, ids: Sequence[int]) -> None:
+        for listener_id in ids:
+            # A listener removed meanwhile (its entity went away) is skipped.
+            if (listener := self._listeners.get(listener_id)) is None:
+                continue
+            try:
+                listener[0]()
+            except Exception:
+                self.logger.exception(
+                    "Unexpected error updating listener %s for %s",
+                    id(listener[0]),
+                    self.name,
+                )
 
     def hosted_workloads(self) -> Mapping[str, Sequence[Workload]]:
         """What runs, at the last poll, on each resource this server runs on.
