@@ -7,7 +7,7 @@ resource of its entry, so the entities of every kind read the same shape.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 import logging
 
@@ -16,7 +16,8 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
-from .const import CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN
+from .api.errors import WakeHubError
+from .const import CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN, PROBE_INTERVAL
 from .hosting import LinkTarget, Workload
 from .state import ResourceState
 
@@ -99,6 +100,56 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
                     id(listener[0]),
                     self.name,
                 )
+
+    # -- one resource in transition ------------------------------------------------
+
+    def one_reader(self, key: str) -> Callable[[], Awaitable[ResourceState]] | None:
+        """How to ask the platform about the resource `key` alone (one request),
+        or None when this kind cannot (its probes then poll everything)."""
+        return None
+
+    async def async_probe(self, key: str) -> tuple[ResourceState | None, bool]:
+        """The state of the one resource `key` while it changes, None when the
+        platform did not say; and whether it was asked about alone (its
+        entities are not told yet: see async_wait_until).
+
+        A start or stop is probed every PROBE_INTERVAL: polling the whole
+        server for it would re-read every resource, rewrite every entity and
+        rerun everything that listens to polls, for one resource. A probe asks
+        about that resource alone. A kind that cannot, a server that failed its
+        last poll, or a probe that fails, fall back to a full poll (which says
+        what went wrong).
+        """
+        reader = self.one_reader(key)
+        if reader is not None and self.data is not None and self.last_update_success:
+            try:
+                return await reader(), True
+            except WakeHubError as err:
+                _LOGGER.debug("Probe of %s failed, polling: %s", key, err)
+        await self.async_refresh()
+        return (self.data.get(key) if self.data else None), False
+
+    async def async_wait_until(
+        self, key: str, reached: Callable[[ResourceState | None], bool]
+    ) -> None:
+        """Probe the resource `key` until its state has `reached` the end of its
+        change, showing each probe on its entities only; then poll everything
+        once (unless that last probe was a full poll). That poll shows the end
+        on every entity at once, with what depends on it (the idle detector,
+        the rest of its server).
+        """
+        while True:
+            state, alone = await self.async_probe(key)
+            if reached(state):
+                break
+            if alone and state is not None and self.data is not None:
+                self.data = {**self.data, key: state}
+                self._tell(
+                    [i for i, (_, context) in self._listeners.items() if context == key]
+                )
+            await asyncio.sleep(PROBE_INTERVAL.total_seconds())
+        if alone:
+            await self.async_refresh()
 
     def hosted_workloads(self) -> Mapping[str, Sequence[Workload]]:
         """What runs, at the last poll, on each resource this server runs on.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import logging
 import time
@@ -79,6 +80,7 @@ class ProxmoxCoordinator(WakeHubCoordinator):
                 guest_type=subentry.data.get(CONF_TYPE, "qemu"),
                 node=str(subentry.data.get(CONF_NODE, "")),
             )
+        self._guest_keys = {guest.key: guest for guest in self.guests.values()}
         self.missing: set[int] = set()
         #: When each guest's last good backup ended (None: none found), by vmid.
         self.last_backups: dict[int, datetime | None] = {}
@@ -194,6 +196,21 @@ class ProxmoxCoordinator(WakeHubCoordinator):
             self._guest_found(resource, guest)
             data[resource.key] = self._guest_state(guest, now)
         return data
+
+    def one_reader(self, key: str) -> Callable[[], Awaitable[ResourceState]] | None:
+        """A guest alone: its status/current (nodes change with the cluster)."""
+        if (resource := self._guest_keys.get(key)) is None:
+            return None
+
+        async def read() -> ResourceState:
+            guest = await self.client.current(resource.ref)
+            if (cluster := self.cluster_state) is not None:
+                # What runs on each node is read from it (hosted_workloads).
+                guests = {**cluster.guests, guest.vmid: guest}
+                self.cluster_state = replace(cluster, guests=guests)
+            return self._guest_state(guest, time.monotonic())
+
+        return read
 
     def hosted_workloads(self) -> Mapping[str, Sequence[Workload]]:
         """Every guest that is not stopped, per node, under what powers the node.
