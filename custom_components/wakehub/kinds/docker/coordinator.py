@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 import contextlib
 from dataclasses import replace
 import datetime as dt
@@ -26,6 +26,7 @@ from ...api.docker import (
     DockerClient,
     EngineInfo,
 )
+from ...api.docker.models import map_state
 from ...api.errors import CertificateError, WakeHubError
 from ...api.models import ResourceStatus
 from ...const import CONF_HOST_LINK, DOMAIN
@@ -134,6 +135,34 @@ class DockerCoordinator(WakeHubCoordinator):
                 data[stack_key(self.engine_id, project)] = stack_state(members)
         self._schedule_stats(running)
         return data
+
+    def one_reader(self, key: str) -> Callable[[], Awaitable[ResourceState]] | None:
+        """A followed container alone: its inspect, by the id of the last poll
+        (a stack is several containers; one not listed is polled for)."""
+        listed = next(
+            (
+                container
+                for name, container in self.containers.items()
+                if name in self.followed
+                and container_key(self.engine_id, name) == key
+            ),
+            None,
+        )
+        if listed is None:
+            return None
+
+        async def read() -> ResourceState:
+            details = await self.client.inspect(listed.id)
+            state = ContainerState(
+                status=map_state(details.state),
+                boot_time=details.started_at if details.state == "running" else None,
+                state=details.state,
+                container_id=details.id[:12],
+                health=details.health or "none",
+            )
+            return self._with_metrics(state, replace(listed, state=details.state))
+
+        return read
 
     def hosted_workloads(self) -> Mapping[str, Sequence[Workload]]:
         """Every container of the engine that is not stopped, followed or not."""
