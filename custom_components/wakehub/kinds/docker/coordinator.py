@@ -143,8 +143,7 @@ class DockerCoordinator(WakeHubCoordinator):
             (
                 container
                 for name, container in self.containers.items()
-                if name in self.followed
-                and container_key(self.engine_id, name) == key
+                if name in self.followed and container_key(self.engine_id, name) == key
             ),
             None,
         )
