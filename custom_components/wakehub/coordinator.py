@@ -165,6 +165,23 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
         return ()
 
 
+class ClientCoordinator[ClientT](WakeHubCoordinator):
+    """A coordinator that talks to its server through one client, built once
+    by the kind's setup (a machine's is built per use: its pinned key may
+    change). `client` keeps the client's own type in each kind."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        client: ClientT,
+        *,
+        default_interval: float = DEFAULT_SCAN_INTERVAL,
+    ) -> None:
+        super().__init__(hass, entry, default_interval=default_interval)
+        self.client: ClientT = client
+
+
 async def async_first_refresh(
     coordinator: WakeHubCoordinator, *, may_be_off: bool
 ) -> None:

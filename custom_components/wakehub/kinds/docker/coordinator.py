@@ -30,7 +30,7 @@ from ...api.docker.models import map_state
 from ...api.errors import CertificateError, WakeHubError
 from ...api.models import ResourceStatus
 from ...const import CONF_HOST_LINK, DOMAIN
-from ...coordinator import WakeHubCoordinator
+from ...coordinator import ClientCoordinator
 from ...devices import entry_device
 from ...hosting import KnownAs, LinkTarget, Workload
 from ...power import async_get_power_manager
@@ -54,14 +54,13 @@ from .state import NO_METRICS, ContainerState, EngineState, Metrics, stack_state
 _LOGGER = logging.getLogger(__name__)
 
 
-class DockerCoordinator(WakeHubCoordinator):
+class DockerCoordinator(ClientCoordinator[DockerClient]):
     """Polls one engine: the container list, and stats of the followed ones."""
 
     def __init__(
         self, hass: HomeAssistant, entry: ConfigEntry, client: DockerClient
     ) -> None:
-        super().__init__(hass, entry)
-        self.client = client
+        super().__init__(hass, entry, client)
         self.engine_id: str = str(entry.unique_id)
         self.engine: EngineInfo | None = None
         self.followed = followed_containers(entry)

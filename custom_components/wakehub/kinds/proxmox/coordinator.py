@@ -25,7 +25,7 @@ from ...api.models import ResourceStatus
 from ...api.proxmox import ClusterState, ProxmoxClient, ProxmoxGuest, ProxmoxNode
 from ...api.proxmox.models import counter_rate
 from ...const import CONF_HOST_LINKS, DOMAIN
-from ...coordinator import WakeHubCoordinator
+from ...coordinator import ClientCoordinator
 from ...devices import entry_device, linked_device
 from ...graph import power_switch_unique_id
 from ...hosting import HostKind, KnownAs, LinkTarget, Workload, stored_link
@@ -50,14 +50,13 @@ from .state import Counters, GuestState, is_hibernated, is_paused, percent
 _LOGGER = logging.getLogger(__name__)
 
 
-class ProxmoxCoordinator(WakeHubCoordinator):
+class ProxmoxCoordinator(ClientCoordinator[ProxmoxClient]):
     """Polls the whole cluster with one request and maps it to resource states."""
 
     def __init__(
         self, hass: HomeAssistant, entry: ConfigEntry, client: ProxmoxClient
     ) -> None:
-        super().__init__(hass, entry)
-        self.client = client
+        super().__init__(hass, entry, client)
         self.cluster = cluster_name(entry)
         self.cluster_state: ClusterState | None = None
         #: Each node's address in the cluster's status (for proposing links);
