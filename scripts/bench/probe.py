@@ -162,7 +162,9 @@ def main() -> None:
     for guests in args.sizes:
         values: list[float] = []
         for _ in range(args.runs):
-            values += asyncio.run(one_run(guests))
+            run = asyncio.run(one_run(guests))
+            print(f"{guests} guests: {[round(v, 3) for v in run]}", file=sys.stderr)
+            values += run
         rows.append(
             f"| {guests} | {len(values)} | {min(values):.3f} / "
             f"{statistics.median(values):.3f} / {max(values):.3f} |"
