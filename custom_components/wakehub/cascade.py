@@ -376,11 +376,7 @@ class Cascade:
 async def _wait_until(
     resource: Resource, condition: Callable[[ResourceState | None], bool]
 ) -> None:
-    while True:
-        await resource.coordinator.async_refresh()
-        if condition(resource.state):
-            return
-        await asyncio.sleep(PROBE_INTERVAL.total_seconds())
+    await resource.coordinator.async_wait_until(resource.key, condition)
 
 
 # Running and stopped as the platform means them (a locked guest still runs);

@@ -6,21 +6,28 @@ resource of its entry, so the entities of every kind read the same shape.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 import logging
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN
+from .api.errors import WakeHubError
+from .const import CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN, PROBE_INTERVAL
 from .hosting import LinkTarget, Workload
 from .state import ResourceState
 
 _LOGGER = logging.getLogger(__name__)
+
+#: How many listeners (about one per entity) are told of a poll before the
+#: event loop may run something else. Each one writes an entity's state (about
+#: 30 µs), so a chunk blocks the loop for a few milliseconds.
+LISTENER_CHUNK = 250
 
 
 class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
@@ -44,6 +51,106 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
                 seconds=entry.options.get(CONF_SCAN_INTERVAL, default_interval)
             ),
         )
+        #: The listeners of the last poll still being told, chunk by chunk.
+        self._telling: asyncio.Task[None] | None = None
+
+    @callback
+    def async_update_listeners(self) -> None:
+        """Tell every listener of new data, yielding to the loop between chunks.
+
+        Home Assistant tells every listener in one callback: with thousands of
+        entities (a large cluster), that one callback would block the event
+        loop for hundreds of milliseconds at every poll. Past `LISTENER_CHUNK`
+        listeners, the rest are told in chunks, letting the loop run other
+        callbacks in between; a smaller entry is told at once, as before. A
+        newer update cancels the remaining chunks of an older one, since it
+        tells every listener of the newer data.
+        """
+        if self._telling is not None:
+            self._telling.cancel()
+            self._telling = None
+        ids = list(self._listeners)
+        self._tell(ids[:LISTENER_CHUNK])
+        if len(ids) > LISTENER_CHUNK:
+            # A tracked task, so that waiting for Home Assistant to be idle
+            # waits for every listener to be told.
+            self._telling = self.config_entry.async_create_task(
+                self.hass,
+                self._tell_in_chunks(ids[LISTENER_CHUNK:]),
+                f"{self.name} listeners",
+                eager_start=False,
+            )
+
+    async def _tell_in_chunks(self, ids: list[int]) -> None:
+        for start in range(0, len(ids), LISTENER_CHUNK):
+            await asyncio.sleep(0)
+            self._tell(ids[start : start + LISTENER_CHUNK])
+        self._telling = None
+
+    @callback
+    def _tell(self, ids: Sequence[int]) -> None:
+        for listener_id in ids:
+            # A listener removed meanwhile (its entity went away) is skipped.
+            if (listener := self._listeners.get(listener_id)) is None:
+                continue
+            try:
+                listener[0]()
+            except Exception:
+                self.logger.exception(
+                    "Unexpected error updating listener %s for %s",
+                    id(listener[0]),
+                    self.name,
+                )
+
+    # -- one resource in transition ------------------------------------------------
+
+    def one_reader(self, key: str) -> Callable[[], Awaitable[ResourceState]] | None:
+        """How to ask the platform about the resource `key` alone (one request),
+        or None when this kind cannot (its probes then poll everything)."""
+        return None
+
+    async def async_probe(self, key: str) -> tuple[ResourceState | None, bool]:
+        """The state of the one resource `key` while it changes, None when the
+        platform did not say; and whether it was asked about alone (its
+        entities are not told yet: see async_wait_until).
+
+        A start or stop is probed every PROBE_INTERVAL: polling the whole
+        server for it would re-read every resource, rewrite every entity and
+        rerun everything that listens to polls, for one resource. A probe asks
+        about that resource alone. A kind that cannot, a server that failed its
+        last poll, or a probe that fails, fall back to a full poll (which says
+        what went wrong).
+        """
+        reader = self.one_reader(key)
+        if reader is not None and self.data is not None and self.last_update_success:
+            try:
+                return await reader(), True
+            except WakeHubError as err:
+                _LOGGER.debug("Probe of %s failed, polling: %s", key, err)
+        await self.async_refresh()
+        return (self.data.get(key) if self.data else None), False
+
+    async def async_wait_until(
+        self, key: str, reached: Callable[[ResourceState | None], bool]
+    ) -> None:
+        """Probe the resource `key` until its state has `reached` the end of its
+        change, showing each probe on its entities only; then poll everything
+        once (unless that last probe was a full poll). That poll shows the end
+        on every entity at once, with what depends on it (the idle detector,
+        the rest of its server).
+        """
+        while True:
+            state, alone = await self.async_probe(key)
+            if reached(state):
+                break
+            if alone and state is not None and self.data is not None:
+                self.data = {**self.data, key: state}
+                self._tell(
+                    [i for i, (_, context) in self._listeners.items() if context == key]
+                )
+            await asyncio.sleep(PROBE_INTERVAL.total_seconds())
+        if alone:
+            await self.async_refresh()
 
     #: Whether the last poll failed too (set when each poll ends).
     _failing = False
@@ -74,6 +181,23 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
     def link_targets(self) -> Sequence[LinkTarget]:
         """The parts of this server that run on a host, to propose links for."""
         return ()
+
+
+class ClientCoordinator[ClientT](WakeHubCoordinator):
+    """A coordinator that talks to its server through one client, built once
+    by the kind's setup (a machine's is built per use: its pinned key may
+    change). `client` keeps the client's own type in each kind."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        client: ClientT,
+        *,
+        default_interval: float = DEFAULT_SCAN_INTERVAL,
+    ) -> None:
+        super().__init__(hass, entry, default_interval=default_interval)
+        self.client: ClientT = client
 
 
 async def async_first_refresh(

@@ -109,7 +109,9 @@ class WakeHubEntity(CoordinatorEntity[WakeHubCoordinator]):
         power: PowerManager,
         description: EntityDescription,
     ) -> None:
-        super().__init__(resource.coordinator)
+        # The resource's key as the listener's context: a probe of one resource
+        # tells only its entities (coordinator.py).
+        super().__init__(resource.coordinator, resource.key)
         self.resource = resource
         self.power = power
         self.entity_description = description

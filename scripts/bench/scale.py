@@ -219,6 +219,19 @@ async def _setup(hass: Any, entry: Any) -> tuple[float, int]:
     return time.perf_counter() - start, _rss() - rss
 
 
+def _guest_switches(hass: Any, entry: Any) -> int:
+    """How many guests of `entry` have a power switch (under the entity cap)."""
+    from homeassistant.helpers import entity_registry as er
+
+    return sum(
+        1
+        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        if e.config_subentry_id is not None
+        and e.unique_id.endswith("_power")
+        and hass.states.get(e.entity_id) is not None
+    )
+
+
 async def one_run(
     info: dict[str, Any],
     guests: int,
@@ -347,6 +360,7 @@ async def one_run(
                     for state in hass.states.async_all()
                     if state.entity_id in entity_ids
                 )
+            result["wakehub_guest_switches"] = _guest_switches(hass, wakehub)
             for name, values in samples.items():
                 if not values:
                     continue
@@ -417,6 +431,9 @@ def table(results: dict[int, list[dict[str, Any]]]) -> str:
                 f"- growth exponent of {name} loop time "
                 f"({points[0][0]}-{points[-1][0]} guests): {_slope(points):.2f}"
             )
+    for guests, runs in results.items():
+        switches = min(r["wakehub_guest_switches"] for r in runs)
+        lines.append(f"- WakeHub guests with a power switch at {guests}: {switches}")
     size = SETUP_SIZE if SETUP_SIZE in results else max(results)
     runs = results[size]
     for name, prefix in (("WakeHub", "wakehub"), ("proxmoxve", "ha")):

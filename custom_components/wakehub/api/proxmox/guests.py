@@ -39,6 +39,27 @@ class GuestActions(ProxmoxConnection):
                 return parse_guest(item)
         raise NotFound(f"guest {vmid} is not in the cluster")
 
+    async def current(self, guest: GuestLike) -> ProxmoxGuest:
+        """One guest's state alone (GET .../status/current), shaped as
+        /cluster/resources lists it: what a change under way is probed with."""
+        item = await self._guest_request(guest, "GET", "status/current")
+        if not isinstance(item, dict):
+            raise InvalidResponse(f"status/current of {guest.vmid} is not an object")
+        status = item.get("status")
+        if status == "running" and item.get("qmpstatus") in ("paused", "suspended"):
+            # /cluster/resources gives a live VM's QEMU run state as its status.
+            status = item["qmpstatus"]
+        return parse_guest(
+            {
+                **item,
+                "status": status,
+                "vmid": guest.vmid,
+                "type": guest.type,
+                "node": guest.node,
+                "maxcpu": item.get("cpus"),
+            }
+        )
+
     # -- power ----------------------------------------------------------------------
 
     async def start(self, guest: GuestLike) -> str:

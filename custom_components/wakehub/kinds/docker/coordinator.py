@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 import contextlib
 from dataclasses import replace
 import datetime as dt
@@ -26,10 +26,11 @@ from ...api.docker import (
     DockerClient,
     EngineInfo,
 )
+from ...api.docker.models import map_state
 from ...api.errors import CertificateError, WakeHubError
 from ...api.models import ResourceStatus
 from ...const import CONF_HOST_LINK, DOMAIN
-from ...coordinator import WakeHubCoordinator
+from ...coordinator import ClientCoordinator
 from ...devices import entry_device
 from ...hosting import KnownAs, LinkTarget, Workload
 from ...power import async_get_power_manager
@@ -53,14 +54,13 @@ from .state import NO_METRICS, ContainerState, EngineState, Metrics, stack_state
 _LOGGER = logging.getLogger(__name__)
 
 
-class DockerCoordinator(WakeHubCoordinator):
+class DockerCoordinator(ClientCoordinator[DockerClient]):
     """Polls one engine: the container list, and stats of the followed ones."""
 
     def __init__(
         self, hass: HomeAssistant, entry: ConfigEntry, client: DockerClient
     ) -> None:
-        super().__init__(hass, entry)
-        self.client = client
+        super().__init__(hass, entry, client)
         self.engine_id: str = str(entry.unique_id)
         self.engine: EngineInfo | None = None
         self.followed = followed_containers(entry)
@@ -134,6 +134,33 @@ class DockerCoordinator(WakeHubCoordinator):
                 data[stack_key(self.engine_id, project)] = stack_state(members)
         self._schedule_stats(running)
         return data
+
+    def one_reader(self, key: str) -> Callable[[], Awaitable[ResourceState]] | None:
+        """A followed container alone: its inspect, by the id of the last poll
+        (a stack is several containers; one not listed is polled for)."""
+        listed = next(
+            (
+                container
+                for name, container in self.containers.items()
+                if name in self.followed and container_key(self.engine_id, name) == key
+            ),
+            None,
+        )
+        if listed is None:
+            return None
+
+        async def read() -> ResourceState:
+            details = await self.client.inspect(listed.id)
+            state = ContainerState(
+                status=map_state(details.state),
+                boot_time=details.started_at if details.state == "running" else None,
+                state=details.state,
+                container_id=details.id[:12],
+                health=details.health or "none",
+            )
+            return self._with_metrics(state, replace(listed, state=details.state))
+
+        return read
 
     def hosted_workloads(self) -> Mapping[str, Sequence[Workload]]:
         """Every container of the engine that is not stopped, followed or not."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 import datetime as dt
 import logging
 
@@ -108,6 +109,18 @@ class OvhCoordinator(WakeHubCoordinator):
             )
             for sn, state in ok.items()
         }
+
+    def one_reader(self, key: str) -> Callable[[], Awaitable[ResourceState]] | None:
+        """One VPS alone: its state and running tasks (its other parts stay)."""
+        polled = self.data.get(key) if self.data else None
+        if not isinstance(polled, OvhVpsState):
+            return None
+
+        async def read() -> ResourceState:
+            vps = await self.client.poll_vps(key)
+            return replace(polled, status=vps.status, vps=vps)
+
+        return read
 
     @property
     def low_disk_threshold(self) -> float:

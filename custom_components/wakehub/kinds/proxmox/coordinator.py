@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import logging
 import time
@@ -24,7 +25,7 @@ from ...api.models import ResourceStatus
 from ...api.proxmox import ClusterState, ProxmoxClient, ProxmoxGuest, ProxmoxNode
 from ...api.proxmox.models import counter_rate
 from ...const import CONF_HOST_LINKS, DOMAIN
-from ...coordinator import WakeHubCoordinator
+from ...coordinator import ClientCoordinator
 from ...devices import entry_device, linked_device
 from ...graph import power_switch_unique_id
 from ...hosting import HostKind, KnownAs, LinkTarget, Workload, stored_link
@@ -49,14 +50,13 @@ from .state import Counters, GuestState, is_hibernated, is_paused, percent
 _LOGGER = logging.getLogger(__name__)
 
 
-class ProxmoxCoordinator(WakeHubCoordinator):
+class ProxmoxCoordinator(ClientCoordinator[ProxmoxClient]):
     """Polls the whole cluster with one request and maps it to resource states."""
 
     def __init__(
         self, hass: HomeAssistant, entry: ConfigEntry, client: ProxmoxClient
     ) -> None:
-        super().__init__(hass, entry)
-        self.client = client
+        super().__init__(hass, entry, client)
         self.cluster = cluster_name(entry)
         self.cluster_state: ClusterState | None = None
         #: Each node's address in the cluster's status (for proposing links);
@@ -79,6 +79,7 @@ class ProxmoxCoordinator(WakeHubCoordinator):
                 guest_type=subentry.data.get(CONF_TYPE, "qemu"),
                 node=str(subentry.data.get(CONF_NODE, "")),
             )
+        self._guest_keys = {guest.key: guest for guest in self.guests.values()}
         self.missing: set[int] = set()
         #: When each guest's last good backup ended (None: none found), by vmid.
         self.last_backups: dict[int, datetime | None] = {}
@@ -194,6 +195,21 @@ class ProxmoxCoordinator(WakeHubCoordinator):
             self._guest_found(resource, guest)
             data[resource.key] = self._guest_state(guest, now)
         return data
+
+    def one_reader(self, key: str) -> Callable[[], Awaitable[ResourceState]] | None:
+        """A guest alone: its status/current (nodes change with the cluster)."""
+        if (resource := self._guest_keys.get(key)) is None:
+            return None
+
+        async def read() -> ResourceState:
+            guest = await self.client.current(resource.ref)
+            if (cluster := self.cluster_state) is not None:
+                # What runs on each node is read from it (hosted_workloads).
+                guests = {**cluster.guests, guest.vmid: guest}
+                self.cluster_state = replace(cluster, guests=guests)
+            return self._guest_state(guest, time.monotonic())
+
+        return read
 
     def hosted_workloads(self) -> Mapping[str, Sequence[Workload]]:
         """Every guest that is not stopped, per node, under what powers the node.
