@@ -52,9 +52,9 @@ CONF_ENTITY_LIMIT = "entity_limit"
 #: Home Assistant's cap on one config entry's enabled entities
 #: (`MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY`, from 2026.10).
 ENTITY_LIMIT = 10_000
-#: The entities of a powered resource made outside its descriptions, all enabled:
-#: the power and auto-shutdown switches and the progress sensor.
-POWER_ENTITIES = 3
+#: The enabled entities of a powered resource made outside its descriptions: the
+#: power and auto-shutdown switches (the progress sensor is disabled by default).
+POWER_ENTITIES = 2
 # The success texts (`create_entry.<key>` in the translations).
 ADDED = "added"
 SERVER_ONLY = "server_only"
