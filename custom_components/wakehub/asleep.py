@@ -20,6 +20,7 @@ answered since the host booted, is unavailable: there, nobody knows.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from time import monotonic
 from weakref import WeakKeyDictionary
 
@@ -33,6 +34,7 @@ from .state import ResourceState
 
 #: How long a server may take to answer once its host runs again (seconds).
 BOOT_GRACE = 300.0
+BOOT_TIME_PRECISION = timedelta(seconds=1)
 
 # When each failing server was last seen with every host stopped (monotonic).
 _last_asleep: WeakKeyDictionary[WakeHubCoordinator, float] = WeakKeyDictionary()
@@ -74,7 +76,10 @@ def _stopped_or_booting(
     if booted is None:
         return False
     answered = coordinator.last_success_at
-    return (answered is None or booted > answered) and (
+    # Boot times come from uptimes counted in whole seconds: a boot within a
+    # second of the last answer counts as after it (a host that just went down
+    # cannot have served that answer long after).
+    return (answered is None or booted > answered - BOOT_TIME_PRECISION) and (
         dt_util.utcnow() - booted
     ).total_seconds() < BOOT_GRACE
 

@@ -10,6 +10,8 @@ there, nobody knows.
 
 from __future__ import annotations
 
+import asyncio
+
 from homeassistant.const import (
     STATE_OFF,
     STATE_ON,
@@ -41,8 +43,12 @@ async def test_containers_of_a_sleeping_engine_are_stopped(
 ) -> None:
     lab.docker.containers["jellyfin"].healthcheck = True
     await turn(hass, "turn_on", JELLYFIN)
-    await poll(lab)  # its healthcheck has run
-    await hass.async_block_till_done()
+    for _ in range(100):  # until its healthcheck has run
+        await poll(lab)
+        await hass.async_block_till_done()
+        if shown(hass, HEALTH) == ["healthy"]:
+            break
+        await asyncio.sleep(0.02)
     assert shown(hass, STATUS, HEALTH, JELLYFIN) == ["running", "healthy", STATE_ON]
 
     await turn(hass, "turn_off", NODE_SWITCH)  # the whole chain goes down

@@ -23,6 +23,15 @@ async def test_a_cascade_on_and_off_in_the_logbook(
     await turn(hass, "turn_off", JELLYFIN)
 
     lines = [(d["name"], d["message"], d["icon"]) for d in map(describe, events)]
+    # A wait for the engine's API is logged only when it is slower than its VM
+    # (the lab's engine comes up 20 ms after the VM: on a busy machine, jellyfin
+    # may ask it before).
+    platform_waits = [line for line in lines if line[1].endswith(" to answer")]
+    assert platform_waits in (
+        [],
+        [("jellyfin", "Start: waiting for docker-vm to answer", WAIT)],
+    )
+    lines = [line for line in lines if line not in platform_waits]
     assert lines == [
         ("jellyfin", "Start: waiting for docker", WAIT),
         ("docker", "Start: waiting for Node pve1", WAIT),
