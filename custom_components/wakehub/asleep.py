@@ -16,50 +16,52 @@ stopped or booted after the server last answered, less than that time ago (or,
 for a host that does not report its boot, was last seen stopped less than that
 time ago). A server whose host runs but that stays silent past that, or that
 answered since the host booted, is unavailable: there, nobody knows.
+
+It is decided once per poll of the server (and when a host's poll may change
+it), by the dependency graph that watches every coordinator, and kept on the
+coordinator: its entities only read it.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 from time import monotonic
-from weakref import WeakKeyDictionary
+from typing import TYPE_CHECKING
 
 from homeassistant.util import dt as dt_util
 
 from .coordinator import WakeHubCoordinator
-from .graph import PowerGraph
 from .hosting import entry_host_links
 from .resource import Resource
 from .state import ResourceState
+
+if TYPE_CHECKING:
+    from .graph import PowerGraph
 
 #: How long a server may take to answer once its host runs again (seconds).
 BOOT_GRACE = 300.0
 BOOT_TIME_PRECISION = timedelta(seconds=1)
 
-# When each failing server was last seen with every host stopped (monotonic).
-_last_asleep: WeakKeyDictionary[WakeHubCoordinator, float] = WeakKeyDictionary()
 
-
-def server_asleep(graph: PowerGraph, resource: Resource) -> bool:
-    """Whether `resource`'s server is off because what it runs on is (or was
-    until a moment ago: see BOOT_GRACE)."""
-    coordinator = resource.coordinator
+def server_asleep(graph: PowerGraph, coordinator: WakeHubCoordinator) -> bool:
+    """Whether `coordinator`'s server is off because what it runs on is (or was
+    until a moment ago: see BOOT_GRACE). Its hosts' own `asleep` is already
+    decided: links only lead to other servers' resources (a node's machine, an
+    engine's VM), and a host's server is polled on its own."""
     if coordinator.last_update_success:
-        _last_asleep.pop(coordinator, None)
+        coordinator.asleep_seen_at = None
         return False
     links = entry_host_links(coordinator.config_entry)
     hosts = [graph.resource_for_switch(link) for link in links]
-    # Links only lead to other servers' resources (a node's machine, an
-    # engine's VM), so the recursion through shown_state ends.
     if not hosts or any(h is None or h.coordinator is coordinator for h in hosts):
         return False
-    states = [shown_state(graph, host) for host in hosts if host is not None]
+    states = [shown_state(host) for host in hosts if host is not None]
     if all(state is not None and state.is_stopped for state in states):
-        _last_asleep[coordinator] = monotonic()
+        coordinator.asleep_seen_at = monotonic()
         return True
     if all(_stopped_or_booting(state, coordinator) for state in states):
         return True
-    since = _last_asleep.get(coordinator)
+    since = coordinator.asleep_seen_at
     return since is not None and monotonic() - since < BOOT_GRACE
 
 
@@ -84,9 +86,9 @@ def _stopped_or_booting(
     ).total_seconds() < BOOT_GRACE
 
 
-def shown_state(graph: PowerGraph, resource: Resource) -> ResourceState | None:
+def shown_state(resource: Resource) -> ResourceState | None:
     """The state entities show: the last poll's, stopped while the server sleeps."""
     state = resource.state
-    if state is not None and server_asleep(graph, resource):
+    if state is not None and resource.coordinator.asleep:
         return state.stopped()
     return state

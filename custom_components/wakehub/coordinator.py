@@ -156,6 +156,10 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
     _failing = False
     #: When a poll last succeeded (asleep.py: did the host boot since?).
     last_success_at: datetime | None = None
+    #: Whether the server sleeps with what it runs on, decided after each poll
+    #: (asleep.py), and when every host was last seen stopped (monotonic).
+    asleep = False
+    asleep_seen_at: float | None = None
 
     def _async_refresh_finished(self) -> None:
         if self.last_update_success:

@@ -12,7 +12,7 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .asleep import server_asleep, shown_state
+from .asleep import shown_state
 from .const import DOMAIN
 from .coordinator import WakeHubCoordinator
 from .features import ResourceFeature
@@ -131,12 +131,12 @@ class WakeHubEntity(CoordinatorEntity[WakeHubCoordinator]):
         # one whose server sleeps with what it runs on is shown stopped (asleep.py).
         if self.resource.state is None:
             return False
-        return super().available or server_asleep(self.power.graph, self.resource)
+        return super().available or self.resource.coordinator.asleep
 
     @property
     def shown_state(self) -> ResourceState | None:
         """The resource's state as shown: stopped while its server sleeps."""
-        return shown_state(self.power.graph, self.resource)
+        return shown_state(self.resource)
 
     @property
     def state_data(self) -> ResourceState:

@@ -31,6 +31,7 @@ from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
+from .asleep import server_asleep
 from .const import DOMAIN
 from .features import ResourceFeature
 from .hosting import entry_host_links
@@ -124,6 +125,8 @@ class PowerGraph:
         @callback
         def polled() -> None:
             self._check_links(resources.values())
+            # Before the entities' listeners, which show what it decides.
+            coordinator.asleep = server_asleep(self, coordinator)
             self._tell_hosted(coordinator)
 
         return _Watch(resources, coordinator.async_add_listener(polled))
