@@ -15,7 +15,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .activity import Activity
-from .descriptions import WakeHubBinarySensorEntityDescription
+from .descriptions import WakeHubBinarySensorEntityDescription, exists
 from .entity import (
     WakeHubEntity,
     WakeHubIdleEntity,
@@ -45,8 +45,7 @@ async def async_setup_entry(
         lambda resource: [
             WakeHubBinarySensor(resource, power, description)
             for description in resource.descriptions.binary_sensors
-            if description.exists_fn is None
-            or ((state := resource.state) is not None and description.exists_fn(state))
+            if exists(description, resource.state)
         ],
     )
     async_add_idle_entities(

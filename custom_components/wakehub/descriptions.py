@@ -93,6 +93,17 @@ class ResourceDescriptions:
     binary_sensors: tuple[WakeHubBinarySensorEntityDescription[Any], ...] = ()
 
 
+def exists(
+    description: WakeHubSensorEntityDescription[Any]
+    | WakeHubBinarySensorEntityDescription[Any],
+    state: ResourceState | None,
+) -> bool:
+    """Whether the resource, polled as `state` at setup, has this entity."""
+    if description.exists_fn is None:
+        return True
+    return state is not None and description.exists_fn(state)
+
+
 def disabled[D: SensorEntityDescription | ButtonEntityDescription](
     description: D,
 ) -> D:

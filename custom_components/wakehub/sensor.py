@@ -17,7 +17,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .descriptions import WakeHubSensorEntityDescription
+from .descriptions import WakeHubSensorEntityDescription, exists
 from .entity import (
     WakeHubEntity,
     WakeHubIdleEntity,
@@ -46,11 +46,7 @@ async def async_setup_entry(
             *(
                 WakeHubSensor(resource, power, description)
                 for description in resource.descriptions.sensors
-                if description.exists_fn is None
-                or (
-                    (state := resource.state) is not None
-                    and description.exists_fn(state)
-                )
+                if exists(description, resource.state)
             ),
             *(
                 [WakeHubProgressSensor(resource, power, PROGRESS)]
