@@ -80,6 +80,7 @@ PVE_CALLS: dict[str, tuple[str, Call[ProxmoxClient]]] = {
     "state": ("/cluster/resources", lambda c: c.fetch_state()),
     "locate": ("/cluster/resources", lambda c: c.locate(100)),
     "snapshots": ("/qemu/100/snapshot", lambda c: c.list_snapshots(GUEST)),
+    "current": ("/qemu/100/status/current", lambda c: c.current(GUEST)),
     "task": ("/tasks/", lambda c: c.task_status("pve1", UPID)),
     "start": ("/status/start", lambda c: c.start(GUEST)),
     "version": ("/version", lambda c: c.check()),
@@ -145,6 +146,7 @@ async def _pve_template(client: ProxmoxClient, path: str) -> Any:
     real = {
         "/cluster/resources": "/cluster/resources",
         "/qemu/100/snapshot": "/nodes/pve1/qemu/100/snapshot",
+        "/qemu/100/status/current": "/nodes/pve1/qemu/100/status/current",
         "/version": "/version",
         "/access/permissions": "/access/permissions",
         "/cluster/status": "/cluster/status",
