@@ -71,10 +71,6 @@ SKIPPED: dict[tuple[str, str], str] = {
         "a machine has no TLS certificate; its pinned SSH host key changing is "
         "tests/test_machine_entities.py::test_changed_host_key_raises_a_repair_and_is_fixed"
     ),
-    ("ovh", "certificate_changed"): (
-        "OVHcloud's named endpoints are verified against public CAs; a pin exists "
-        "only for a custom API root, and the OVH kind raises no repair issue for it"
-    ),
 }
 
 
@@ -232,7 +228,7 @@ async def _proxmox_lab(hass: HomeAssistant) -> Lab:
         "sensor.docker_cpu",
         REQUEST_TIMEOUT,
         credentials=True,
-        certificate_issue=f"proxmox_certificate_changed_{entry.entry_id}",
+        certificate_issue=f"certificate_changed_{entry.entry_id}",
     )
 
 
@@ -251,7 +247,7 @@ async def _docker_lab(hass: HomeAssistant) -> Lab:
         "switch.jellyfin",
         POLL_TIMEOUT,
         credentials=False,
-        certificate_issue=f"docker_certificate_changed_{entry.entry_id}",
+        certificate_issue=f"certificate_changed_{entry.entry_id}",
     )
 
 
@@ -266,7 +262,15 @@ async def _ovh_lab(hass: HomeAssistant) -> Lab:
         options={CONF_TIMEOUT: 1},
         subentries_data=vps_subentries(sim),
     )
-    return Lab("ovh", sim, entry, "sensor.web_status", OVH_REQUEST_TIMEOUT, credentials=True)  # fmt: skip
+    return Lab(
+        "ovh",
+        sim,
+        entry,
+        "sensor.web_status",
+        OVH_REQUEST_TIMEOUT,
+        credentials=True,
+        certificate_issue=f"certificate_changed_{entry.entry_id}",
+    )
 
 
 LABS: dict[str, Callable[[HomeAssistant], Awaitable[Lab]]] = {

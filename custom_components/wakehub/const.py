@@ -24,6 +24,8 @@ CONF_PRIVATE_KEY_PASSPHRASE: Final = "private_key_passphrase"
 CONF_SHUTDOWN_COMMAND: Final = "shutdown_command"
 CONF_REBOOT_COMMAND: Final = "reboot_command"
 CONF_HOST_KEY: Final = "host_key"
+# The pinned SHA-256 fingerprint of a server's TLS certificate (Proxmox, Docker).
+CONF_FINGERPRINT: Final = "fingerprint"
 
 DEFAULT_BROADCAST_ADDRESS: Final = "255.255.255.255"
 DEFAULT_BROADCAST_PORT: Final = 9

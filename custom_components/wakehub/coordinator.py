@@ -13,12 +13,20 @@ import logging
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .api.errors import WakeHubError
-from .const import CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL, DOMAIN, PROBE_INTERVAL
+from .action_errors import update_failed
+from .api.errors import CertificateError, WakeHubError
+from .const import (
+    CONF_FINGERPRINT,
+    CONF_SCAN_INTERVAL,
+    DEFAULT_SCAN_INTERVAL,
+    DOMAIN,
+    PROBE_INTERVAL,
+)
 from .hosting import LinkTarget, Workload
 from .state import ResourceState
 
@@ -30,10 +38,16 @@ _LOGGER = logging.getLogger(__name__)
 LISTENER_CHUNK = 250
 
 
+def certificate_issue_id(entry: ConfigEntry) -> str:
+    return f"certificate_changed_{entry.entry_id}"
+
+
 class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
     """Base of every kind's coordinator."""
 
     config_entry: ConfigEntry
+    #: Whether refused credentials start reauthentication (kinds with a reauth flow).
+    can_reauth = False
 
     def __init__(
         self,
@@ -161,9 +175,37 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
     asleep = False
     asleep_seen_at: float | None = None
 
+    def poll_failed(self, err: WakeHubError) -> UpdateFailed | ConfigEntryAuthFailed:
+        """What a failed poll raises (action_errors.update_failed).
+
+        A server that no longer presents the certificate pinned for it is also
+        a repair: a pin is never replaced silently, and the user decides
+        (reconfigure to pin the new one) whether the change is theirs.
+        """
+        pinned = self.config_entry.data.get(CONF_FINGERPRINT)
+        if isinstance(err, CertificateError) and err.fingerprint and pinned:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                certificate_issue_id(self.config_entry),
+                is_fixable=False,
+                is_persistent=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="certificate_changed",
+                translation_placeholders={
+                    "name": self.config_entry.title,
+                    "fingerprint": err.fingerprint,
+                    "previous": str(pinned),
+                },
+            )
+        return update_failed(err, self.config_entry.title, can_reauth=self.can_reauth)
+
     def _async_refresh_finished(self) -> None:
         if self.last_update_success:
             self.last_success_at = dt_util.utcnow()
+            ir.async_delete_issue(
+                self.hass, DOMAIN, certificate_issue_id(self.config_entry)
+            )
         # Home Assistant tells the entities of a failure only when it begins.
         # While a server keeps failing, what they show can still change (a
         # server asleep with its host shows its resources stopped until its

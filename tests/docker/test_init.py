@@ -81,7 +81,7 @@ async def test_changed_certificate_raises_repair(
     await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY
     issue = ir.async_get(hass).async_get_issue(
-        DOMAIN, f"docker_certificate_changed_{ENTRY_ID}"
+        DOMAIN, f"certificate_changed_{ENTRY_ID}"
     )
     assert issue is not None
     assert sim.certificate is not None
@@ -99,9 +99,7 @@ async def test_changed_certificate_raises_repair(
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     assert (
-        ir.async_get(hass).async_get_issue(
-            DOMAIN, f"docker_certificate_changed_{ENTRY_ID}"
-        )
+        ir.async_get(hass).async_get_issue(DOMAIN, f"certificate_changed_{ENTRY_ID}")
         is None
     )
 

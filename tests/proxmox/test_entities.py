@@ -290,7 +290,7 @@ async def test_changed_certificate_raises_a_repair_issue(
     issue_registry: ir.IssueRegistry,
     quiet_handshakes: None,
 ) -> None:
-    issue_id = f"proxmox_certificate_changed_{ENTRY_ID}"
+    issue_id = f"certificate_changed_{ENTRY_ID}"
     pinned = pve_sim.fingerprint
     await pve_sim.stop()
     pve_sim.certificate = SelfSignedCertificate.generate()
@@ -302,7 +302,7 @@ async def test_changed_certificate_raises_a_repair_issue(
     assert issue.translation_placeholders == {
         "name": "homelab",
         "fingerprint": pve_sim.fingerprint,
-        "pinned": pinned,
+        "previous": pinned,
     }
     assert hass.states.get("switch.docker").state == STATE_UNAVAILABLE
     assert pve_sim.count(path_prefix="/api2") == 0, "nothing sent to the new server"

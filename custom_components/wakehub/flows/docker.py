@@ -30,7 +30,7 @@ from ..api.docker.error_map import (
     DockerSocketPermission,
 )
 from ..api.errors import CertificateError, WakeHubError
-from ..const import CONF_HOST_LINK, KIND_DOCKER
+from ..const import CONF_FINGERPRINT, CONF_HOST_LINK, KIND_DOCKER
 from ..hosting import HostKind
 from ..kinds.docker.client import create_client
 from ..kinds.docker.const import (
@@ -38,7 +38,6 @@ from ..kinds.docker.const import (
     CONF_CLIENT_CERT,
     CONF_CLIENT_KEY,
     CONF_CONTAINER,
-    CONF_FINGERPRINT,
     CONF_STACK,
     CONF_STATS,
     CONF_STOP_GRACE,

@@ -31,14 +31,13 @@ from ..api.errors import CertificateError, InvalidAuth, WakeHubError
 from ..api.ovh import CredentialRequest, VpsInfo
 from ..api.ovh.error_map import CredentialRejected, InvalidSignature, ServiceExpired
 from ..api.ovh.signing import ENDPOINTS, resolve_endpoint
-from ..const import KIND_OVH
+from ..const import CONF_FINGERPRINT, KIND_OVH
 from ..kinds.ovh.client import create_client
 from ..kinds.ovh.const import (
     CONF_APPLICATION_KEY,
     CONF_APPLICATION_SECRET,
     CONF_CONSUMER_KEY,
     CONF_ENDPOINT,
-    CONF_FINGERPRINT,
     CONF_LOW_DISK_THRESHOLD,
     CONF_SERVICE_NAME,
     DEFAULT_LOW_DISK_THRESHOLD,

@@ -28,12 +28,11 @@ from homeassistant.helpers.selector import (
 from ..api.errors import CertificateError
 from ..api.proxmox import ProxmoxGuest
 from ..api.proxmox.connection import normalize_url
-from ..const import CONF_HOST_LINKS, KIND_PROXMOX
+from ..const import CONF_FINGERPRINT, CONF_HOST_LINKS, KIND_PROXMOX
 from ..hosting import HostKind
 from ..kinds.proxmox.client import create_client
 from ..kinds.proxmox.const import (
     CONF_CLUSTER,
-    CONF_FINGERPRINT,
     CONF_NAME,
     CONF_NODE,
     CONF_NODES,

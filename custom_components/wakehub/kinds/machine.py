@@ -17,7 +17,6 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo
 from homeassistant.util import dt as dt_util
 
-from ..action_errors import update_failed
 from ..api.errors import CannotConnect, HostKeyMismatch, WakeHubError
 from ..api.machine import (
     MachineClient,
@@ -121,7 +120,7 @@ class MachineCoordinator(WakeHubCoordinator):
         try:
             reachable = await is_port_open(creds.host, creds.port, PORT_PROBE_TIMEOUT)
         except CannotConnect as err:
-            raise update_failed(err, self.config_entry.title) from err
+            raise self.poll_failed(err) from err
         metrics = await self._read_metrics() if reachable else None
         if not reachable:
             self._boot_time = None

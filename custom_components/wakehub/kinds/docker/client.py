@@ -13,11 +13,11 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from ...api.docker import (
     DockerClient,
 )
+from ...const import CONF_FINGERPRINT
 from .const import (
     CONF_CA_CERT,
     CONF_CLIENT_CERT,
     CONF_CLIENT_KEY,
-    CONF_FINGERPRINT,
     POLL_TIMEOUT,
     STATS_CONCURRENCY,
 )

@@ -15,7 +15,6 @@ _LOGGER = logging.getLogger(__name__)
 CONF_CA_CERT = "ca_cert"
 CONF_CLIENT_CERT = "client_cert"
 CONF_CLIENT_KEY = "client_key"
-CONF_FINGERPRINT = "fingerprint"
 CONF_STATS = "stats"
 CONF_CONTAINER = "container"  # subentry data: the container's name
 CONF_STACK = "stack"  # subentry data of a stack: its compose project
@@ -68,7 +67,3 @@ def missing_issue_id(entry: ConfigEntry, name: str) -> str:
 
 def missing_stack_issue_id(entry: ConfigEntry, project: str) -> str:
     return f"docker_stack_missing_{entry.entry_id}_{project}"
-
-
-def certificate_issue_id(entry: ConfigEntry) -> str:
-    return f"docker_certificate_changed_{entry.entry_id}"

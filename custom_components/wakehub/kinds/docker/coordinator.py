@@ -19,7 +19,6 @@ from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.util import dt as dt_util
 from yarl import URL
 
-from ...action_errors import update_failed
 from ...api.docker import (
     Container,
     ContainerStats,
@@ -27,7 +26,7 @@ from ...api.docker import (
     EngineInfo,
 )
 from ...api.docker.models import map_state
-from ...api.errors import CertificateError, WakeHubError
+from ...api.errors import WakeHubError
 from ...api.models import ResourceStatus
 from ...const import CONF_HOST_LINK, DOMAIN
 from ...coordinator import ClientCoordinator
@@ -37,11 +36,9 @@ from ...power import async_get_power_manager
 from ...state import ResourceState
 from .compose import stack_members
 from .const import (
-    CONF_FINGERPRINT,
     CONF_STATS,
     INSPECT_CONCURRENCY,
     STATS_INTERVAL,
-    certificate_issue_id,
     container_key,
     followed_containers,
     followed_stacks,
@@ -89,8 +86,7 @@ class DockerCoordinator(ClientCoordinator[DockerClient]):
         try:
             self.engine = await self.client.connect()
         except WakeHubError as err:
-            self._note_certificate(err)
-            raise update_failed(err, self.config_entry.title) from err
+            raise self.poll_failed(err) from err
 
     async def _async_update_data(self) -> dict[str, ResourceState]:
         try:
@@ -107,11 +103,7 @@ class DockerCoordinator(ClientCoordinator[DockerClient]):
                 await asyncio.gather(*(self._started_at(c) for c in running))
             )
         except WakeHubError as err:
-            self._note_certificate(err)
-            raise update_failed(err, self.config_entry.title) from err
-        ir.async_delete_issue(
-            self.hass, DOMAIN, certificate_issue_id(self.config_entry)
-        )
+            raise self.poll_failed(err) from err
         self.containers = containers
         data: dict[str, ResourceState] = {self.engine_id: self._engine_state()}
         for name in self.followed:
@@ -383,26 +375,3 @@ class DockerCoordinator(ClientCoordinator[DockerClient]):
         )
         if device is not None and device.model != image:
             dr.async_get(self.hass).async_update_device(device.id, model=image)
-
-    def _note_certificate(self, err: WakeHubError) -> None:
-        """The pinned certificate changed: never accept it silently."""
-        if not (
-            isinstance(err, CertificateError)
-            and err.fingerprint
-            and self.config_entry.data.get(CONF_FINGERPRINT)
-        ):
-            return
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            certificate_issue_id(self.config_entry),
-            is_fixable=False,
-            is_persistent=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="docker_certificate_changed",
-            translation_placeholders={
-                "name": self.config_entry.title,
-                "fingerprint": err.fingerprint,
-                "previous": str(self.config_entry.data[CONF_FINGERPRINT]),
-            },
-        )

@@ -12,13 +12,13 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from ...api.ovh import (
     OvhClient,
 )
+from ...const import CONF_FINGERPRINT
 from . import const
 from .const import (
     CONF_APPLICATION_KEY,
     CONF_APPLICATION_SECRET,
     CONF_CONSUMER_KEY,
     CONF_ENDPOINT,
-    CONF_FINGERPRINT,
 )
 
 _LOGGER = logging.getLogger(__name__)

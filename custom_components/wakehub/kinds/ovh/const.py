@@ -18,7 +18,6 @@ CONF_ENDPOINT: Final = "endpoint"
 CONF_APPLICATION_KEY: Final = "application_key"
 CONF_APPLICATION_SECRET: Final = "application_secret"
 CONF_CONSUMER_KEY: Final = "consumer_key"
-CONF_FINGERPRINT: Final = "fingerprint"
 CONF_SERVICE_NAME: Final = "service_name"
 SUBENTRY_VPS: Final = "vps"
 CONF_LOW_DISK_THRESHOLD: Final = "low_disk_threshold"  # percent used

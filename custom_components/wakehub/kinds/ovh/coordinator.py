@@ -13,7 +13,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.util import dt as dt_util
 
-from ...action_errors import needs_reauth, update_failed
+from ...action_errors import needs_reauth
 from ...api.errors import (
     WakeHubError,
 )
@@ -41,6 +41,8 @@ _LOGGER = logging.getLogger(__name__)
 
 class OvhCoordinator(WakeHubCoordinator):
     """Polls every chosen VPS of one account: fast cycle, slow cycle inside."""
+
+    can_reauth = True
 
     def __init__(
         self, hass: HomeAssistant, entry: ConfigEntry, client: OvhClient
@@ -144,14 +146,13 @@ class OvhCoordinator(WakeHubCoordinator):
             if isinstance(result, ServiceExpired):
                 self._expired_issue(sn, result)
             _LOGGER.debug("%s: VPS %s not polled: %s", self.name, sn, result)
-        title = self.config_entry.title
         # The consumer key covers every VPS: refused or short of rights on one,
         # it needs replacing for all.
         if auth := next((e for e in errors.values() if needs_reauth(e)), None):
-            raise update_failed(auth, title, can_reauth=True) from auth
+            raise self.poll_failed(auth) from auth
         if errors and len(errors) == len(fast):
             first = next(iter(errors.values()))
-            raise update_failed(first, title) from first
+            raise self.poll_failed(first) from first
 
     def _expired_issue(self, service: str, err: ServiceExpired) -> None:
         ir.async_create_issue(

@@ -10,8 +10,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ...api.proxmox import ProxmoxClient
+from ...const import CONF_FINGERPRINT
 from . import const
-from .const import CONF_FINGERPRINT, CONF_TOKEN_ID, CONF_TOKEN_SECRET
+from .const import CONF_TOKEN_ID, CONF_TOKEN_SECRET
 
 
 def create_client(

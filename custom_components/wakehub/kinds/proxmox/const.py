@@ -18,7 +18,6 @@ _LOGGER = logging.getLogger(__name__)
 # Entry data keys (DESIGN.md names the form fields; the rest is ours).
 CONF_TOKEN_ID: Final = "token_id"
 CONF_TOKEN_SECRET: Final = "token_secret"
-CONF_FINGERPRINT: Final = "fingerprint"  # pinned SHA-256 of the certificate
 CONF_CLUSTER: Final = "cluster"  # cluster name, or node name of a standalone host
 CONF_NODES: Final = "nodes"  # node names seen at setup (options form)
 # Subentry data keys of a guest.
@@ -54,10 +53,6 @@ def guest_key(cluster: str, vmid: int) -> str:
 
 def node_key(cluster: str, node: str) -> str:
     return f"{cluster}_{node}"
-
-
-def certificate_issue_id(entry: ConfigEntry) -> str:
-    return f"proxmox_certificate_changed_{entry.entry_id}"
 
 
 def guest_missing_issue_id(entry: ConfigEntry, vmid: int) -> str:

@@ -19,8 +19,7 @@ from homeassistant.helpers import (
 )
 from homeassistant.util import dt as dt_util
 
-from ...action_errors import update_failed
-from ...api.errors import CannotConnect, CertificateError, WakeHubError
+from ...api.errors import CannotConnect, WakeHubError
 from ...api.models import ResourceStatus
 from ...api.proxmox import ClusterState, ProxmoxClient, ProxmoxGuest, ProxmoxNode
 from ...api.proxmox.models import counter_rate
@@ -32,12 +31,10 @@ from ...hosting import HostKind, KnownAs, LinkTarget, Workload, stored_link
 from ...state import ResourceState
 from . import const
 from .const import (
-    CONF_FINGERPRINT,
     CONF_NODE,
     CONF_TYPE,
     CONF_VMID,
     SUBENTRY_GUEST,
-    certificate_issue_id,
     cluster_name,
     guest_key,
     guest_missing_issue_id,
@@ -52,6 +49,8 @@ _LOGGER = logging.getLogger(__name__)
 
 class ProxmoxCoordinator(ClientCoordinator[ProxmoxClient]):
     """Polls the whole cluster with one request and maps it to resource states."""
+
+    can_reauth = True
 
     def __init__(
         self, hass: HomeAssistant, entry: ConfigEntry, client: ProxmoxClient
@@ -95,12 +94,7 @@ class ProxmoxCoordinator(ClientCoordinator[ProxmoxClient]):
         try:
             state = await self.client.fetch_state()
         except WakeHubError as err:
-            if isinstance(err, CertificateError):
-                self._raise_certificate_issue(err)
-            raise update_failed(err, self.config_entry.title, can_reauth=True) from err
-        ir.async_delete_issue(
-            self.hass, DOMAIN, certificate_issue_id(self.config_entry)
-        )
+            raise self.poll_failed(err) from err
         self.cluster_state = state
         if self.node_addresses is None:
             await self._learn_node_addresses()
@@ -395,21 +389,5 @@ class ProxmoxCoordinator(ClientCoordinator[ProxmoxClient]):
                 "name": resource.name,
                 "vmid": str(resource.vmid),
                 "cluster": self.config_entry.title,
-            },
-        )
-
-    def _raise_certificate_issue(self, err: CertificateError) -> None:
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            certificate_issue_id(self.config_entry),
-            is_fixable=False,
-            is_persistent=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="proxmox_certificate_changed",
-            translation_placeholders={
-                "name": self.config_entry.title,
-                "fingerprint": err.fingerprint or "?",
-                "pinned": str(self.config_entry.data.get(CONF_FINGERPRINT) or "-"),
             },
         )
