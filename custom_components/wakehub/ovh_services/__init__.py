@@ -19,7 +19,7 @@ registered here.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Final
+from typing import Any
 
 from homeassistant.core import (
     HomeAssistant,
@@ -31,7 +31,6 @@ from homeassistant.core import (
 
 from ..action_errors import translate_error
 from ..api.errors import WakeHubError
-from ..api.ovh.error_map import ServiceExpired
 from ..const import DOMAIN
 from ..kinds.ovh.vps import OvhVpsResource
 from ..resource import Resource
@@ -40,8 +39,6 @@ from .action import OvhAction, refused
 from .backup import BACKUP_ACTIONS
 from .backup_storage import BACKUP_STORAGE_ACTIONS
 from .secondary_dns import SECONDARY_DNS_ACTIONS
-
-_OVH_ERRORS: Final = ((ServiceExpired, "ovh_service_expired"),)
 
 
 def _vpses(resources: list[Resource], action: str) -> list[OvhVpsResource]:
@@ -64,7 +61,7 @@ def async_setup_ovh_services(hass: HomeAssistant) -> None:
             try:
                 return await action.act(vps, call)
             except WakeHubError as err:
-                raise translate_error(err, vps.name, _OVH_ERRORS) from err
+                raise translate_error(err, vps.name) from err
 
         async def handle(call: ServiceCall) -> ServiceResponse:
             if action.check is not None:

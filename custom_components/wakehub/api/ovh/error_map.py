@@ -6,7 +6,7 @@ and InvalidSignature. `map_error` is the table; transport.py is its only caller.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import ClassVar, Final
 
 from ..errors import (
     ApiError,
@@ -28,7 +28,13 @@ _SERVICE_EXPIRED_STATUS: Final = 460
 
 
 class ServiceExpired(ApiError):
-    """HTTP 460: the VPS service is expired or suspended (renewal needed)."""
+    """HTTP 460: the VPS service is expired or suspended (renewal needed).
+
+    Every action that meets it says so in these words (action_errors.py reads
+    `translation_key`), not as a generic API error.
+    """
+
+    translation_key: ClassVar[str] = "ovh_service_expired"
 
 
 class CredentialRejected(InvalidAuth):

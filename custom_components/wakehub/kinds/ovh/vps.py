@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 import datetime as dt
-import functools
 import logging
-from typing import TYPE_CHECKING, Any, Concatenate
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from homeassistant.exceptions import (
@@ -22,7 +21,6 @@ from ...api.errors import (
     PermissionDenied,
 )
 from ...api.ovh import OvhClient, Task
-from ...api.ovh.error_map import ServiceExpired
 from ...capabilities import (
     Snapshot,
     async_take_safety_snapshot,
@@ -40,30 +38,6 @@ if TYPE_CHECKING:
     from .coordinator import OvhCoordinator
 
 _LOGGER = logging.getLogger(__name__)
-
-
-def _readable_expiry[**P, R](
-    func: Callable[Concatenate[OvhVpsResource, P], Coroutine[Any, Any, R]],
-) -> Callable[Concatenate[OvhVpsResource, P], Coroutine[Any, Any, R]]:
-    """A 460 (service expired) reads as such, not as a generic API error."""
-
-    @functools.wraps(func)
-    async def wrapper(
-        resource: OvhVpsResource, /, *args: P.args, **kwargs: P.kwargs
-    ) -> R:
-        try:
-            return await func(resource, *args, **kwargs)
-        except ServiceExpired as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="ovh_service_expired",
-                translation_placeholders={
-                    "name": resource.name,
-                    "message": err.message,
-                },
-            ) from err
-
-    return wrapper
 
 
 class OvhVpsResource(Resource):
@@ -125,19 +99,15 @@ class OvhVpsResource(Resource):
                 await self.coordinator.async_refresh()
 
     # -- power ----------------------------------------------------------------------
-    @_readable_expiry
     async def async_start(self) -> None:
         await self._follow(lambda: self.client.start(self.key), refresh=False)
 
-    @_readable_expiry
     async def async_stop(self) -> None:
         await self._follow(lambda: self.client.stop(self.key), refresh=False)
 
-    @_readable_expiry
     async def async_reboot(self) -> None:
         await self._follow(lambda: self.client.reboot(self.key), refresh=False)
 
-    @_readable_expiry
     async def async_rescue(self, enabled: bool) -> dict[str, Any]:
         await self._follow(lambda: self.client.rescue(self.key, enabled))
         if enabled:
@@ -149,7 +119,6 @@ class OvhVpsResource(Resource):
         return {"netboot": "local", "message": "The VPS rebooted from its disk."}
 
     # -- snapshots ------------------------------------------------------------------
-    @_readable_expiry
     async def async_create_snapshot(
         self, name: str | None, description: str | None, include_ram: bool
     ) -> None:
@@ -184,7 +153,6 @@ class OvhVpsResource(Resource):
                 translation_placeholders={"name": self.name},
             ) from err
 
-    @_readable_expiry
     async def async_restore_snapshot(
         self, name: str | None, *, snapshot_first: bool = False
     ) -> None:
@@ -220,11 +188,9 @@ class OvhVpsResource(Resource):
             details=True,
         )
 
-    @_readable_expiry
     async def async_delete_snapshot(self, name: str | None) -> None:
         await self._on_snapshot(lambda: self.client.delete_snapshot(self.key))
 
-    @_readable_expiry
     async def async_list_snapshots(self) -> list[Snapshot]:
         snapshot = await self.client.get_snapshot(self.key)
         if snapshot is None:
@@ -256,18 +222,15 @@ class OvhVpsResource(Resource):
         ]
 
     # -- cloud server actions ------------------------------------------------------
-    @_readable_expiry
     async def async_console_url(self) -> dict[str, Any]:
         return {"url": await self.client.console_url(self.key)}
 
-    @_readable_expiry
     async def async_list_images(self) -> list[dict[str, Any]]:
         return [
             {"id": image.id, "name": image.name}
             for image in await self.client.list_images(self.key)
         ]
 
-    @_readable_expiry
     async def async_rebuild(
         self,
         image_id: str,
@@ -318,7 +281,6 @@ class OvhVpsResource(Resource):
             ),
         }
 
-    @_readable_expiry
     async def async_reset_password(self) -> dict[str, Any]:
         task = await self._follow(lambda: self.client.reset_password(self.key))
         return {
