@@ -116,8 +116,7 @@ class DockerTransport:
                         )
                     self._own_session = aiohttp.ClientSession(connector=connector)
                 return self._own_session
-            if self._session is None:  # pragma: no cover - refused in __init__
-                raise RuntimeError("no session")
+            assert self._session is not None  # __init__ refuses to go without
             return self._session
 
     async def _ssl_argument(self) -> bool | aiohttp.Fingerprint | ssl.SSLContext:
