@@ -84,10 +84,6 @@ class PowerManager:
         """The change under way on the resource of `key`, if any."""
         return self.transitions.get(key)
 
-    def set_transition(self, key: str, transition: Transition | None) -> None:
-        """Show `transition` on the resource of `key` (None: nothing under way)."""
-        self.transitions.set(key, transition)
-
     def _starting(self, key: str) -> bool:
         transition = self.transitions.get(key)
         return transition is not None and transition.starts

@@ -195,14 +195,14 @@ async def test_no_stats_while_a_container_changes(
     coordinator = init_docker.runtime_data.coordinator
     power = async_get_power_manager(hass)
     key = f"{docker_sim.engine_id}_nextcloud"
-    power.set_transition(key, Transition(ResourceStatus.STARTING, "start"))
+    power.transitions.set(key, Transition(ResourceStatus.STARTING, "start"))
     freezer.tick(STATS_INTERVAL)
     docker_sim.requests.clear()
     await coordinator.async_refresh()
     await hass.async_block_till_done()
     assert [r.path for r in docker_sim.requests] == ["/v1.56/containers/json"]
 
-    power.set_transition(key, None)
+    power.transitions.set(key, None)
     await coordinator.async_refresh()
     await hass.async_block_till_done()
     stats = [r.path for r in docker_sim.requests if r.path.endswith("/stats")]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 import datetime as dt
-from typing import Any, Final
+from typing import Any
 from urllib.parse import quote
 
 from ..errors import NotFound
@@ -19,8 +19,6 @@ from ..fields import items, obj, opt_int, opt_obj, opt_str
 from .models import opt_bool, parse_datetime
 from .transport import OvhTransport, vps_path
 from .values import aware, size_bytes
-
-PROTOCOLS: Final = ("ftp", "cifs", "nfs")
 
 
 @dataclass(frozen=True, slots=True)
