@@ -31,7 +31,7 @@ from custom_components.wakehub.const import (
     CONF_TIMEOUT,
     DOMAIN,
 )
-from custom_components.wakehub.flows import machine as machine_flow
+from custom_components.wakehub.kinds.machine import flow as machine_flow
 from tests.conftest import machine_data
 from tests.simulators.machine import MachineSimulator
 

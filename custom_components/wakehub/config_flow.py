@@ -1,7 +1,7 @@
 """The WakeHub wizard: pick a kind of server, connect, trust, choose.
 
 The path is the same for every kind (flows/steps.py) and each kind declares
-what it needs once (`FLOW_KIND` in flows/<kind>.py). The steps here are the
+what it needs once (`FLOW_KIND` in kinds/<kind>/flow.py). The steps here are the
 menu's and those Home Assistant calls by fixed names.
 """
 
@@ -19,11 +19,14 @@ from homeassistant.config_entries import (
 from homeassistant.core import callback
 
 from .const import CONF_KIND, DOMAIN, KIND_DOCKER, KIND_MACHINE, KIND_OVH, KIND_PROXMOX
-from .flows import docker, machine, ovh, proxmox
 from .flows.choose import ResourcesSubentryFlow
 from .flows.kind import FlowKind, Found
 from .flows.settings import KindOptionsFlow, Section
 from .flows.steps import ServerFlow
+from .kinds.docker import flow as docker
+from .kinds.machine import flow as machine
+from .kinds.ovh import flow as ovh
+from .kinds.proxmox import flow as proxmox
 
 FLOW_KINDS: dict[str, FlowKind] = {
     KIND_MACHINE: machine.FLOW_KIND,

@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.wakehub.api.tls import format_fingerprint
 from custom_components.wakehub.const import CONF_HOST_LINK, DOMAIN
-from custom_components.wakehub.flows import docker as docker_flow
+from custom_components.wakehub.kinds.docker import flow as docker_flow
 from tests.simulators.docker import DockerSimulator, DockerTls
 
 from .conftest import SimFactory, docker_entry_for, populate

@@ -17,7 +17,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.wakehub.const import DOMAIN
-from custom_components.wakehub.flows import proxmox as pve_flow
+from custom_components.wakehub.kinds.proxmox import flow as pve_flow
 from tests.conftest import find_device
 from tests.simulators.proxmox import (
     ALL_PRIVILEGES,

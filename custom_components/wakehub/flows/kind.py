@@ -1,6 +1,6 @@
 """What the wizard knows about one kind of server, declared once per kind.
 
-Each `flows/<kind>.py` declares a `FlowKind`; `flows/steps.py` runs the same
+Each kind declares a `FlowKind` in `kinds/<kind>/flow.py`; `flows/steps.py` runs the same
 path with it for every kind: connect form → connection test → trust (a
 certificate or an SSH host key) → choose resources → entry, and the same path
 for reconfigure and reauth; flows/settings.py runs its options form and its

@@ -1,10 +1,11 @@
 """The kinds of server WakeHub knows, each declared once as a `Kind` (kind.py).
 
-A kind is a module (machine.py) or a package (proxmox/, docker/, ovh/) that
-declares `KIND`: its setup, its client factory, its subentry type, its secret
-fields and its resources' entity descriptions. The integration's
-`async_setup_entry` only dispatches here, so a new kind joins by adding its
-module and a line to `KINDS`.
+A kind is a package (machine/, proxmox/, docker/, ovh/) that declares
+`KIND`: its setup, its client factory, its subentry type, its secret
+fields and its resources' entity descriptions; its `flow.py` declares its
+wizard (`FLOW_KIND`). The integration's `async_setup_entry` only dispatches
+here, so a new kind joins by adding its package and a line to `KINDS` (and
+to config_flow.py's `FLOW_KINDS`).
 """
 
 from __future__ import annotations

@@ -23,17 +23,22 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
-from ..api.docker import Container
-from ..api.docker.error_map import (
+from ...api.docker import Container
+from ...api.docker.error_map import (
     DockerEngineTooOld,
     DockerSocketMissing,
     DockerSocketPermission,
 )
-from ..api.errors import CertificateError, WakeHubError
-from ..const import CONF_FINGERPRINT, CONF_HOST_LINK, KIND_DOCKER
-from ..hosting import HostKind
-from ..kinds.docker.client import create_client
-from ..kinds.docker.const import (
+from ...api.errors import CertificateError, WakeHubError
+from ...const import CONF_FINGERPRINT, CONF_HOST_LINK, KIND_DOCKER
+from ...flows import fields, validate
+from ...flows.fields import required, secret_field
+from ...flows.kind import FlowKind, Found, Server, Trust
+from ...flows.settings import Options, host_links, of_fields, resource_fields, timing
+from ...hosting import HostKind
+from ...schema import vol
+from .client import create_client
+from .const import (
     CONF_CA_CERT,
     CONF_CLIENT_CERT,
     CONF_CLIENT_KEY,
@@ -43,11 +48,6 @@ from ..kinds.docker.const import (
     CONF_STOP_GRACE,
     SUBENTRY_CONTAINER,
 )
-from ..schema import vol
-from . import fields, validate
-from .fields import required, secret_field
-from .kind import FlowKind, Found, Server, Trust
-from .settings import Options, host_links, of_fields, resource_fields, timing
 
 # The connection test may wait a little longer than polling: a busy engine on a
 # small board can take a few seconds to answer /info.

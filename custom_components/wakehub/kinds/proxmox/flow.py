@@ -25,13 +25,17 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
-from ..api.errors import CertificateError
-from ..api.proxmox import ProxmoxGuest
-from ..api.proxmox.connection import normalize_url
-from ..const import CONF_FINGERPRINT, CONF_HOST_LINKS, KIND_PROXMOX
-from ..hosting import HostKind
-from ..kinds.proxmox.client import create_client
-from ..kinds.proxmox.const import (
+from ...api.errors import CertificateError
+from ...api.proxmox import ProxmoxGuest
+from ...api.proxmox.connection import normalize_url
+from ...const import CONF_FINGERPRINT, CONF_HOST_LINKS, KIND_PROXMOX
+from ...flows import fields, validate
+from ...flows.fields import Field, required, secret_field, suggested
+from ...flows.kind import FlowKind, Found, Server, Trust, Use
+from ...flows.settings import Options, host_links, resource_fields, timing
+from ...hosting import HostKind
+from .client import create_client
+from .const import (
     CONF_CLUSTER,
     CONF_NAME,
     CONF_NODE,
@@ -44,11 +48,7 @@ from ..kinds.proxmox.const import (
     STOP_METHODS,
     SUBENTRY_GUEST,
 )
-from ..kinds.proxmox.coordinator import ProxmoxCoordinator
-from . import fields, validate
-from .fields import Field, required, secret_field, suggested
-from .kind import FlowKind, Found, Server, Trust, Use
-from .settings import Options, host_links, resource_fields, timing
+from .coordinator import ProxmoxCoordinator
 
 # The connection test may wait longer than a poll: a busy node answers slowly.
 FLOW_TIMEOUT = 10.0

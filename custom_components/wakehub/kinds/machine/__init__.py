@@ -17,8 +17,8 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo
 from homeassistant.util import dt as dt_util
 
-from ..api.errors import CannotConnect, HostKeyMismatch, WakeHubError
-from ..api.machine import (
+from ...api.errors import CannotConnect, HostKeyMismatch, WakeHubError
+from ...api.machine import (
     MachineClient,
     MachineMetrics,
     SshCredentials,
@@ -27,8 +27,8 @@ from ..api.machine import (
     is_port_open,
     send_magic_packet,
 )
-from ..api.models import ResourceStatus
-from ..const import (
+from ...api.models import ResourceStatus
+from ...const import (
     CONF_BROADCAST_ADDRESS,
     CONF_BROADCAST_PORT,
     CONF_HOST_KEY,
@@ -41,8 +41,8 @@ from ..const import (
     DOMAIN,
     KIND_MACHINE,
 )
-from ..coordinator import WakeHubCoordinator
-from ..descriptions import (
+from ...coordinator import WakeHubCoordinator
+from ...descriptions import (
     CPU,
     MEMORY,
     REBOOT,
@@ -51,12 +51,12 @@ from ..descriptions import (
     ResourceDescriptions,
     disabled,
 )
-from ..hosting import HostKind, KnownAs
-from ..naming import Noun
-from ..resource import Resource
-from ..runtime import WakeHubRuntimeData
-from ..state import ResourceState
-from .kind import Kind
+from ...hosting import HostKind, KnownAs
+from ...naming import Noun
+from ...resource import Resource
+from ...runtime import WakeHubRuntimeData
+from ...state import ResourceState
+from ..kind import Kind
 
 _LOGGER = logging.getLogger(__name__)
 

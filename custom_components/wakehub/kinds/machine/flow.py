@@ -17,8 +17,8 @@ from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PASSWORD, CONF_USERNA
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import NumberSelectorConfig, NumberSelectorMode
 
-from ..api.errors import CannotConnect, HostKeyMismatch
-from ..api.machine import (
+from ...api.errors import CannotConnect, HostKeyMismatch
+from ...api.machine import (
     DEFAULT_REBOOT_COMMAND,
     DEFAULT_SHUTDOWN_COMMAND,
     MachineClient,
@@ -26,7 +26,7 @@ from ..api.machine import (
     host_key_fingerprint,
     is_port_open,
 )
-from ..const import (
+from ...const import (
     CONF_BROADCAST_ADDRESS,
     CONF_BROADCAST_PORT,
     CONF_HOST_KEY,
@@ -41,15 +41,15 @@ from ..const import (
     DEFAULT_SSH_PORT,
     KIND_MACHINE,
 )
-from ..kinds.machine import credentials
-from . import fields, validate
-from .fields import required, secret_field
-from .kind import Detour, FlowKind, FormError, Server, Trust, Untrusted, Use
-from .power_settings import POWER_SETTINGS
-from .settings import Options, timing
+from ...flows import fields, validate
+from ...flows.fields import required, secret_field
+from ...flows.kind import Detour, FlowKind, FormError, Server, Trust, Untrusted, Use
+from ...flows.power_settings import POWER_SETTINGS
+from ...flows.settings import Options, timing
+from . import credentials
 
 if TYPE_CHECKING:
-    from .steps import ServerFlow
+    from ...flows.steps import ServerFlow
 
 # The probe during setup may wait a little longer than polling does: a sleepy NAS
 # can take a few seconds to accept a connection.

@@ -27,13 +27,18 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
 )
 
-from ..api.errors import CertificateError, InvalidAuth, WakeHubError
-from ..api.ovh import CredentialRequest, VpsInfo
-from ..api.ovh.error_map import CredentialRejected, InvalidSignature, ServiceExpired
-from ..api.ovh.signing import ENDPOINTS, resolve_endpoint
-from ..const import CONF_FINGERPRINT, KIND_OVH
-from ..kinds.ovh.client import create_client
-from ..kinds.ovh.const import (
+from ...api.errors import CertificateError, InvalidAuth, WakeHubError
+from ...api.ovh import CredentialRequest, VpsInfo
+from ...api.ovh.error_map import CredentialRejected, InvalidSignature, ServiceExpired
+from ...api.ovh.signing import ENDPOINTS, resolve_endpoint
+from ...const import CONF_FINGERPRINT, KIND_OVH
+from ...flows import fields, validate
+from ...flows.fields import Field, secret_field, suggested
+from ...flows.kind import Detour, FlowKind, FormError, Found, Server, Trust, Use
+from ...flows.settings import Options, of_fields, timing
+from ...schema import vol
+from .client import create_client
+from .const import (
     CONF_APPLICATION_KEY,
     CONF_APPLICATION_SECRET,
     CONF_CONSUMER_KEY,
@@ -45,14 +50,9 @@ from ..kinds.ovh.const import (
     SUBENTRY_VPS,
     is_named_endpoint,
 )
-from ..schema import vol
-from . import fields, validate
-from .fields import Field, secret_field, suggested
-from .kind import Detour, FlowKind, FormError, Found, Server, Trust, Use
-from .settings import Options, of_fields, timing
 
 if TYPE_CHECKING:
-    from .steps import ServerFlow
+    from ...flows.steps import ServerFlow
 
 
 # OVHcloud's endpoints by their names (selector.endpoint), or a full API URL.
