@@ -120,6 +120,13 @@ class SelfSignedCertificate:
         return context
 
 
+# cryptography's Rust core remembers the datetime type of the first certificate
+# it builds. Built first under a test's frozen clock, that type would be Home
+# Assistant's fake one, and every later certificate built with the real clock
+# would be refused: build one now, with the real clock, when the simulators load.
+SelfSignedCertificate.generate()
+
+
 @dataclass
 class HttpSimulator:
     """Base of the Proxmox, Docker and OVH simulators."""
