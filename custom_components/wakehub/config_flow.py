@@ -23,6 +23,7 @@ from .flows.choose import ResourcesSubentryFlow
 from .flows.kind import FlowKind, Found
 from .flows.settings import KindOptionsFlow, Section
 from .flows.steps import ServerFlow
+from .kinds import KINDS
 from .kinds.docker import flow as docker
 from .kinds.machine import flow as machine
 from .kinds.ovh import flow as ovh
@@ -116,7 +117,7 @@ class WakeHubConfigFlow(ServerFlow, domain=DOMAIN):
     def async_get_supported_subentry_types(
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        subentry_type = _kind(config_entry).subentry_type
+        subentry_type = KINDS[_kind(config_entry).kind].subentry_type
         return {} if subentry_type is None else {subentry_type: KindSubentryFlow}
 
 

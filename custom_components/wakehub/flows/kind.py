@@ -130,8 +130,6 @@ class FlowKind:
     discover: (
         Callable[[HomeAssistant, Mapping[str, Any]], Awaitable[list[Found]]] | None
     ) = None
-    # The subentry type of its resources (None: no discovery).
-    subentry_type: str | None = None
     trust: Trust = Trust.NONE
     # Where the trusted fingerprint or host key is stored.
     pin_field: str | None = None

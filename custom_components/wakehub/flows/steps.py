@@ -25,6 +25,7 @@ from homeassistant.config_entries import (
 
 from ..api.errors import PermissionDenied, WakeHubError, error_key
 from ..const import CONF_KIND
+from ..kinds import KINDS
 from ..schema import vol
 from . import choose, validate
 from .fields import form, rules
@@ -248,7 +249,7 @@ class ServerFlow(ConfigFlow):
         if user_input is not None:
             picked, errors = choose.chosen(user_input, self._found, server_only=True)
             if not errors:
-                subentry_type = str(self._kind.subentry_type)
+                subentry_type = str(KINDS[self._kind.kind].subentry_type)
                 return self.async_create_entry(
                     title=server.title,
                     data=dict(server.data),

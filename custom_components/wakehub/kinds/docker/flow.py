@@ -46,7 +46,6 @@ from .const import (
     CONF_STACK,
     CONF_STATS,
     CONF_STOP_GRACE,
-    SUBENTRY_CONTAINER,
 )
 
 # The connection test may wait a little longer than polling: a busy engine on a
@@ -164,7 +163,6 @@ FLOW_KIND = FlowKind(
     check=_check,
     connect=_connect,
     discover=_discover,
-    subentry_type=SUBENTRY_CONTAINER,
     trust=Trust.CERTIFICATE,
     pin_field=CONF_FINGERPRINT,
     server_of=_server_of,

@@ -47,7 +47,6 @@ from .const import (
     CONF_SERVICE_NAME,
     DEFAULT_LOW_DISK_THRESHOLD,
     DEFAULT_SCAN_INTERVAL,
-    SUBENTRY_VPS,
     is_named_endpoint,
 )
 
@@ -199,7 +198,6 @@ FLOW_KIND = FlowKind(
     fields=lambda use, stored: _FIELDS[use],
     connect=_connect,
     discover=_discover,
-    subentry_type=SUBENTRY_VPS,
     trust=Trust.CERTIFICATE,
     pin_field=CONF_FINGERPRINT,
     server_of=lambda data: data.get(CONF_ENDPOINT),

@@ -46,7 +46,6 @@ from .const import (
     CONF_TYPE,
     CONF_VMID,
     STOP_METHODS,
-    SUBENTRY_GUEST,
 )
 from .coordinator import ProxmoxCoordinator
 
@@ -160,7 +159,6 @@ FLOW_KIND = FlowKind(
     check=_check,
     connect=_connect,
     discover=_discover,
-    subentry_type=SUBENTRY_GUEST,
     trust=Trust.CERTIFICATE,
     pin_field=CONF_FINGERPRINT,
     server_of=_server_of,
