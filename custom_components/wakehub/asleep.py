@@ -17,6 +17,11 @@ for a host that does not report its boot, was last seen stopped less than that
 time ago). A server whose host runs but that stays silent past that, or that
 answered since the host booted, is unavailable: there, nobody knows.
 
+A server that has not answered once since Home Assistant started (it restarted
+while the lab slept) has no last state to show as stopped. All that is known of
+its resources is that they are stopped: their power switches and status say so,
+and the figures no one reported stay unavailable (`never_seen_asleep`).
+
 It is decided once per poll of the server (and when a host's poll may change
 it), by the dependency graph that watches every coordinator, and kept on the
 coordinator: its entities only read it.
@@ -30,6 +35,7 @@ from typing import TYPE_CHECKING
 
 from homeassistant.util import dt as dt_util
 
+from .api.models import ResourceStatus
 from .coordinator import WakeHubCoordinator
 from .hosting import entry_host_links
 from .resource import Resource
@@ -41,6 +47,8 @@ if TYPE_CHECKING:
 #: How long a server may take to answer once its host runs again (seconds).
 BOOT_GRACE = 300.0
 BOOT_TIME_PRECISION = timedelta(seconds=1)
+#: All that is known of a resource whose server never answered and sleeps.
+STOPPED_UNSEEN = ResourceState(status=ResourceStatus.STOPPED)
 
 
 def server_asleep(graph: PowerGraph, coordinator: WakeHubCoordinator) -> bool:
@@ -86,9 +94,18 @@ def _stopped_or_booting(
     ).total_seconds() < BOOT_GRACE
 
 
+def never_seen_asleep(resource: Resource) -> bool:
+    """Whether `resource`'s server sleeps and has not answered once since setup."""
+    coordinator = resource.coordinator
+    return coordinator.asleep and coordinator.data is None
+
+
 def shown_state(resource: Resource) -> ResourceState | None:
-    """The state entities show: the last poll's, stopped while the server sleeps."""
+    """The state entities show: the last poll's, stopped while the server sleeps
+    (only its status when the server never answered: `STOPPED_UNSEEN`)."""
     state = resource.state
     if state is not None and resource.coordinator.asleep:
         return state.stopped()
+    if state is None and never_seen_asleep(resource):
+        return STOPPED_UNSEEN
     return state

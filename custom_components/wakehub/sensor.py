@@ -17,6 +17,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
+from .asleep import never_seen_asleep
 from .descriptions import WakeHubSensorEntityDescription, exists
 from .entity import (
     WakeHubEntity,
@@ -72,10 +73,12 @@ class WakeHubSensor(WakeHubEntity, SensorEntity):
     def available(self) -> bool:
         # A figure the platform does not report right now (the machine is off, a
         # Windows host has no /proc) is unavailable, not a misleading zero.
-        if self.entity_description.key == "status" and self.power.transition(
-            self.resource.key
+        if self.entity_description.key == "status" and (
+            self.power.transition(self.resource.key) or never_seen_asleep(self.resource)
         ):
-            return True  # "starting, waiting for pve1" while its server sleeps
+            # "starting, waiting for pve1" while its server sleeps; "stopped"
+            # while it sleeps, even when it never answered since setup.
+            return True
         if not super().available:
             return False
         if self.entity_description.none_is_unknown:
@@ -86,7 +89,8 @@ class WakeHubSensor(WakeHubEntity, SensorEntity):
     def extra_state_attributes(self) -> dict[str, Any] | None:
         if not self.available:
             return None
-        state = self.shown_state
+        # (A resource never polled has none of its kind's attributes.)
+        state = self.shown_state if self.resource.state is not None else None
         attributes = self.entity_description.attr_fn(state) if state else None
         if self.entity_description.key == "status" and (
             transition := self.power.transition(self.resource.key)

@@ -180,3 +180,25 @@ async def test_a_node_booted_since_its_cluster_last_answered(
             break
     await hass.async_block_till_done()
     assert shown(hass, VM_STATUS) == ["stopped"]
+
+
+async def test_servers_never_seen_since_a_restart_while_the_lab_sleeps(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    """Home Assistant started while the lab sleeps: the cluster and the engine
+    have never answered, so nothing is known of their resources but this: they
+    are stopped, since what they run on is. Their status says so; figures no
+    one reported stay unavailable; the power switch can wake the chain."""
+    await poll(lab)
+    await hass.async_block_till_done()
+    assert lab.docker_entry.runtime_data.coordinator.data is None
+    assert shown(hass, STATUS, VM_STATUS) == ["stopped", "stopped"]
+    assert shown(hass, JELLYFIN, VM_SWITCH, REBOOT, HEALTH) == [
+        STATE_OFF,
+        STATE_OFF,
+        STATE_UNAVAILABLE,
+        STATE_UNAVAILABLE,
+    ]
+
+    await turn(hass, "turn_on", JELLYFIN)
+    assert shown(hass, STATUS, JELLYFIN) == ["running", STATE_ON]
