@@ -93,22 +93,12 @@ def _exception_keys() -> set[str]:
                 and isinstance(value.value, str)
             ):
                 keys.add(value.value)
-            # Dynamic keys (f-strings, variables) are skipped here; the
-            # f"{action}_timeout" of power.py and kinds/proxmox.py is
-            # covered by DYNAMIC_EXCEPTION_KEYS.
+            # Keys chosen at run time come from tables (_mapped_keys).
     return keys
 
 
-# f"{action}_timeout" (power.py, kinds/proxmox.py) and the fallback of
-# action_errors.translate_error.
-DYNAMIC_EXCEPTION_KEYS = {
-    "start_timeout",
-    "stop_timeout",
-    "reboot_timeout",
-    "unknown_error",
-}
-# kinds/ovh/flow.py: f"ovh_credential_{err.state}", state being "refused" or "expired".
-DYNAMIC_FORM_ERROR_KEYS = {"ovh_credential_refused", "ovh_credential_expired"}
+# The fallback of api/errors.error_key (a constant, not a literal in a table).
+DYNAMIC_EXCEPTION_KEYS = {"unknown_error"}
 # Helpers that take a bare key and show it as {"base": key}.
 FORM_ERROR_HELPERS: set[str] = set()
 
@@ -117,10 +107,15 @@ def _form_error_keys() -> set[str]:
     """Keys the config, subentry and options flows put into an `errors` dict."""
     # The one table naming failures (api/errors.py) names form errors too.
     keys = _mapped_keys(ast.parse((PACKAGE / "api" / "errors.py").read_text("utf-8")))
-    for path in (PACKAGE / "flows").glob("*.py"):
+    # The shared steps, and each kind's declaration (kinds/<kind>/flow.py).
+    for path in [*(PACKAGE / "flows").glob("*.py"), *PACKAGE.glob("kinds/*/flow.py")]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         keys |= _mapped_keys(tree)
         for node in ast.walk(tree):
+            # A kind's own error table: FlowKind(error_keys=((Error, "key"), ...)).
+            if isinstance(node, ast.keyword) and node.arg == "error_keys":
+                keys |= _str_constants(node.value)
+                continue
             # errors[...] = "key"  /  errors["base"] = ("key" if ... else status)
             if isinstance(node, ast.Assign) and any(
                 isinstance(t, ast.Subscript)
@@ -208,7 +203,7 @@ def test_form_error_keys_exist() -> None:
         if path.startswith(("config.error.", "options.error."))
         or re.fullmatch(r"config_subentries\.\w+\.error\.\w+", path)
     }
-    used = _form_error_keys() | DYNAMIC_FORM_ERROR_KEYS
+    used = _form_error_keys()
     assert len(used) > 20  # the collection itself still finds the flows' keys
     assert sorted(used - known) == []
 

@@ -15,7 +15,7 @@ from ..fields import items, opt_int, opt_obj, opt_str, text
 from .backup import BackupManager
 from .details import DetailsReader
 from .dns import DnsManager
-from .error_map import CredentialRejected
+from .error_map import CredentialExpired, CredentialRefused
 from .models import (
     TASK_RUNNING_STATE,
     CredentialRequest,
@@ -81,11 +81,11 @@ class OvhClient(
         answer = opt_obj(await self._call("GET", "/auth/currentCredential"))
         status = opt_str(answer.get("status")) or "unknown"
         if status == "refused":
-            raise CredentialRejected(
-                "the OVH consumer key was refused by the account owner", status
+            raise CredentialRefused(
+                "the OVH consumer key was refused by the account owner"
             )
         if status == "expired":
-            raise CredentialRejected("the OVH consumer key has expired", status)
+            raise CredentialExpired("the OVH consumer key has expired")
         return status
 
     async def missing_access_rules(self) -> tuple[tuple[str, str], ...]:

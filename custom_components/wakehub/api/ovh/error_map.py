@@ -1,7 +1,7 @@
 """OVH's error answers, mapped to the exceptions of errors.py.
 
 Three are OVH's own (all subclasses of errors.py's): ServiceExpired, CredentialRejected
-and InvalidSignature. `map_error` is the table; transport.py is its only caller.
+(refused or expired) and InvalidSignature. `map_error` is the table; transport.py is its only caller.
 """
 
 from __future__ import annotations
@@ -44,9 +44,13 @@ class CredentialRejected(InvalidAuth):
     for validation), waiting longer will not help: a new key is needed.
     """
 
-    def __init__(self, message: str, state: str) -> None:
-        super().__init__(message)
-        self.state = state
+
+class CredentialRefused(CredentialRejected):
+    """The account owner refused the consumer key."""
+
+
+class CredentialExpired(CredentialRejected):
+    """The consumer key has expired."""
 
 
 class InvalidSignature(InvalidAuth):

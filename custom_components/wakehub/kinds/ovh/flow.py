@@ -29,7 +29,13 @@ from homeassistant.helpers.selector import (
 
 from ...api.errors import CertificateError, InvalidAuth, WakeHubError
 from ...api.ovh import CredentialRequest, VpsInfo
-from ...api.ovh.error_map import CredentialRejected, InvalidSignature, ServiceExpired
+from ...api.ovh.error_map import (
+    CredentialExpired,
+    CredentialRefused,
+    CredentialRejected,
+    InvalidSignature,
+    ServiceExpired,
+)
 from ...api.ovh.signing import ENDPOINTS, resolve_endpoint
 from ...const import CONF_FINGERPRINT, KIND_OVH
 from ...flows import fields, validate
@@ -131,7 +137,7 @@ async def validate_step(
         try:
             status = await client.credential_status(request.consumer_key)
         except CredentialRejected as err:
-            return flow.show_connect_form({"base": f"ovh_credential_{err.state}"})
+            return flow.show_connect_form({"base": flow.error_key(err)})
         except InvalidSignature:
             return flow.show_connect_form({"base": "invalid_auth"})
         except InvalidAuth:
@@ -202,7 +208,11 @@ FLOW_KIND = FlowKind(
     pin_field=CONF_FINGERPRINT,
     server_of=lambda data: data.get(CONF_ENDPOINT),
     pinnable=_pinnable,
-    error_keys=((ServiceExpired, "ovh_service_expired"),),
+    error_keys=(
+        (ServiceExpired, "ovh_service_expired"),
+        (CredentialRefused, "ovh_credential_refused"),
+        (CredentialExpired, "ovh_credential_expired"),
+    ),
     wrong_server="ovh_wrong_account",
     options=Options(
         step_id="ovh_options",
