@@ -32,7 +32,7 @@ count in the stack's state.
 
 Modules: `const` (keys and timings), `client`, `compose` (stack order),
 `state` (typed states), `descriptions` (their entities), `coordinator`,
-`resources` (engine, container, stack), `setup`.
+`resources` (engine, container, stack), `setup`, `flow` (its wizard).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Physical machines: Wake-on-LAN to start, a TCP probe to see, SSH to stop.
 
-One entry is one machine, and one resource (keyed by its MAC address).
+One entry is one machine, and one resource (keyed by its MAC address). This
+module holds its coordinator and resource; `flow` its wizard.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ failure) and mark what they changed for the next refresh.
 
 Modules: `const` (keys, timings, the manager's address), `client`, `state`
 (a VPS's typed state), `descriptions` (its entities), `coordinator`, `vps`
-(the resource), `setup`, and the package `manager` (the VPS manager's parts).
+(the resource), `setup`, `flow` (its wizard), and the package `manager` (the
+VPS manager's parts).
 """
 
 from __future__ import annotations

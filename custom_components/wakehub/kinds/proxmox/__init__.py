@@ -10,7 +10,7 @@ Resource keys: guests `{cluster}_{vmid}`, nodes `{cluster}_{node}`.
 
 Modules: `const` (keys and timings), `client` (the client of an entry),
 `state` (a guest's typed state), `descriptions` (its entities),
-`coordinator`, `node`, `guest` (the resources), `setup`.
+`coordinator`, `node`, `guest` (the resources), `setup`, `flow` (its wizard).
 """
 
 from __future__ import annotations
