@@ -20,6 +20,7 @@ from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.core import HomeAssistant
 
 from ..api.errors import WakeHubError
+from ..const import CONF_FINGERPRINT, CONF_HOST_KEY
 from .fields import Field, Prefill
 from .settings import Options, Section
 
@@ -33,6 +34,9 @@ class Trust(StrEnum):
     NONE = "none"
     CERTIFICATE = "certificate"  # a TLS certificate the system does not trust
     HOST_KEY = "host_key"  # an SSH host key
+
+
+_PIN_FIELDS = {Trust.CERTIFICATE: CONF_FINGERPRINT, Trust.HOST_KEY: CONF_HOST_KEY}
 
 
 class Use(StrEnum):
@@ -131,8 +135,6 @@ class FlowKind:
         Callable[[HomeAssistant, Mapping[str, Any]], Awaitable[list[Found]]] | None
     ) = None
     trust: Trust = Trust.NONE
-    # Where the trusted fingerprint or host key is stored.
-    pin_field: str | None = None
     # Which server the data names (host and port...), None when nothing is
     # pinned for it: the same server keeps its pin.
     server_of: Callable[[Mapping[str, Any]], object] = lambda data: None
@@ -152,6 +154,12 @@ class FlowKind:
     options: Options
     # The resource settings of the kind's own, after the power settings.
     resource_sections: tuple[Section, ...] = ()
+
+    @property
+    def pin_field(self) -> str | None:
+        """Where the trusted fingerprint or host key is stored: the same key
+        for every kind, which the coordinators read (coordinator.py)."""
+        return _PIN_FIELDS.get(self.trust)
 
     @property
     def secret_fields(self) -> frozenset[str]:

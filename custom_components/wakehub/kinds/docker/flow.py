@@ -30,7 +30,7 @@ from ...api.docker.error_map import (
     DockerSocketPermission,
 )
 from ...api.errors import CertificateError, WakeHubError
-from ...const import CONF_FINGERPRINT, CONF_HOST_LINK, KIND_DOCKER
+from ...const import CONF_HOST_LINK, KIND_DOCKER
 from ...flows import fields, validate
 from ...flows.fields import required, secret_field
 from ...flows.kind import FlowKind, Found, Server, Trust
@@ -164,7 +164,6 @@ FLOW_KIND = FlowKind(
     connect=_connect,
     discover=_discover,
     trust=Trust.CERTIFICATE,
-    pin_field=CONF_FINGERPRINT,
     server_of=_server_of,
     pinnable=_pinnable,
     tls_port=DEFAULT_TLS_PORT,

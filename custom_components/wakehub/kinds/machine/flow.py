@@ -158,7 +158,6 @@ FLOW_KIND = FlowKind(
     connect=_connect,
     known_id=lambda data: data.get(CONF_MAC),
     trust=Trust.HOST_KEY,
-    pin_field=CONF_HOST_KEY,
     server_of=lambda data: (data.get(CONF_HOST), data.get(CONF_SSH_PORT)),
     show_pin=host_key_fingerprint,
     # Timing, dependencies and idle auto-shutdown of the machine.

@@ -37,7 +37,7 @@ from ...api.ovh.error_map import (
     ServiceExpired,
 )
 from ...api.ovh.signing import ENDPOINTS, resolve_endpoint
-from ...const import CONF_FINGERPRINT, KIND_OVH
+from ...const import KIND_OVH
 from ...flows import fields, validate
 from ...flows.fields import Field, secret_field, suggested
 from ...flows.kind import Detour, FlowKind, FormError, Found, Server, Trust, Use
@@ -205,7 +205,6 @@ FLOW_KIND = FlowKind(
     connect=_connect,
     discover=_discover,
     trust=Trust.CERTIFICATE,
-    pin_field=CONF_FINGERPRINT,
     server_of=lambda data: data.get(CONF_ENDPOINT),
     pinnable=_pinnable,
     error_keys=(

@@ -28,7 +28,7 @@ from homeassistant.helpers.selector import (
 from ...api.errors import CertificateError
 from ...api.proxmox import ProxmoxGuest
 from ...api.proxmox.connection import normalize_url
-from ...const import CONF_FINGERPRINT, CONF_HOST_LINKS, KIND_PROXMOX
+from ...const import CONF_HOST_LINKS, KIND_PROXMOX
 from ...flows import fields, validate
 from ...flows.fields import Field, required, secret_field, suggested
 from ...flows.kind import FlowKind, Found, Server, Trust, Use
@@ -160,7 +160,6 @@ FLOW_KIND = FlowKind(
     connect=_connect,
     discover=_discover,
     trust=Trust.CERTIFICATE,
-    pin_field=CONF_FINGERPRINT,
     server_of=_server_of,
     pinnable=lambda data, err: (
         str(data[CONF_URL]) if isinstance(err, CertificateError) else None
