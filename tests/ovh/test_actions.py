@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -82,7 +83,11 @@ async def test_current_task_shows_progress(
     ovh_sim.task_duration = 3600
     task = await client.reboot(sn)
     await client.get_task(sn, task.id)
-    ovh_sim.vps[sn].tasks[task.id]["state"] = "doing"
+    # Once OVH has begun it (which sets its own progress), it is 40 % done.
+    for _ in range(1000):
+        if ovh_sim.vps[sn].tasks[task.id]["state"] == "doing":
+            break
+        await asyncio.sleep(0.01)
     ovh_sim.vps[sn].tasks[task.id]["progress"] = 40
     await client.get_task(sn, task.id)
     await init_ovh.runtime_data.coordinator.async_refresh()
