@@ -196,7 +196,9 @@ async def test_engine_down_and_back(
     assert not coordinator.last_update_success
     assert coordinator.last_exception.translation_key == "api_error"
     assert hass.states.get("switch.jellyfin").state == STATE_UNAVAILABLE
-    assert hass.states.get("sensor.docker_host_status").state == STATE_UNAVAILABLE
+    assert (
+        hass.states.get("sensor.docker_host_docker_status").state == STATE_UNAVAILABLE
+    )
     await coordinator.async_refresh()
     await hass.async_block_till_done()
     assert hass.states.get("switch.jellyfin").state == STATE_ON
@@ -283,7 +285,7 @@ async def test_pause_refused_for_the_engine(hass: HomeAssistant) -> None:
         await hass.services.async_call(
             DOMAIN,
             "pause",
-            {ATTR_ENTITY_ID: "sensor.docker_host_status"},
+            {ATTR_ENTITY_ID: "sensor.docker_host_docker_status"},
             blocking=True,
         )
     assert err.value.translation_key == "pause_not_supported"

@@ -75,13 +75,14 @@ async def test_states_and_devices(
     assert hass.states.get("sensor.nextcloud_status").attributes["state"] == "exited"
     assert hass.states.get("sensor.paperless_status").state == "paused"
     assert hass.states.get("sensor.jellyfin_health").state == "healthy"
-    assert hass.states.get("sensor.nextcloud_health").state == "none"
+    # Stopped: its health is not reported (nextcloud has no healthcheck either).
+    assert hass.states.get("sensor.nextcloud_health").state == STATE_UNAVAILABLE
     assert hass.states.get("sensor.jellyfin_memory").state == "0.59"
     # Rates and CPU need two samples: unavailable after the first poll.
     assert hass.states.get("sensor.jellyfin_cpu").state == STATE_UNAVAILABLE
     assert hass.states.get("sensor.jellyfin_network_in").state == STATE_UNAVAILABLE
     assert hass.states.get("sensor.jellyfin_booted").state == STARTED.isoformat()
-    assert hass.states.get("sensor.docker_host_status").state == "running"
+    assert hass.states.get("sensor.docker_host_docker_status").state == "running"
     # Not followed: no entities.
     assert hass.states.get("switch.homepage") is None
 

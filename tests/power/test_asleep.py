@@ -58,10 +58,10 @@ async def test_containers_of_a_sleeping_engine_are_stopped(
     assert not lab.docker_entry.runtime_data.coordinator.last_update_success
     assert not lab.pve_entry.runtime_data.coordinator.last_update_success
     # Stopped, as the engine would say; no healthcheck runs in a stopped
-    # container; a stopped container cannot be rebooted.
+    # container, so it reports none; a stopped container cannot be rebooted.
     assert shown(hass, STATUS, HEALTH, JELLYFIN, REBOOT) == [
         "stopped",
-        "none",
+        STATE_UNAVAILABLE,
         STATE_OFF,
         STATE_UNAVAILABLE,
     ]

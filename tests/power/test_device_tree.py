@@ -13,18 +13,22 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.util import slugify
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.wakehub.const import (
     CONF_HOST_LINK,
     CONF_HOST_LINKS,
+    CONF_KIND,
     CONF_SCAN_INTERVAL,
     CONF_TIMEOUT,
     DOMAIN,
+    KIND_DOCKER,
 )
 from custom_components.wakehub.devices import entry_device
 from tests.proxmox.conftest import pve_data
+from tests.simulators.docker import DockerSimulator
 
 from .conftest import NODE_SWITCH, VM_SWITCH, Lab
 
@@ -322,3 +326,40 @@ async def test_node_added_before_its_link(hass: HomeAssistant, lab: Lab) -> None
         assert _device_of(hass, entity_id) == "Node pve1"
     assert entry_device(hass, entry.entry_id, "lab2_pve1") is None
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_engine_named_like_its_vm(hass: HomeAssistant, lab: Lab) -> None:
+    """The wizard names an engine after its host, so its device is named like
+    the VM it sits under: the two devices' statuses must not clash ("_2")."""
+    vm = _device_of(hass, VM_SWITCH)
+    assert vm is not None
+    docker = DockerSimulator(engine_id="b1d7e0c2-0000-4000-8000-00000000a2e2")
+    docker.add_container("pihole", image="pihole/pihole:2024.07", state="running")
+    await docker.start()
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=vm,
+        unique_id=docker.engine_id,
+        data={CONF_KIND: KIND_DOCKER, "url": docker.docker_url, "verify_ssl": True},
+        options={
+            CONF_TIMEOUT: 10,
+            CONF_HOST_LINK: er.async_get(hass).async_get(VM_SWITCH).id,  # type: ignore[union-attr]
+        },
+    )
+    entry.add_to_hass(hass)
+    try:
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        everything = [
+            entity.entity_id for entity in er.async_get(hass).entities.values()
+        ]
+        assert [entity_id for entity_id in everything if entity_id.endswith("_2")] == []
+        vm_id = slugify(vm)
+        engine = hass.states.get(f"sensor.{vm_id}_docker_status")
+        assert engine is not None
+        assert engine.state == "running"
+        assert engine.attributes["friendly_name"] == f"{vm} Docker status"
+        assert hass.states.get(f"sensor.{vm_id}_status") is not None  # the VM's own
+    finally:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await docker.stop()

@@ -6,6 +6,7 @@ from typing import Any
 
 from homeassistant.components.sensor import SensorDeviceClass
 
+from ...api.models import ResourceStatus
 from ...descriptions import (
     CPU,
     FORCE_STOP,
@@ -48,7 +49,11 @@ HEALTH = WakeHubSensorEntityDescription[ContainerState](
     translation_key="health",
     device_class=SensorDeviceClass.ENUM,
     options=["healthy", "unhealthy", "starting", "none"],
-    value_fn=lambda state: state.health,
+    # Only a running container's healthcheck runs: a stopped one's health is
+    # not reported (unavailable), not "none", which says it has no healthcheck.
+    value_fn=lambda state: (
+        state.health if state.status is ResourceStatus.RUNNING else None
+    ),
 )
 
 ENGINE = ResourceDescriptions(sensors=(status_sensor(_engine_attributes),))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 import logging
 from typing import TYPE_CHECKING, Any, cast
 
@@ -53,6 +54,10 @@ class DockerEngineResource(Resource):
 
     descriptions = ENGINE
     coordinator: DockerCoordinator
+    # "Docker status": the wizard names an engine after its host, so the
+    # engine's device is often named like the VM it sits under, whose own
+    # "Status" would otherwise push the engine's to a "_2" entity id.
+    translation_keys: Mapping[str, str] = {"status": "engine_status"}
 
     @property
     def device_info(self) -> DeviceInfo:
