@@ -101,6 +101,10 @@ class PowerGraph:
         if watch is None:
             watch = self._watches[coordinator] = self._watch(coordinator)
         watch.resources[resource.key] = resource
+        if not coordinator.last_update_success:
+            # Its first poll, at setup, failed before anything watched it:
+            # whether it sleeps with its host is decided now, not a poll later.
+            coordinator.asleep = server_asleep(self, coordinator)
 
         @callback
         def untrack() -> None:

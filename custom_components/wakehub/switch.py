@@ -10,6 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .asleep import never_seen_asleep
 from .entity import SIGNAL_AUTO_SHUTDOWN, WakeHubEntity, async_add_resource_entities
 from .features import ResourceFeature
 from .idle import async_get_idle_monitor
@@ -57,15 +58,12 @@ class WakeHubPowerSwitch(WakeHubEntity, SwitchEntity):
 
     @property
     def available(self) -> bool:
-        # A resource whose server is asleep can still be turned on when WakeHub
-        # knows what to wake first: its switch stays usable (and off). What is
-        # served by the same server (a Proxmox guest's node) sleeps with it.
-        if super().available:
-            return True
-        return any(
-            dependency.coordinator is not self.resource.coordinator
-            for dependency in self.power.graph.dependencies(self.resource)
-        )
+        # A resource whose server sleeps with its host is stopped and can be
+        # turned on (the cascade wakes the host first), even when the server
+        # never answered since setup (asleep.py). A server silent while its host
+        # runs (crashed, its certificate changed) leaves it unavailable: its
+        # last state is no longer known, and a cascade could not reach it.
+        return super().available or never_seen_asleep(self.resource)
 
     @property
     def is_on(self) -> bool:

@@ -31,12 +31,14 @@ def waits(events: list[Event]) -> list[tuple[str, list[dict[str, str]]]]:
 
 
 async def test_everything_off_at_first(hass: HomeAssistant, lab: Lab) -> None:
-    """Servers that are off still load: their figures are unavailable, but the
-    switches of what can be woken stay usable, and off."""
+    """Servers that are off still load, asleep with their hosts from setup on:
+    what runs on them is stopped (status and switch, usable to wake them),
+    their figures nobody reported unavailable."""
     assert hass.states.get(NODE_SWITCH).state == STATE_OFF
     assert hass.states.get(VM_SWITCH).state == STATE_OFF
     assert hass.states.get(JELLYFIN).state == STATE_OFF
-    assert hass.states.get("sensor.jellyfin_status").state == "unavailable"
+    assert hass.states.get("sensor.jellyfin_status").state == "stopped"
+    assert hass.states.get("sensor.jellyfin_health").state == "unavailable"
 
 
 async def test_jellyfin_wakes_the_whole_chain(hass: HomeAssistant, lab: Lab) -> None:
