@@ -30,11 +30,13 @@ from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
 )
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.wakehub.api.tls import format_fingerprint
 from custom_components.wakehub.const import CONF_TIMEOUT, DOMAIN
@@ -49,6 +51,7 @@ from tests.simulators.docker import DockerSimulator
 from tests.simulators.machine import LINUX_METRICS_OUTPUT, MachineSimulator
 from tests.simulators.ovh import OvhSimulator
 from tests.simulators.proxmox import ProxmoxSimulator
+from tests.test_machine_entities import repairs_client, start_fix_flow
 
 FAULTS = (
     "timeout",
@@ -402,3 +405,72 @@ async def test_fault_then_recovery(
     ]
     assert tracebacks == []
     assert "Unexpected error" not in caplog.text
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "machine"])
+async def test_changed_certificate_pinned_by_its_repair(
+    hass: HomeAssistant,
+    issue_registry: ir.IssueRegistry,
+    hass_client: ClientSessionGenerator,
+    kind: str,
+) -> None:
+    """A renewed certificate the user recognises: the repair's fix shows the
+    certificate the server now presents and the pinned one, pins exactly the
+    one shown, and the entry is back with the repair gone."""
+    lab = await LABS[kind](hass)
+    try:
+        lab.entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(lab.entry.entry_id)
+        await hass.async_block_till_done()
+        pinned = lab.entry.data["fingerprint"]
+        await lab.break_it("certificate_changed")
+        # A poll now (no frozen clock here: the HTTP API logs real times).
+        await lab.entry.runtime_data.coordinator.async_refresh()
+        await hass.async_block_till_done()
+        assert _state(hass, lab.watched) == STATE_UNAVAILABLE
+        assert lab.certificate_issue is not None
+        issue = issue_registry.async_get_issue(DOMAIN, lab.certificate_issue)
+        assert issue is not None
+        assert issue.is_fixable
+        renewed = format_fingerprint(lab.http.certificate.der)  # type: ignore[union-attr]
+
+        client = await repairs_client(hass, hass_client)
+        flow = await start_fix_flow(client, lab.certificate_issue)
+        assert flow.get("step_id") == "confirm", flow
+        assert flow["description_placeholders"] == {
+            "name": lab.entry.title,
+            "fingerprint": renewed,
+            "previous": pinned,
+        }
+        resp = await client.post(f"/api/repairs/issues/fix/{flow['flow_id']}", json={})
+        assert (await resp.json())["type"] == "create_entry"
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+        assert lab.entry.data["fingerprint"] == renewed
+        assert _state(hass, lab.watched) != STATE_UNAVAILABLE
+        assert not issue_registry.async_get_issue(DOMAIN, lab.certificate_issue)
+    finally:
+        await hass.config_entries.async_unload(lab.entry.entry_id)
+        await hass.async_block_till_done()
+        await lab.sim.stop()
+
+
+async def test_certificate_repair_of_a_removed_entry(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    """The entry was deleted while its repair was open: the fix says so."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        "certificate_changed_gone",
+        is_fixable=True,
+        severity=ir.IssueSeverity.ERROR,
+        data={"entry_id": "gone", "fingerprint": "AB:" * 31 + "AB"},
+        translation_key="certificate_changed",
+        translation_placeholders={"name": "media", "fingerprint": "", "previous": ""},
+    )
+    client = await repairs_client(hass, hass_client)
+    flow = await start_fix_flow(client, "certificate_changed_gone")
+    assert flow["type"] == "abort"
+    assert flow["reason"] == "entry_removed"

@@ -38,8 +38,12 @@ _LOGGER = logging.getLogger(__name__)
 LISTENER_CHUNK = 250
 
 
+#: The repair of an entry whose server's pinned certificate changed.
+CERTIFICATE_ISSUE_PREFIX = "certificate_changed_"
+
+
 def certificate_issue_id(entry: ConfigEntry) -> str:
-    return f"certificate_changed_{entry.entry_id}"
+    return f"{CERTIFICATE_ISSUE_PREFIX}{entry.entry_id}"
 
 
 class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
@@ -180,7 +184,8 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
 
         A server that no longer presents the certificate pinned for it is also
         a repair: a pin is never replaced silently, and the user decides
-        (reconfigure to pin the new one) whether the change is theirs.
+        whether the change is theirs (its fix pins the certificate it shows:
+        repairs.py).
         """
         pinned = self.config_entry.data.get(CONF_FINGERPRINT)
         if isinstance(err, CertificateError) and err.fingerprint and pinned:
@@ -188,9 +193,13 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
                 self.hass,
                 DOMAIN,
                 certificate_issue_id(self.config_entry),
-                is_fixable=False,
+                is_fixable=True,
                 is_persistent=False,
                 severity=ir.IssueSeverity.ERROR,
+                data={
+                    "entry_id": self.config_entry.entry_id,
+                    "fingerprint": err.fingerprint,
+                },
                 translation_key="certificate_changed",
                 translation_placeholders={
                     "name": self.config_entry.title,

@@ -1,9 +1,10 @@
-"""Repairs with a fix: a changed SSH host key, a proposed host link, and an OVH
-consumer key short of the access rules WakeHub now asks for.
+"""Repairs with a fix: a changed SSH host key or TLS certificate, a proposed
+host link, and an OVH consumer key short of the access rules WakeHub now asks for.
 
-A changed key is never accepted silently: it may be a reinstalled OS, or someone
-impersonating the machine to collect its password. The fix flow shows the new
-fingerprint and pins it only when the user confirms.
+A changed key or certificate is never accepted silently: it may be a reinstalled
+OS or a renewed certificate, or someone impersonating the server to collect its
+credentials. The fix flow shows the new fingerprint and pins exactly that one
+only when the user confirms.
 
 A proposed link (links.py) is created only when the user confirms it.
 """
@@ -19,7 +20,8 @@ from homeassistant.helpers import issue_registry as ir
 
 from .api.errors import WakeHubError
 from .api.machine import fetch_host_key, host_key_fingerprint
-from .const import CONF_HOST_KEY, CONF_SSH_PORT, DOMAIN
+from .const import CONF_FINGERPRINT, CONF_HOST_KEY, CONF_SSH_PORT, DOMAIN
+from .coordinator import CERTIFICATE_ISSUE_PREFIX
 from .hosting import options_with_link
 from .links import ISSUE_PREFIX as LINK_ISSUE_PREFIX
 
@@ -61,6 +63,44 @@ class HostKeyChangedRepairFlow(RepairsFlow):
                 "name": entry.title,
                 "fingerprint": host_key_fingerprint(self._key),
                 "previous": host_key_fingerprint(entry.data[CONF_HOST_KEY]),
+            },
+        )
+
+
+class CertificateChangedRepairFlow(RepairsFlow):
+    """Confirm the certificate a server now presents (coordinator.poll_failed
+    raised the issue with its fingerprint)."""
+
+    def __init__(self, entry_id: str, fingerprint: str) -> None:
+        self._entry_id = entry_id
+        self._fingerprint = fingerprint
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        # The repairs manager passes the issue here: the question comes next.
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        if entry is None:
+            return self.async_abort(reason="entry_removed")
+        if user_input is not None:
+            self.hass.config_entries.async_update_entry(
+                entry, data={**entry.data, CONF_FINGERPRINT: self._fingerprint}
+            )
+            # Its next poll, with the new pin, clears the issue.
+            self.hass.config_entries.async_schedule_reload(entry.entry_id)
+            return self.async_create_entry(data={})
+        return self.async_show_form(
+            step_id="confirm",
+            data_schema=vol.Schema({}),
+            description_placeholders={
+                "name": entry.title,
+                "fingerprint": self._fingerprint,
+                "previous": str(entry.data.get(CONF_FINGERPRINT)),
             },
         )
 
@@ -144,6 +184,10 @@ async def async_create_fix_flow(
     """Create the fix flow of a fixable WakeHub repair issue."""
     if issue_id.startswith("host_key_changed_"):
         return HostKeyChangedRepairFlow(str((data or {})["entry_id"]))
+    if issue_id.startswith(CERTIFICATE_ISSUE_PREFIX):
+        return CertificateChangedRepairFlow(
+            str((data or {})["entry_id"]), str((data or {})["fingerprint"])
+        )
     if issue_id.startswith(LINK_ISSUE_PREFIX):
         return LinkProposalRepairFlow(issue_id, data or {})
     if issue_id.startswith(OVH_ACCESS_RULES_PREFIX):
