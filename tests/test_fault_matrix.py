@@ -436,13 +436,28 @@ async def test_changed_certificate_pinned_by_its_repair(
 
         client = await repairs_client(hass, hass_client)
         flow = await start_fix_flow(client, lab.certificate_issue)
-        assert flow.get("step_id") == "confirm", flow
+        assert flow["type"] == "menu"
+        assert flow["step_id"] == "confirm"
+        assert flow["menu_options"] == ["trust", "not_trusted"]
         assert flow["description_placeholders"] == {
             "name": lab.entry.title,
             "fingerprint": renewed,
             "previous": pinned,
         }
-        resp = await client.post(f"/api/repairs/issues/fix/{flow['flow_id']}", json={})
+        # "Cancel": nothing is pinned, the issue stays.
+        resp = await client.post(
+            f"/api/repairs/issues/fix/{flow['flow_id']}",
+            json={"next_step_id": "not_trusted"},
+        )
+        assert (await resp.json())["reason"] == "not_trusted"
+        assert lab.entry.data["fingerprint"] == pinned
+        assert issue_registry.async_get_issue(DOMAIN, lab.certificate_issue)
+        # "Trust the new certificate": exactly the one shown is pinned.
+        flow = await start_fix_flow(client, lab.certificate_issue)
+        resp = await client.post(
+            f"/api/repairs/issues/fix/{flow['flow_id']}",
+            json={"next_step_id": "trust"},
+        )
         assert (await resp.json())["type"] == "create_entry"
         await hass.async_block_till_done(wait_background_tasks=True)
 

@@ -148,12 +148,26 @@ async def test_changed_host_key_raises_a_repair_and_is_fixed(
 
     client = await repairs_client(hass, hass_client)
     flow = await start_fix_flow(client, issue_id)
+    assert flow["type"] == "menu"
     assert flow["step_id"] == "init"
+    assert flow["menu_options"] == ["trust", "not_trusted"]
     assert (
         flow["description_placeholders"]["fingerprint"]
         == machine_sim.host_key_fingerprint
     )
-    resp = await client.post(f"/api/repairs/issues/fix/{flow['flow_id']}", json={})
+    # "Cancel": nothing is pinned, the issue stays.
+    resp = await client.post(
+        f"/api/repairs/issues/fix/{flow['flow_id']}",
+        json={"next_step_id": "not_trusted"},
+    )
+    assert (await resp.json())["reason"] == "not_trusted"
+    assert machine_entry.data[CONF_HOST_KEY] != machine_sim.host_key
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    # "Trust the new host key": pinned, set up again.
+    flow = await start_fix_flow(client, issue_id)
+    resp = await client.post(
+        f"/api/repairs/issues/fix/{flow['flow_id']}", json={"next_step_id": "trust"}
+    )
     assert (await resp.json())["type"] == "create_entry"
     await hass.async_block_till_done(wait_background_tasks=True)
     assert machine_entry.data[CONF_HOST_KEY] == machine_sim.host_key

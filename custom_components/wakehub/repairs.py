@@ -4,7 +4,7 @@ host link, and an OVH consumer key short of the access rules WakeHub now asks fo
 A changed key or certificate is never accepted silently: it may be a reinstalled
 OS or a renewed certificate, or someone impersonating the server to collect its
 credentials. The fix flow shows the new fingerprint and pins exactly that one
-only when the user confirms.
+only when the user chooses to trust it, as the wizard's trust steps do.
 
 A proposed link (links.py) is created only when the user confirms it.
 """
@@ -22,6 +22,7 @@ from .api.errors import WakeHubError
 from .api.machine import fetch_host_key, host_key_fingerprint
 from .const import CONF_FINGERPRINT, CONF_HOST_KEY, CONF_SSH_PORT, DOMAIN
 from .coordinator import CERTIFICATE_ISSUE_PREFIX
+from .flows.trust import TRUST_OPTIONS
 from .hosting import options_with_link
 from .links import ISSUE_PREFIX as LINK_ISSUE_PREFIX
 
@@ -44,27 +45,39 @@ class HostKeyChangedRepairFlow(RepairsFlow):
         entry = self.hass.config_entries.async_get_entry(self._entry_id)
         if entry is None:
             return self.async_abort(reason="entry_removed")
-        if user_input is not None and self._key is not None:
-            self.hass.config_entries.async_update_entry(
-                entry, data={**entry.data, CONF_HOST_KEY: self._key}
-            )
-            await self.hass.config_entries.async_reload(entry.entry_id)
-            return self.async_create_entry(data={})
         try:
             self._key = await fetch_host_key(
                 entry.data[CONF_HOST], entry.data[CONF_SSH_PORT]
             )
         except WakeHubError:
             return self.async_abort(reason="cannot_connect")
-        return self.async_show_form(
+        return self.async_show_menu(
             step_id="init",
-            data_schema=vol.Schema({}),
+            menu_options=TRUST_OPTIONS,
             description_placeholders={
                 "name": entry.title,
                 "fingerprint": host_key_fingerprint(self._key),
                 "previous": host_key_fingerprint(entry.data[CONF_HOST_KEY]),
             },
         )
+
+    async def async_step_trust(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        if entry is None:
+            return self.async_abort(reason="entry_removed")
+        assert self._key is not None  # the menu that leads here showed it
+        self.hass.config_entries.async_update_entry(
+            entry, data={**entry.data, CONF_HOST_KEY: self._key}
+        )
+        await self.hass.config_entries.async_reload(entry.entry_id)
+        return self.async_create_entry(data={})
+
+    async def async_step_not_trusted(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        return self.async_abort(reason="not_trusted")
 
 
 class CertificateChangedRepairFlow(RepairsFlow):
@@ -87,22 +100,33 @@ class CertificateChangedRepairFlow(RepairsFlow):
         entry = self.hass.config_entries.async_get_entry(self._entry_id)
         if entry is None:
             return self.async_abort(reason="entry_removed")
-        if user_input is not None:
-            self.hass.config_entries.async_update_entry(
-                entry, data={**entry.data, CONF_FINGERPRINT: self._fingerprint}
-            )
-            # Its next poll, with the new pin, clears the issue.
-            self.hass.config_entries.async_schedule_reload(entry.entry_id)
-            return self.async_create_entry(data={})
-        return self.async_show_form(
+        return self.async_show_menu(
             step_id="confirm",
-            data_schema=vol.Schema({}),
+            menu_options=TRUST_OPTIONS,
             description_placeholders={
                 "name": entry.title,
                 "fingerprint": self._fingerprint,
                 "previous": str(entry.data.get(CONF_FINGERPRINT)),
             },
         )
+
+    async def async_step_trust(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        if entry is None:
+            return self.async_abort(reason="entry_removed")
+        self.hass.config_entries.async_update_entry(
+            entry, data={**entry.data, CONF_FINGERPRINT: self._fingerprint}
+        )
+        # Its next poll, with the new pin, clears the issue.
+        self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        return self.async_create_entry(data={})
+
+    async def async_step_not_trusted(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        return self.async_abort(reason="not_trusted")
 
 
 class LinkProposalRepairFlow(RepairsFlow):

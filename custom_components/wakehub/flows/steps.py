@@ -30,14 +30,13 @@ from ..schema import vol
 from . import choose, validate
 from .fields import form, rules
 from .kind import Detour, FlowKind, FormError, Found, Server, Trust, Untrusted, Use
-from .trust import kept_pin, kept_secrets, untrusted_certificate
+from .trust import TRUST_OPTIONS, kept_pin, kept_secrets, untrusted_certificate
 
 # The trust menus: (first time, changed pin) step ids, by what is trusted.
 _TRUST_STEPS = {
     Trust.CERTIFICATE: ("certificate", "certificate_changed"),
     Trust.HOST_KEY: ("host_key", "host_key_changed"),
 }
-TRUST_OPTIONS = ["trust", "not_trusted"]
 
 
 class ServerFlow(ConfigFlow):

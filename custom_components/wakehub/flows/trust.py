@@ -21,6 +21,9 @@ from .kind import FlowKind, Untrusted
 
 # How long the wizard waits for a server to show its certificate.
 CERTIFICATE_TIMEOUT = 10.0
+#: A trust step's choices, in the wizard and in the changed-pin repairs: each
+#: is the step that follows.
+TRUST_OPTIONS = ["trust", "not_trusted"]
 
 
 def kept_secrets(
