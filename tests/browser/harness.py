@@ -112,6 +112,19 @@ class DemoLab:
         path = self.directory / "lab.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def renew_docker_certificate(self) -> str:
+        """A new certificate for the engine (the lab's SIGUSR1); its SHA-256."""
+        assert self.process is not None
+        renewed = re.compile(r"certificate was renewed, SHA-256 (\S+)")
+        before = len(renewed.findall(self.log()))
+        self.process.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 30
+        while len(found := renewed.findall(self.log())) == before:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the lab did not renew it: {self.log()[-2000:]}")
+            time.sleep(0.1)
+        return str(found[-1])
+
     def stop(self) -> None:
         _stop(self.process)
 
@@ -136,8 +149,18 @@ class HomeAssistant:
             REPO / "custom_components" / "wakehub"
         )
         shutil.copy(REPO / "config" / "configuration.yaml", config)
+        self._launch()
+
+    def restart(self) -> None:
+        """Stopped and started again on the same data and port, as an update
+        restarts it: the browser's login survives, as a person's does."""
+        self.stop()
+        self._launch()
+
+    def _launch(self) -> None:
+        config = self.directory / "config"
         hass = Path(sys.executable).with_name("hass")
-        log = (self.directory / "home-assistant.log").open("wb")
+        log = (self.directory / "home-assistant.log").open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - our own command line
             [str(hass), "--config", str(config)],
             cwd=REPO,
@@ -163,6 +186,8 @@ class HomeAssistant:
         try:
             with urllib.request.urlopen(f"{self.url}/api/onboarding", timeout=2):  # noqa: S310
                 return True
+        except urllib.error.HTTPError:
+            return True  # 404 once onboarding is done: it answers all the same
         except urllib.error.URLError, OSError:
             return False
 

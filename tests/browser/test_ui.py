@@ -625,7 +625,8 @@ def test_logbook(
         f"logbook over the cascade (all off -> jellyfin on -> off): "
         f"{len(explanations)} WakeHub explanations of {total} rows about WakeHub "
         f"devices ({len(explanations) / total:.0%}); entity rows: "
-        f"{sorted(flipped.items(), key=lambda kv: -len(kv[1]))}",
+        f"{sorted(flipped.items(), key=lambda kv: -len(kv[1]))}; WakeHub's lines: "
+        f"{[f'{row.get("name")}: {row.get("message")}' for row in explanations]}",
     )
     page = browser_page
     page.goto(
@@ -711,3 +712,76 @@ def test_wake_link(
         30,
         lambda: "Home Assistant to see jellyfin on",
     )
+
+
+def test_certificate_renewed(
+    browser_page: Page, home: HomeAssistant, lab: DemoLab
+) -> None:
+    """The engine's certificate renewed under WakeHub (the lab's SIGUSR1): its
+    containers go unavailable and a repair shows the certificate it presents
+    instead of the pinned one; confirmed, it is pinned and jellyfin is back."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    assert switch_state(states(home), "jellyfin") == "on", "needs test_wake_link"
+    fingerprint = lab.renew_docker_certificate()
+    wait_for(
+        lambda: switch_state(states(home), "jellyfin") == "unavailable",
+        90,
+        lambda: "jellyfin to go unavailable",
+    )
+    issue = EN["issues"]["certificate_changed"]
+    page.goto(f"{home.url}/config/repairs")
+    heading = page.get_by_text(issue["title"].format(name="media"))
+    expect(heading).to_be_visible(timeout=30_000)
+    heading.click()
+    flow = Flow(page)
+    confirm = issue["fix_flow"]["step"]["confirm"]
+    expect(
+        flow.dialog.get_by_text(confirm["title"].format(name="media"))
+    ).to_be_visible()
+    expect(flow.dialog.get_by_text(fingerprint)).to_be_visible()
+    page.wait_for_timeout(500)  # the dialog's opening animation
+    shot(page, "repair-certificate")
+    trust = confirm["menu_options"]["trust"]
+    flow.dialog.get_by_text(trust, exact=True).click()
+    expect(flow.finish_button()).to_be_visible()
+    flow.finish_button().click()
+    wait_for(
+        lambda: switch_state(states(home), "jellyfin") == "on",
+        90,
+        lambda: "jellyfin to come back",
+    )
+    page.goto(f"{home.url}/config/repairs")
+    expect(page.get_by_text(issue["title"].format(name="media"))).to_have_count(0)
+
+
+def test_restart_while_the_lab_sleeps(browser_page: Page, home: HomeAssistant) -> None:
+    """All off, then Home Assistant restarts (an update at night): no server
+    has answered since, yet jellyfin's page says it is stopped, its power
+    switch off and usable, rather than everything "Unavailable"."""
+    from playwright.sync_api import expect
+
+    all_off(home)
+    home.restart()
+    wait_for(
+        lambda: status_of(states(home), "jellyfin") == "stopped",
+        120,
+        lambda: (
+            f"jellyfin's status to say stopped: {status_of(states(home), 'jellyfin')}"
+        ),
+    )
+    page = browser_page
+    open_device(page, home, "jellyfin")
+    stopped = EN["entity"]["sensor"]["status"]["state"]["stopped"]
+    expect(page.get_by_text(stopped, exact=True).first).to_be_visible()
+    power = page.get_by_role("switch").first
+    expect(power).not_to_be_checked()
+    expect(power).to_be_enabled()
+    # Home Assistant's own start-up toast ("Starting Radio Browser...") would
+    # hide part of the page in the screenshot.
+    dismiss = page.get_by_role("button", name="Dismiss")
+    if dismiss.count():
+        dismiss.first.click()
+    page.wait_for_timeout(500)  # the cards' icons and values settle
+    shot(page, "restart-asleep")

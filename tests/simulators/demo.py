@@ -23,9 +23,11 @@ that pins them), so restarting the demo does not look like an impostor.
 
 It prints what to type in Home Assistant's WakeHub wizard, writes the same text to
 `--ready-file` once everything listens, logs every power change, then serves until
-Ctrl-C (or SIGTERM). With `--setup URL` it also waits for the Home Assistant at URL,
-creates (or logs in as) the demo's owner, and adds the whole lab through WakeHub's
-own wizard and options, host links included (tests/simulators/demo_setup.py).
+Ctrl-C (or SIGTERM); SIGUSR1 renews the engine's certificate (with `--docker-tls`),
+to see WakeHub's repair for a changed certificate. With `--setup URL` it also waits
+for the Home Assistant at URL, creates (or logs in as) the demo's owner, and adds the
+whole lab through WakeHub's own wizard and options, host links included
+(tests/simulators/demo_setup.py).
 
     python -m tests.simulators.demo [--cold] [--contract] [--setup URL] [--help]
 """
@@ -516,6 +518,20 @@ class DemoLab:
                 )
         self._was_running.clear()
 
+    async def renew_docker_certificate(self) -> None:
+        """A new self-signed certificate for the engine (on SIGUSR1), as a
+        renewal gives: WakeHub, which pinned the old one, must raise a repair."""
+        if not self.args.docker_tls:
+            log("SIGUSR1 ignored: the engine has no certificate (see --docker-tls)")
+            return
+        self.docker.certificate = SelfSignedCertificate.generate()
+        self.docker_gate.ssl_context = self.docker.certificate.server_context()
+        if self.docker_gate.up:  # as dockerd restarts to load it
+            await self.docker_gate.close()
+            await self.docker_gate.open()
+        fingerprint = sha256_fingerprint(self.docker.certificate.der)
+        log(f"the Docker engine's certificate was renewed, SHA-256 {fingerprint}")
+
     # -- reporting ---------------------------------------------------------------------
     def _states(self) -> dict[str, str]:
         states = {
@@ -941,6 +957,14 @@ async def _run(args: argparse.Namespace, state: DemoState) -> int:
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
         loop.add_signal_handler(signal.SIGINT, stopping.set)
     lab = DemoLab(args, state)
+    renewals: set[asyncio.Task[None]] = set()
+
+    def renew() -> None:
+        task = loop.create_task(lab.renew_docker_certificate())
+        renewals.add(task)
+        task.add_done_callback(renewals.discard)
+
+    loop.add_signal_handler(signal.SIGUSR1, renew)
     try:
         await lab.start()
     except OSError as err:
