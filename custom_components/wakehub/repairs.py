@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
@@ -32,32 +33,32 @@ if TYPE_CHECKING:
 from .schema import vol
 
 
-class HostKeyChangedRepairFlow(RepairsFlow):
-    """Confirm the new host key of a machine."""
+class ChangedPinRepairFlow(RepairsFlow):
+    """The fix of a pin that changed: the new one is shown beside the pinned one
+    (TRUST_OPTIONS). Trusted, exactly the one shown is pinned and the entry set
+    up again; not trusted, nothing changes and the issue stays."""
 
-    def __init__(self, entry_id: str) -> None:
+    def __init__(self, entry_id: str, field: str) -> None:
         self._entry_id = entry_id
-        self._key: str | None = None
+        self._field = field  # where the entry keeps its pin
+        self._presented: str | None = None  # what the menu showed
 
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
+    def _ask(
+        self,
+        step_id: str,
+        entry: ConfigEntry,
+        presented: str,
+        shown: str,
+        previous: str,
     ) -> RepairsFlowResult:
-        entry = self.hass.config_entries.async_get_entry(self._entry_id)
-        if entry is None:
-            return self.async_abort(reason="entry_removed")
-        try:
-            self._key = await fetch_host_key(
-                entry.data[CONF_HOST], entry.data[CONF_SSH_PORT]
-            )
-        except WakeHubError:
-            return self.async_abort(reason="cannot_connect")
+        self._presented = presented
         return self.async_show_menu(
-            step_id="init",
+            step_id=step_id,
             menu_options=TRUST_OPTIONS,
             description_placeholders={
                 "name": entry.title,
-                "fingerprint": host_key_fingerprint(self._key),
-                "previous": host_key_fingerprint(entry.data[CONF_HOST_KEY]),
+                "fingerprint": shown,
+                "previous": previous,
             },
         )
 
@@ -67,11 +68,12 @@ class HostKeyChangedRepairFlow(RepairsFlow):
         entry = self.hass.config_entries.async_get_entry(self._entry_id)
         if entry is None:
             return self.async_abort(reason="entry_removed")
-        assert self._key is not None  # the menu that leads here showed it
+        assert self._presented is not None  # the menu that leads here showed it
         self.hass.config_entries.async_update_entry(
-            entry, data={**entry.data, CONF_HOST_KEY: self._key}
+            entry, data={**entry.data, self._field: self._presented}
         )
-        await self.hass.config_entries.async_reload(entry.entry_id)
+        # Set up again with the new pin; its first poll clears the issue.
+        self.hass.config_entries.async_schedule_reload(entry.entry_id)
         return self.async_create_entry(data={})
 
     async def async_step_not_trusted(
@@ -80,12 +82,37 @@ class HostKeyChangedRepairFlow(RepairsFlow):
         return self.async_abort(reason="not_trusted")
 
 
-class CertificateChangedRepairFlow(RepairsFlow):
-    """Confirm the certificate a server now presents (coordinator.poll_failed
-    raised the issue with its fingerprint)."""
+class HostKeyChangedRepairFlow(ChangedPinRepairFlow):
+    """A machine's new SSH host key, read from the machine when asked."""
+
+    def __init__(self, entry_id: str) -> None:
+        super().__init__(entry_id, CONF_HOST_KEY)
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
+        if entry is None:
+            return self.async_abort(reason="entry_removed")
+        try:
+            key = await fetch_host_key(entry.data[CONF_HOST], entry.data[CONF_SSH_PORT])
+        except WakeHubError:
+            return self.async_abort(reason="cannot_connect")
+        return self._ask(
+            "init",
+            entry,
+            key,
+            host_key_fingerprint(key),
+            host_key_fingerprint(entry.data[CONF_HOST_KEY]),
+        )
+
+
+class CertificateChangedRepairFlow(ChangedPinRepairFlow):
+    """A server's new TLS certificate, as its last poll saw it
+    (coordinator.poll_failed raised the issue with its fingerprint)."""
 
     def __init__(self, entry_id: str, fingerprint: str) -> None:
-        self._entry_id = entry_id
+        super().__init__(entry_id, CONF_FINGERPRINT)
         self._fingerprint = fingerprint
 
     async def async_step_init(
@@ -100,33 +127,13 @@ class CertificateChangedRepairFlow(RepairsFlow):
         entry = self.hass.config_entries.async_get_entry(self._entry_id)
         if entry is None:
             return self.async_abort(reason="entry_removed")
-        return self.async_show_menu(
-            step_id="confirm",
-            menu_options=TRUST_OPTIONS,
-            description_placeholders={
-                "name": entry.title,
-                "fingerprint": self._fingerprint,
-                "previous": str(entry.data.get(CONF_FINGERPRINT)),
-            },
+        return self._ask(
+            "confirm",
+            entry,
+            self._fingerprint,
+            self._fingerprint,
+            str(entry.data.get(CONF_FINGERPRINT)),
         )
-
-    async def async_step_trust(
-        self, user_input: dict[str, Any] | None = None
-    ) -> RepairsFlowResult:
-        entry = self.hass.config_entries.async_get_entry(self._entry_id)
-        if entry is None:
-            return self.async_abort(reason="entry_removed")
-        self.hass.config_entries.async_update_entry(
-            entry, data={**entry.data, CONF_FINGERPRINT: self._fingerprint}
-        )
-        # Its next poll, with the new pin, clears the issue.
-        self.hass.config_entries.async_schedule_reload(entry.entry_id)
-        return self.async_create_entry(data={})
-
-    async def async_step_not_trusted(
-        self, user_input: dict[str, Any] | None = None
-    ) -> RepairsFlowResult:
-        return self.async_abort(reason="not_trusted")
 
 
 class LinkProposalRepairFlow(RepairsFlow):
