@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from hypothesis import given, strategies as st
 import pytest
 import pytest_socket
 
@@ -29,7 +30,9 @@ from custom_components.wakehub.api.docker.error_map import (
     DockerSocketPermission,
 )
 from custom_components.wakehub.api.docker.models import (
+    OCI_VERSION,
     health_from_status,
+    image_version,
     map_state,
     max_uptime,
     parse_timestamp,
@@ -898,6 +901,35 @@ def test_map_state(state: str, status: ResourceStatus) -> None:
 )
 def test_health_from_status(text: str, health: str | None) -> None:
     assert health_from_status(text) == health
+
+
+@pytest.mark.parametrize(
+    ("image", "labels", "version"),
+    [
+        ("jellyfin/jellyfin:10.10", {}, "10.10"),
+        ("lscr.io/linuxserver/sonarr:latest", {OCI_VERSION: " 4.0.14 "}, "4.0.14"),
+        ("nextcloud", {}, None),
+        ("nextcloud:latest", {}, None),
+        ("registry.lan:5000/app", {}, None),
+        ("registry.lan:5000/app:1.2", {}, "1.2"),
+        ("app:1.2@sha256:" + "0" * 64, {}, "1.2"),
+        ("app@sha256:" + "0" * 64, {}, None),
+        ("sha256:" + "0" * 64, {}, None),
+        ("app:", {}, None),
+        ("app:1.2", {OCI_VERSION: ""}, "1.2"),
+        ("app:1.2", {OCI_VERSION: "x" * 129}, "1.2"),
+        ("app:1.2", {OCI_VERSION: "1\n2"}, "1.2"),
+    ],
+)
+def test_image_version(image: str, labels: dict[str, str], version: str | None) -> None:
+    assert image_version(image, labels) == version
+
+
+@given(image=st.text(max_size=300), label=st.none() | st.text(max_size=300))
+def test_image_version_of_anything(image: str, label: str | None) -> None:
+    """Whatever an engine reports: a short printable version, or none."""
+    version = image_version(image, {} if label is None else {OCI_VERSION: label})
+    assert version is None or (0 < len(version) <= 128 and version.isprintable())
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import pytest_socket
 
+from custom_components.wakehub.api.docker.models import OCI_VERSION
 from custom_components.wakehub.const import (
     CONF_KIND,
     CONF_SCAN_INTERVAL,
@@ -83,7 +84,7 @@ def populate(sim: DockerSimulator) -> DockerSimulator:
     )
     sim.add_container("nextcloud", image="nextcloud:30-apache", state="exited", id=fixed_id("nextcloud"))  # fmt: skip
     sim.add_container("homepage", image="ghcr.io/gethomepage/homepage:v1.0", started_at=STARTED, id=fixed_id("homepage"))  # fmt: skip
-    sim.add_container("paperless", image="paperlessngx/paperless-ngx:2.14", state="paused", started_at=STARTED, id=fixed_id("paperless"))  # fmt: skip
+    sim.add_container("paperless", image="paperlessngx/paperless-ngx:2.14", state="paused", started_at=STARTED, id=fixed_id("paperless"), labels={OCI_VERSION: "2.14.7"})  # fmt: skip
     return sim
 
 

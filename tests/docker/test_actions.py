@@ -157,7 +157,7 @@ async def test_recreated_container_keeps_its_entities(
         hass, init_docker.entry_id, f"{docker_sim.engine_id}_jellyfin"
     )
     assert device is not None
-    assert device.model == "jellyfin/jellyfin:10.11"
+    assert (device.model, device.sw_version) == ("jellyfin/jellyfin:10.11", "10.11")
     await _switch(hass, "turn_off", "switch.jellyfin")
     assert docker_sim.containers["jellyfin"].state == "exited"
 

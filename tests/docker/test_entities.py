@@ -94,6 +94,13 @@ async def test_states_and_devices(
     )
     assert jellyfin is not None
     assert jellyfin.model == "jellyfin/jellyfin:10.10"
+    # What it runs: the image's tag, or its OCI version label when it has one.
+    assert jellyfin.sw_version == "10.10"
+    paperless = entry_device(
+        hass, docker_entry.entry_id, f"{docker_sim.engine_id}_paperless"
+    )
+    assert paperless is not None
+    assert paperless.sw_version == "2.14.7"
     assert jellyfin.via_device_id == engine.id
     if hasattr(jellyfin, "config_subentry_id"):  # Home Assistant 2026.8 and later
         assert jellyfin.config_subentry_id == "sub_jellyfin"

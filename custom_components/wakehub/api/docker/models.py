@@ -21,6 +21,9 @@ COMPOSE_SERVICE = "com.docker.compose.service"
 COMPOSE_DEPENDS_ON = "com.docker.compose.depends_on"
 # "True" on the throwaway containers of `docker compose run`: not stack members.
 COMPOSE_ONEOFF = "com.docker.compose.oneoff"
+#: The OCI label an image carries its release in (linuxserver and most official
+#: images set it); a container's labels include its image's.
+OCI_VERSION = "org.opencontainers.image.version"
 
 
 STATE_MAP: Mapping[str, ResourceStatus] = {
@@ -77,6 +80,11 @@ class Container:
         return self.state == "running"
 
     @property
+    def version(self) -> str | None:
+        """The release it runs (its device's software version)."""
+        return image_version(self.image, self.labels)
+
+    @property
     def exit_code(self) -> int | None:
         """Its last exit code, from the list's "Exited (0) ..." (None otherwise)."""
         match = EXITED.match(self.status_text)
@@ -126,6 +134,7 @@ class ContainerDetails:
 
 
 # -- small parsers (pure functions, tested directly) ----------------------------
+MAX_TAG = 128  # Docker's longest tag
 EXITED = re.compile(r"^Exited \((-?\d+)\)")
 HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 UP_FOR = re.compile(r"^Up (.+?)(?: \(.*\))?$")
@@ -144,6 +153,21 @@ def parse_version(version: str) -> tuple[int, int]:
     """'1.41' -> (1, 41); ValueError when it is not a version."""
     major, _, minor = version.strip().partition(".")
     return int(major), int(minor)
+
+
+def image_version(image: str, labels: Mapping[str, str]) -> str | None:
+    """An image's release: its OCI version label, else the reference's tag
+    ("jellyfin/jellyfin:10.10" -> "10.10"); None for "latest", an untagged
+    reference ("registry:5000/app") or a bare image id ("sha256:...")."""
+    label = labels.get(OCI_VERSION, "").strip()
+    if label and len(label) <= MAX_TAG and label.isprintable():
+        return label
+    name, colon, tag = image.split("@", 1)[0].rpartition(":")
+    if not colon or name == "sha256" or not 0 < len(tag) <= MAX_TAG:
+        return None
+    if "/" in tag or tag == "latest" or not tag.isprintable():
+        return None
+    return tag
 
 
 def health_from_status(status_text: str) -> str | None:

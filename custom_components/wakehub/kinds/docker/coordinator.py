@@ -71,7 +71,7 @@ class DockerCoordinator(ClientCoordinator[DockerClient]):
         self._metrics: dict[str, Metrics] = {}
         self._stats_due: dt.datetime | None = None
         self._stats_task: asyncio.Task[None] | None = None
-        self._images: dict[str, str] = {}
+        self._images: dict[str, tuple[str, str | None]] = {}
         self._inspect_limit = asyncio.Semaphore(INSPECT_CONCURRENCY)
 
     @property
@@ -115,7 +115,7 @@ class DockerCoordinator(ClientCoordinator[DockerClient]):
                 self._metrics.pop(name, None)
             if container is None:
                 continue
-            self._note_image(name, container.image)
+            self._note_image(name, container)
             data[container_key(self.engine_id, name)] = self._container_state(
                 container, started.get(name)
             )
@@ -365,13 +365,17 @@ class DockerCoordinator(ClientCoordinator[DockerClient]):
             translation_placeholders={"name": name, "engine": self.config_entry.title},
         )
 
-    def _note_image(self, name: str, image: str) -> None:
-        """Keep the device's model (the image) current after a recreate."""
-        if self._images.get(name) == image:
+    def _note_image(self, name: str, container: Container) -> None:
+        """Keep the device's model (the image) and software version (its
+        release) current after a recreate or an image update."""
+        shown = (container.image, container.version)
+        if self._images.get(name) == shown:
             return
-        self._images[name] = image
+        self._images[name] = shown
         device = entry_device(
             self.hass, self.config_entry.entry_id, container_key(self.engine_id, name)
         )
-        if device is not None and device.model != image:
-            dr.async_get(self.hass).async_update_device(device.id, model=image)
+        if device is not None and (device.model, device.sw_version) != shown:
+            dr.async_get(self.hass).async_update_device(
+                device.id, model=container.image, sw_version=container.version
+            )

@@ -82,19 +82,22 @@ class ContainerResource(Resource):
     reboot_completes_task = True
     coordinator: DockerCoordinator
 
-    def __init__(self, *, image: str | None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, image: str | None, version: str | None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.image = image
+        self.version = version
 
     @property
     def device_info(self) -> DeviceInfo:
-        engine = self.coordinator.engine
         info: dict[str, Any] = {
             "identifiers": {(DOMAIN, self.key)},
             "name": self.name,
             "manufacturer": "Docker",
             "model": self.image,
-            "sw_version": engine.server_version if engine else None,
+            # What it runs (the image's release), as a VPS shows its image.
+            "sw_version": self.version,
             **via(
                 entry_device(
                     self.coordinator.hass,

@@ -55,6 +55,7 @@ async def async_setup_kind(
                 entry=entry,
                 subentry_id=subentry_id,
                 image=listed.image if listed else None,
+                version=listed.version if listed else None,
             )
         )
     resources.extend(
