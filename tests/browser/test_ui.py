@@ -608,7 +608,19 @@ def test_logbook(
         )
         return rows, ours
 
-    rows, ours = rest(home, read)
+    # The recorder writes to its database every few seconds, and the logbook
+    # reads the database: wait for the cascade's last row before counting.
+    deadline = time.monotonic() + 30
+    while True:
+        rows, ours = rest(home, read)
+        if any(
+            r.get("entity_id") == "sensor.jellyfin_status"
+            and r.get("state") == "stopped"
+            for r in rows
+        ):
+            break
+        assert time.monotonic() < deadline, f"no 'jellyfin stopped' row: {rows}"
+        time.sleep(1)
     # WakeHub's lines name the power switch they are about (so they show on
     # its device page): they are told apart by their domain.
     explanations = [r for r in rows if r.get("domain") == "wakehub"]
