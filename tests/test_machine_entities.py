@@ -149,7 +149,7 @@ async def test_changed_host_key_raises_a_repair_and_is_fixed(
     client = await repairs_client(hass, hass_client)
     flow = await start_fix_flow(client, issue_id)
     assert flow["type"] == "menu"
-    assert flow["step_id"] == "init"
+    assert flow["step_id"] == "confirm"
     assert flow["menu_options"] == ["trust", "not_trusted"]
     assert (
         flow["description_placeholders"]["fingerprint"]

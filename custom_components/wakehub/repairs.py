@@ -11,6 +11,7 @@ A proposed link (links.py) is created only when the user confirms it.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
@@ -33,27 +34,61 @@ if TYPE_CHECKING:
 from .schema import vol
 
 
-class ChangedPinRepairFlow(RepairsFlow):
+class EntryRepairFlow(RepairsFlow):
+    """A fix about one entry, asked in its `confirm` step; it ends, saying so,
+    when the entry was deleted while the repair was open."""
+
+    def __init__(self, entry_id: str) -> None:
+        self._entry_id = entry_id
+
+    def _entry(self) -> ConfigEntry | None:
+        return self.hass.config_entries.async_get_entry(self._entry_id)
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        # The repairs manager passes the issue's data here as if it were an
+        # answer: the question comes next.
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        if (entry := self._entry()) is None:
+            return self.async_abort(reason="entry_removed")
+        return await self.confirm(entry, user_input)
+
+    @abstractmethod
+    async def confirm(
+        self, entry: ConfigEntry, user_input: dict[str, Any] | None
+    ) -> RepairsFlowResult:
+        """The question (`user_input` None), then what the answer does."""
+
+
+class ChangedPinRepairFlow(EntryRepairFlow):
     """The fix of a pin that changed: the new one is shown beside the pinned one
     (TRUST_OPTIONS). Trusted, exactly the one shown is pinned and the entry set
     up again; not trusted, nothing changes and the issue stays."""
 
     def __init__(self, entry_id: str, field: str) -> None:
-        self._entry_id = entry_id
+        super().__init__(entry_id)
         self._field = field  # where the entry keeps its pin
         self._presented: str | None = None  # what the menu showed
 
-    def _ask(
-        self,
-        step_id: str,
-        entry: ConfigEntry,
-        presented: str,
-        shown: str,
-        previous: str,
+    @abstractmethod
+    async def new_pin(self, entry: ConfigEntry) -> tuple[str, str, str]:
+        """(the new pin, it as shown, the pinned one as shown); WakeHubError
+        when the server must be asked and does not answer."""
+
+    async def confirm(
+        self, entry: ConfigEntry, user_input: dict[str, Any] | None
     ) -> RepairsFlowResult:
-        self._presented = presented
+        try:
+            self._presented, shown, previous = await self.new_pin(entry)
+        except WakeHubError:
+            return self.async_abort(reason="cannot_connect")
         return self.async_show_menu(
-            step_id=step_id,
+            step_id="confirm",
             menu_options=TRUST_OPTIONS,
             description_placeholders={
                 "name": entry.title,
@@ -65,8 +100,7 @@ class ChangedPinRepairFlow(RepairsFlow):
     async def async_step_trust(
         self, user_input: dict[str, Any] | None = None
     ) -> RepairsFlowResult:
-        entry = self.hass.config_entries.async_get_entry(self._entry_id)
-        if entry is None:
+        if (entry := self._entry()) is None:
             return self.async_abort(reason="entry_removed")
         assert self._presented is not None  # the menu that leads here showed it
         self.hass.config_entries.async_update_entry(
@@ -88,19 +122,9 @@ class HostKeyChangedRepairFlow(ChangedPinRepairFlow):
     def __init__(self, entry_id: str) -> None:
         super().__init__(entry_id, CONF_HOST_KEY)
 
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
-    ) -> RepairsFlowResult:
-        entry = self.hass.config_entries.async_get_entry(self._entry_id)
-        if entry is None:
-            return self.async_abort(reason="entry_removed")
-        try:
-            key = await fetch_host_key(entry.data[CONF_HOST], entry.data[CONF_SSH_PORT])
-        except WakeHubError:
-            return self.async_abort(reason="cannot_connect")
-        return self._ask(
-            "init",
-            entry,
+    async def new_pin(self, entry: ConfigEntry) -> tuple[str, str, str]:
+        key = await fetch_host_key(entry.data[CONF_HOST], entry.data[CONF_SSH_PORT])
+        return (
             key,
             host_key_fingerprint(key),
             host_key_fingerprint(entry.data[CONF_HOST_KEY]),
@@ -115,48 +139,23 @@ class CertificateChangedRepairFlow(ChangedPinRepairFlow):
         super().__init__(entry_id, CONF_FINGERPRINT)
         self._fingerprint = fingerprint
 
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
-    ) -> RepairsFlowResult:
-        # The repairs manager passes the issue here: the question comes next.
-        return await self.async_step_confirm()
-
-    async def async_step_confirm(
-        self, user_input: dict[str, Any] | None = None
-    ) -> RepairsFlowResult:
-        entry = self.hass.config_entries.async_get_entry(self._entry_id)
-        if entry is None:
-            return self.async_abort(reason="entry_removed")
-        return self._ask(
-            "confirm",
-            entry,
-            self._fingerprint,
-            self._fingerprint,
-            str(entry.data.get(CONF_FINGERPRINT)),
-        )
+    async def new_pin(self, entry: ConfigEntry) -> tuple[str, str, str]:
+        pinned = str(entry.data.get(CONF_FINGERPRINT))
+        return self._fingerprint, self._fingerprint, pinned
 
 
-class LinkProposalRepairFlow(RepairsFlow):
+class LinkProposalRepairFlow(EntryRepairFlow):
     """Confirm a host link WakeHub proposes ("pve1 looks like the node pve1")."""
 
     def __init__(self, issue_id: str, data: dict[str, Any]) -> None:
+        super().__init__(str(data["entry_id"]))
         self._issue_id = issue_id
-        self._entry_id = str(data["entry_id"])
         self._slot = str(data["slot"]) or None
         self._link = str(data["link"])
 
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
+    async def confirm(
+        self, entry: ConfigEntry, user_input: dict[str, Any] | None
     ) -> RepairsFlowResult:
-        # The repairs manager passes the issue here: the question comes next.
-        return await self.async_step_confirm()
-
-    async def async_step_confirm(
-        self, user_input: dict[str, Any] | None = None
-    ) -> RepairsFlowResult:
-        entry = self.hass.config_entries.async_get_entry(self._entry_id)
-        if entry is None:
-            return self.async_abort(reason="entry_removed")
         if user_input is not None:
             self.hass.config_entries.async_update_entry(
                 entry, options=options_with_link(entry, self._slot, self._link)
@@ -178,25 +177,16 @@ class LinkProposalRepairFlow(RepairsFlow):
 OVH_ACCESS_RULES_PREFIX = "ovh_access_rules_"
 
 
-class OvhAccessRulesRepairFlow(RepairsFlow):
+class OvhAccessRulesRepairFlow(EntryRepairFlow):
     """Explain the missing rules, then start the reauth that requests them."""
 
     def __init__(self, entry_id: str, rules: str) -> None:
-        self._entry_id = entry_id
+        super().__init__(entry_id)
         self._rules = rules
 
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
+    async def confirm(
+        self, entry: ConfigEntry, user_input: dict[str, Any] | None
     ) -> RepairsFlowResult:
-        # The repairs manager passes the issue here: the question comes next.
-        return await self.async_step_confirm()
-
-    async def async_step_confirm(
-        self, user_input: dict[str, Any] | None = None
-    ) -> RepairsFlowResult:
-        entry = self.hass.config_entries.async_get_entry(self._entry_id)
-        if entry is None:
-            return self.async_abort(reason="entry_removed")
         if user_input is not None:
             # The reauth asks for a new key with every rule; the issue goes
             # once the entry is set up again with it.
