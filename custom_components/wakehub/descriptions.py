@@ -199,22 +199,27 @@ async def _reboot(power: PowerManager, resource: Resource) -> None:
 
 async def _force_stop(power: PowerManager, resource: Resource) -> None:
     await act(
-        resource, capability(resource, ForceStoppable, "force_stop").async_force_stop
+        power,
+        resource,
+        capability(resource, ForceStoppable, "force_stop").async_force_stop,
     )
 
 
 async def _reset(power: PowerManager, resource: Resource) -> None:
-    await act(resource, capability(resource, Resettable, "reset").async_reset)
+    await act(power, resource, capability(resource, Resettable, "reset").async_reset)
 
 
-async def act(resource: Resource, action: Callable[[], Awaitable[Any]]) -> None:
+async def act(
+    power: PowerManager, resource: Resource, action: Callable[[], Awaitable[Any]]
+) -> None:
     """A button's direct request to the platform: its failure translated, then
-    the new state shown at once."""
-    try:
-        await action()
-    except WakeHubError as err:
-        raise translate_error(err, resource.name) from err
-    await resource.coordinator.async_request_refresh()
+    the new state shown at once (and known to be WakeHub's doing: observed.py)."""
+    with power.observer.acting(resource):
+        try:
+            await action()
+        except WakeHubError as err:
+            raise translate_error(err, resource.name) from err
+        await resource.coordinator.async_request_refresh()
 
 
 def _running(state: ResourceState) -> bool:

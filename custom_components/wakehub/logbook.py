@@ -57,6 +57,13 @@ _RESULT_TEXTS: Mapping[Result, str] = {
     Result.DECIDED: "line.decided",
     Result.WAITING: "line.waiting_dependencies",
 }
+# A change WakeHub did not make (observed.py): (it started, with its host).
+_OBSERVED_TEXTS: Mapping[tuple[bool, bool], str] = {
+    (True, False): "line.started_outside",
+    (False, False): "line.stopped_outside",
+    (True, True): "line.started_with_host",
+    (False, True): "line.stopped_with_host",
+}
 _WAITING_TEXTS: Mapping[Step, str] = {
     Step.PLATFORM: "line.waiting_platform",
     Step.DEPENDENTS: "line.waiting_dependents",
@@ -140,6 +147,8 @@ class Writer:
         return Line(subject, self.message(event), icon)
 
     def message(self, event: PowerEvent) -> str:
+        if event.result is Result.OBSERVED:
+            return self._observed(event)
         key = _RESULT_TEXTS[event.result]
         if event.result is Result.WAITING and event.step is not None:
             key = _WAITING_TEXTS.get(event.step, key)
@@ -159,6 +168,18 @@ class Writer:
                 "line.taken_down", line=line, names=", ".join(event.unmanaged)
             )
         return line
+
+    def _observed(self, event: PowerEvent) -> str:
+        """A change WakeHub did not make, and the host it came with, if any."""
+        reason = event.reason
+        host = (
+            reason.resource if reason and reason.kind is ReasonKind.WITH_HOST else None
+        )
+        started = event.action in (PowerAction.START, PowerAction.START_ALONE)
+        return self._text(
+            _OBSERVED_TEXTS[started, host is not None],
+            name=self.label(host) if host is not None else "",
+        )
 
     def _why(self, event: PowerEvent) -> str:
         """The reason in words, where it is not the error nor the activity."""

@@ -13,7 +13,7 @@ It owns what no single platform can:
 - the changes under way, shown by the status and progress sensors
   (transitions.py);
 - the `wakehub_power` events that explain each step in the logbook
-  (power_events.py).
+  (power_events.py), and the changes WakeHub did not make (observed.py).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .cascade import Cascade
 from .const import DOMAIN
 from .graph import PowerGraph
 from .hosting import HostReport
+from .observed import PowerObserver
 from .power_events import PowerAction, PowerEvent, Reason, async_fire_power_event
 from .resource import Resource
 from .transitions import SIGNAL_TRANSITION, Transition, Transitions
@@ -65,17 +66,22 @@ class PowerManager:
             ),
         )
         self._running: dict[tuple[str, PowerAction], asyncio.Task[None]] = {}
+        self.observer = PowerObserver(
+            self.resources, self.graph, self.transitions, self.fire
+        )
 
     # -- registry -------------------------------------------------------------
     @callback
     def async_register(self, resource: Resource) -> Callable[[], None]:
         self.resources[resource.key] = resource
         untrack = self.graph.async_track(resource)
+        unwatch = self.observer.async_watch(resource)  # after the graph's
 
         @callback
         def unregister() -> None:
             if self.resources.get(resource.key) is resource:
                 del self.resources[resource.key]
+            unwatch()
             untrack()
 
         return unregister
@@ -152,7 +158,8 @@ class PowerManager:
 
     @callback
     def fire(self, resource: Resource, event: PowerEvent) -> None:
-        """Record a decision taken elsewhere (the idle detector) as an event."""
+        """Record a decision taken elsewhere (the idle detector, the observer)
+        as an event."""
         async_fire_power_event(self.hass, resource, event)
 
 

@@ -12,7 +12,7 @@ Fields of an event (empty ones are left out):
 - `waiting_for`: what a start waits for, each `{"name", "kind"}`;
 - `cause`: the resource the reason is about, `{"name", "kind"}`: the dependent
   whose stop released this one (`released_by`), the host going down under it
-  (`host_stopping`);
+  (`host_stopping`), the host it went down or came up with (`with_host`);
 - `managed`, `unmanaged`, `platforms`: names of what keeps a host on (resources
   of WakeHub, workloads it does not manage, servers that could not be asked), and
   for a host stopped directly, what went down with it (`unmanaged`);
@@ -77,6 +77,7 @@ class Result(StrEnum):
     KEPT_ON = "kept_on"
     CANCELLED = "cancelled"
     DECIDED = "decided"
+    OBSERVED = "observed"  # a change WakeHub did not make, seen by a poll
 
 
 #: The error a change that did not end in time raises, by what was asked.
@@ -102,6 +103,7 @@ class ReasonKind(StrEnum):
     IN_USE = "in_use"  # something still runs on it (`managed`, `unmanaged`)
     PLATFORM_UNREACHABLE = "platform_unreachable"  # a server on it cannot be asked
     NOT_STOPPED_WITH_DEPENDENTS = "not_stopped_with_dependents"  # its setting
+    WITH_HOST = "with_host"  # it went down or came up with its host (`cause`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +112,8 @@ class Reason:
 
     kind: ReasonKind
     #: The resource that caused it: the dependent whose stop released it
-    #: (RELEASED_BY), the host going down under it (HOST_STOPPING).
+    #: (RELEASED_BY), the host going down under it (HOST_STOPPING), the host
+    #: it went down or came up with (WITH_HOST).
     resource: Named | None = None
 
 

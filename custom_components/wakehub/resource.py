@@ -112,6 +112,12 @@ class Resource(ABC):
             ids.insert(0, link)
         return ids
 
+    def acts_on(self) -> tuple[str, ...]:
+        """Keys of the other resources its own start and stop change (a compose
+        stack: its containers), so those changes count as WakeHub's
+        (observed.py)."""
+        return ()
+
     def known_as(self) -> KnownAs:
         """The names and addresses this resource is known by, to propose links."""
         return KnownAs.of(names=[self.name])

@@ -44,7 +44,7 @@ from .capabilities import (
 )
 from .const import ATTR_CASCADE, DOMAIN, SERVICE_REBOOT, SERVICE_START, SERVICE_STOP
 from .ovh_services import async_setup_ovh_services
-from .power import async_get_power_manager
+from .power import PowerManager, async_get_power_manager
 from .resource import Resource
 from .schema import vol
 
@@ -122,15 +122,21 @@ async def async_resolve_resources(call: ServiceCall) -> list[Resource]:
 
 
 async def _each[T](
-    resources: list[Resource], act: Callable[[Resource], Awaitable[T]]
+    power: PowerManager,
+    resources: list[Resource],
+    act: Callable[[Resource], Awaitable[T]],
 ) -> dict[str, T]:
-    """Run `act` on every resource in parallel; client errors become translated."""
+    """Run `act` on every resource in parallel; client errors become translated.
+
+    What an action changes is WakeHub's doing (observed.py): a restored
+    snapshot that leaves a VM stopped is not "stopped outside WakeHub"."""
 
     async def one(resource: Resource) -> T:
-        try:
-            return await act(resource)
-        except WakeHubError as err:
-            raise translate_error(err, resource.name) from err
+        with power.observer.acting(resource):
+            try:
+                return await act(resource)
+            except WakeHubError as err:
+                raise translate_error(err, resource.name) from err
 
     results = await asyncio.gather(*(one(r) for r in resources))
     return {r.key: result for r, result in zip(resources, results, strict=True)}
@@ -184,7 +190,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
             resources = await async_resolve_resources(call)
             # The whole call is refused when one target cannot do it.
             able = {r.key: capability(r, protocol, name, refusal) for r in resources}
-            results = await _each(resources, lambda r: act(r, able[r.key], call))
+            results = await _each(power, resources, lambda r: act(r, able[r.key], call))
             if response is not SupportsResponse.ONLY:
                 await _async_show_outcome(resources)
             if response is SupportsResponse.ONLY or call.return_response:

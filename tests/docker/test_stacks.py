@@ -27,7 +27,7 @@ from custom_components.wakehub.const import CONF_HOST_LINK, CONF_TIMEOUT, DOMAIN
 from custom_components.wakehub.devices import entry_device
 from custom_components.wakehub.kinds.docker.compose import stack_members
 from custom_components.wakehub.power import async_get_power_manager
-from tests.conftest import machine_data
+from tests.conftest import machine_data, record_events
 from tests.simulators.docker import DockerSimulator
 from tests.simulators.machine import MachineSimulator
 
@@ -152,6 +152,35 @@ async def test_stack_starts_in_order_and_stops_in_reverse(
     assert finished == sorted(finished, reverse=True)  # type: ignore[type-var]
     assert len(set(finished)) == len(finished)
     assert all(c.exit_code == 0 for c in members)
+
+
+async def test_a_stack_changes_its_followed_members_as_wakehub(
+    hass: HomeAssistant, stack_sim: DockerSimulator
+) -> None:
+    """A member followed on its own too: the stack's start and stop are
+    WakeHub's, not changes made outside it; a member stopped by hand is one."""
+    entry = docker_entry_for(stack_sim, ("media-jellyfin-1",), stacks=("media",))
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    events = record_events(hass, "wakehub_power")
+
+    await _switch(hass, "turn_on", "switch.media")
+    await _refresh(hass, entry)
+    await _switch(hass, "turn_off", "switch.media")
+    await _refresh(hass, entry)
+    assert hass.states.get("switch.media_jellyfin_1").state == STATE_OFF
+    assert [e for e in events if e.data["result"] == "observed"] == []
+
+    await _switch(hass, "turn_on", "switch.media")
+    events.clear()
+    stack_sim.set_state("media-jellyfin-1", "exited")
+    await _refresh(hass, entry)
+    # The stack, partly up, reads `starting`: no change of power to tell.
+    assert [(e.data["name"], e.data["action"], e.data["result"]) for e in events] == [
+        ("media-jellyfin-1", "stop", "observed")
+    ]
+    assert hass.states.get("sensor.media_status").state == "starting"
 
 
 async def test_partly_running_stack(

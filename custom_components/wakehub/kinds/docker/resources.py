@@ -20,8 +20,9 @@ from ...hosting import stored_link
 from ...naming import Noun
 from ...resource import Resource
 from .compose import HEALTHY, awaited, stack_members
-from .const import CONF_STOP_GRACE
+from .const import CONF_STOP_GRACE, container_key
 from .descriptions import CONTAINER, ENGINE, STACK
+from .state import StackState
 
 if TYPE_CHECKING:
     from .coordinator import DockerCoordinator
@@ -186,6 +187,17 @@ class StackResource(Resource):
     def host_link_id(self) -> str | None:
         """The VM or machine the engine runs on, when the user linked it."""
         return stored_link(self.entry, None)
+
+    def acts_on(self) -> tuple[str, ...]:
+        """Its containers as last polled (those WakeHub follows on their own
+        start and stop with it)."""
+        state = self.state
+        if not isinstance(state, StackState):
+            return ()
+        engine = self.coordinator.engine_id
+        return tuple(
+            container_key(engine, name) for name in state.running + state.not_running
+        )
 
     async def _members(self) -> list[Container]:
         """The stack's containers now, in start order (not the last poll's: a

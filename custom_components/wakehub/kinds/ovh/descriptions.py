@@ -174,17 +174,19 @@ MODEL = WakeHubSensorEntityDescription[OvhVpsState](
 
 async def _rescue_on(power: PowerManager, resource: Resource) -> None:
     rescue = capability(resource, Rescue, "rescue")
-    await act(resource, lambda: rescue.async_rescue(True))
+    await act(power, resource, lambda: rescue.async_rescue(True))
 
 
 async def _rescue_off(power: PowerManager, resource: Resource) -> None:
     rescue = capability(resource, Rescue, "rescue")
-    await act(resource, lambda: rescue.async_rescue(False))
+    await act(power, resource, lambda: rescue.async_rescue(False))
 
 
 async def _create_snapshot(power: PowerManager, resource: Resource) -> None:
     snapshots = capability(resource, Snapshots, "create_snapshot")
-    await act(resource, lambda: snapshots.async_create_snapshot(None, None, False))
+    await act(
+        power, resource, lambda: snapshots.async_create_snapshot(None, None, False)
+    )
 
 
 def _in_rescue(state: OvhVpsState) -> bool:
