@@ -19,10 +19,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 import json
 import re
+import ssl
 import threading
 import time
 from typing import Any
 from urllib.parse import quote
+import urllib.request
 
 import aiohttp
 import pytest
@@ -41,7 +43,7 @@ from tests.simulators.demo_setup import (
     DEMO_USERNAME,
     HomeAssistantApi,
 )
-from tests.simulators.proxmox import DEFAULT_TOKEN_SECRET
+from tests.simulators.proxmox import DEFAULT_TOKEN_ID, DEFAULT_TOKEN_SECRET
 
 Page = Any  # playwright.sync_api.Page (imported lazily: the suite may skip)
 pytestmark = pytest.mark.timeout(300)  # the first test starts Home Assistant
@@ -651,6 +653,49 @@ def test_logbook(
     expect(page.get_by_text(wakehub_line).first).to_be_visible()
     page.wait_for_timeout(500)
     shot(page, "logbook")
+
+
+def test_stopped_outside_wakehub(
+    browser_page: Page, home: HomeAssistant, lab: DemoLab
+) -> None:
+    """media shut down from Proxmox's own interface, not from WakeHub: its
+    device page says it stopped outside WakeHub, and homepage's (a container
+    on its engine) that it stopped with media."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    now = states(home)
+    assert switch_state(now, "homepage") == "on", "needs test_logbook's cascade"
+    request = urllib.request.Request(
+        f"https://{HOST}:{lab.ports['proxmox']}/api2/json/nodes/pve1/qemu/100"
+        "/status/shutdown",
+        method="POST",
+        headers={
+            "Authorization": f"PVEAPIToken={DEFAULT_TOKEN_ID}={DEFAULT_TOKEN_SECRET}"
+        },
+    )
+    # The lab's self-signed certificate: this test is the user at Proxmox's
+    # web interface, not WakeHub (which pinned it).
+    insecure = ssl.create_default_context()
+    insecure.check_hostname = False
+    insecure.verify_mode = ssl.CERT_NONE
+    with urllib.request.urlopen(request, context=insecure, timeout=10):  # noqa: S310
+        pass
+    wait_for(
+        lambda: switch_state(states(home), "homepage") == "off",
+        90,
+        lambda: "homepage to stop with media",
+    )
+    lines = EN["logbook"]["line"]
+    open_device(page, home, "media")
+    expect(page.get_by_text(lines["stopped_outside"]).first).to_be_visible(
+        timeout=30_000
+    )
+    open_device(page, home, "homepage")
+    with_media = lines["stopped_with_host"].format(name="media (VM)")
+    expect(page.get_by_text(with_media).first).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(500)  # the cards' icons and values settle
+    shot(page, "stopped-outside")
 
 
 def say(capsys: pytest.CaptureFixture[str], text: str) -> None:
