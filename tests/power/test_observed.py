@@ -94,6 +94,25 @@ async def test_containers_go_down_and_come_up_with_their_vm(
     ]
 
 
+async def test_a_host_switched_off_by_hand_takes_the_chain_down(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    """The node's power button: each layer says what it went down with."""
+    describe = await async_logbook(hass)
+    await turn(hass, "turn_on", JELLYFIN)
+    events = record_events(hass, "wakehub_power")
+
+    await lab.node.power_off()  # the Proxmox API goes with it
+    await poll_until(hass, lab, lambda: hass.states.get(VM_SWITCH).state == "off")
+    lab.pve.guests[100].status = "stopped"  # and the VM's engine
+    await poll_until(hass, lab, lambda: hass.states.get(JELLYFIN).state == "off")
+    assert sorted((describe(e)["name"], describe(e)["message"]) for e in events) == [
+        ("Node pve1", "Stopped outside WakeHub"),
+        ("docker", "Stopped with Node pve1, which it runs on"),
+        ("jellyfin", "Stopped with docker, which it runs on"),
+    ]
+
+
 async def test_a_silent_engine_is_no_news(
     hass: HomeAssistant, lab: Lab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
