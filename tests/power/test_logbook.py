@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from hypothesis import given, settings, strategies as st
 
+from custom_components.wakehub.naming import Noun
+from custom_components.wakehub.power_events import (
+    AwakeKind,
+    PowerAction,
+    PowerEvent,
+    ReasonKind,
+    Result,
+    Step,
+)
 from tests.conftest import record_events
+from tests.hostile import hostile_values
 from tests.power.conftest import JELLYFIN, Lab, turn
 from tests.power.logbook_lines import async_logbook
 
@@ -101,3 +114,59 @@ async def test_the_logbook_speaks_home_assistants_language(
     assert messages[0] == "Démarrage : en attente de docker"
     assert "Démarrage terminé" in messages
     assert "Arrêt demandé : plus nécessaire à jellyfin" in messages
+
+
+async def test_any_recorded_event_gets_a_line(hass: HomeAssistant) -> None:
+    """An event an automation fired, or one an older or newer version recorded:
+    whatever its data, it gets a line of text, never an error (the logbook
+    would drop the row and log a traceback)."""
+    describe = await async_logbook(hass)
+    named = st.fixed_dictionaries(
+        {"name": st.text(max_size=10), "kind": st.sampled_from([*Noun, "ghost"])}
+    )
+    fields: dict[str, st.SearchStrategy[Any]] = {
+        "name": st.text(max_size=10),
+        "kind": st.sampled_from([*Noun, "ghost"]),
+        "entity_id": st.just(JELLYFIN),
+        "action": st.sampled_from([*PowerAction, "teleport"]),
+        "step": st.sampled_from([*Step, "leap"]),
+        "result": st.sampled_from([*Result, "maybe"]),
+        "reason": st.sampled_from([*ReasonKind, "why"]),
+        "cause": named,
+        "waiting_for": st.lists(named, max_size=3),
+        "managed": st.lists(st.text(max_size=8), max_size=3),
+        "unmanaged": st.lists(st.text(max_size=8), max_size=3),
+        "platforms": st.lists(st.text(max_size=8), max_size=3),
+        "error": st.text(max_size=20),
+        "translation_key": st.sampled_from(["timeout", "cannot_connect", "nope"]),
+        "translation_placeholders": st.dictionaries(
+            st.sampled_from(["name", "message", "error"]), st.text(max_size=8)
+        ),
+        "activity": st.lists(
+            st.fixed_dictionaries(
+                {"kind": st.sampled_from([*AwakeKind, "ghost"])},
+                optional={"subject": hostile_values, "value": hostile_values},
+            ),
+            max_size=2,
+        ),
+        "idle_minutes": st.integers(),
+    }
+    events = st.fixed_dictionaries(
+        {},
+        optional={key: value | hostile_values for key, value in fields.items()},
+    )
+    seen = 0
+
+    @given(data=events | hostile_values)
+    @settings(max_examples=400, deadline=None)
+    def any_event(data: Any) -> None:
+        nonlocal seen
+        seen += 1
+        data = data if isinstance(data, dict) else {"result": data}
+        line = describe(data)
+        assert all(isinstance(value, str) for value in line.values())
+        if PowerEvent.from_data(data) is not None:  # one this version knows
+            assert line["message"]
+
+    any_event()
+    assert seen >= 400
