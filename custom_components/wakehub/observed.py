@@ -9,18 +9,20 @@ whether WakeHub did it.
 
 After each poll, a resource found running where it was last seen stopped (or the
 other way) is a change WakeHub did not make when nothing of WakeHub's acted on it
-since the poll before: no change under way (transitions.py: a start or stop
-ends with a poll that sees it done, while it is still under way), no action or
-button (`acting`), on it or on a resource whose start and stop change it (a
-compose stack's containers: `Resource.acts_on`). It fires a `wakehub_power` event with the result `observed`:
+since the poll before, on it or on a resource whose start and stop change it (a
+compose stack's containers: `Resource.acts_on`):
+- no change under way (transitions.py): a start or stop ends with a poll that
+  sees it done while it is still under way;
+- no action or button (`acting`), nor one that ended since that poll.
+It fires a `wakehub_power` event with the result `observed`:
 - with the reason `with_host` and the host as `cause` when its server sleeps
   with that host (asleep.py): it went down with it, or came up with it;
 - with no reason otherwise: "outside WakeHub".
 
-Only clean states count (running, stopped): a paused container, a VPS in rescue
-or a server that cannot be asked (whose last answer is all that is kept) says
-nothing about a change. The first state a
-resource is seen in (at setup, after a reload) is where it starts, not a change.
+Only clean states count (running, stopped): a paused container or a VPS in
+rescue says nothing about a change, nor does a server that cannot be asked (its
+last answer, all that is kept of it, is old news). The first state a resource is
+seen in (at setup, after a reload) is where it starts, not a change.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 import contextlib
 from dataclasses import dataclass
+import math
+from time import monotonic
 
 from homeassistant.core import CALLBACK_TYPE, callback
 
@@ -47,6 +51,9 @@ class _Seen:
 
     running: bool
     asleep: bool
+    #: When (monotonic): what WakeHub did after this is what a change is
+    #: measured against.
+    at: float
 
 
 class PowerObserver:
@@ -66,8 +73,8 @@ class PowerObserver:
         self._seen: dict[str, _Seen] = {}
         #: Resources an action is running on, and how many actions.
         self._acting: dict[str, int] = {}
-        #: Resources WakeHub acted on since their last poll.
-        self._acted: set[str] = set()
+        #: When an action on each resource last ended (monotonic).
+        self._acted: dict[str, float] = {}
 
     @callback
     def async_watch(self, resource: Resource) -> CALLBACK_TYPE:
@@ -86,6 +93,7 @@ class PowerObserver:
         def unwatch() -> None:
             unlisten()
             self._seen.pop(resource.key, None)
+            self._acted.pop(resource.key, None)
 
         return unwatch
 
@@ -93,13 +101,13 @@ class PowerObserver:
     def acting(self, resource: Resource) -> Iterator[None]:
         """WakeHub acts on `resource` while the block runs (an action, a
         button): the change it makes, seen by a poll during the block or the
-        one after, is WakeHub's."""
+        first one after, is WakeHub's."""
         key = resource.key
         self._acting[key] = self._acting.get(key, 0) + 1
         try:
             yield
         finally:
-            self._acted.add(key)
+            self._acted[key] = monotonic()
             if (count := self._acting.pop(key) - 1) > 0:
                 self._acting[key] = count
 
@@ -113,13 +121,12 @@ class PowerObserver:
         if state is None or not (state.is_running or state.is_stopped):
             return
         asleep = coordinator.asleep
-        seen, self._seen[key] = self._seen.get(key), _Seen(state.is_running, asleep)
-        acted = key in self._acted
-        self._acted.discard(key)
-        if seen is None or seen.running == state.is_running or acted:
+        seen = self._seen.get(key)
+        self._seen[key] = _Seen(state.is_running, asleep, monotonic())
+        if seen is None or seen.running == state.is_running:
             return
-        if self._acting_on(key) or any(
-            self._acting_on(other.key)
+        if self._acted_on(key, seen.at) or any(
+            self._acted_on(other.key, seen.at)
             for other in self._resources.values()
             if key in other.acts_on()
         ):
@@ -138,9 +145,14 @@ class PowerObserver:
             ),
         )
 
-    def _acting_on(self, key: str) -> bool:
-        """Whether a change or an action of WakeHub's runs on `key` now."""
-        return self._transitions.get(key) is not None or key in self._acting
+    def _acted_on(self, key: str, since: float) -> bool:
+        """Whether a change or an action of WakeHub's runs on `key` now, or an
+        action on it ended after `since`."""
+        return (
+            self._transitions.get(key) is not None
+            or key in self._acting
+            or self._acted.get(key, -math.inf) >= since
+        )
 
     def _host(self, resource: Resource) -> Resource | None:
         link = resource.host_link_id
