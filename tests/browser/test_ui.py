@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import json
 import re
 import ssl
@@ -845,3 +845,49 @@ def test_restart_while_the_lab_sleeps(browser_page: Page, home: HomeAssistant) -
         dismiss.first.click()
     page.wait_for_timeout(500)  # the cards' icons and values settle
     shot(page, "restart-asleep")
+
+
+def test_every_change_said_by_who_made_it(
+    home: HomeAssistant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Over the whole suite (wizards, cascades, a wake link, a renewed
+    certificate, a restart), the only changes WakeHub says it did not make are
+    the ones the lab made: a guest Proxmox starts when its node boots, a
+    container its engine starts with its VM, and the VM shut down from Proxmox
+    by test_stopped_outside_wakehub. Anything else would be WakeHub's own doing
+    told as someone else's."""
+    lines = EN["logbook"]["line"]
+    told = [
+        re.compile(re.escape(lines[key]).replace(re.escape("{name}"), ".+"))
+        for key in (
+            "started_outside",
+            "stopped_outside",
+            "started_with_host",
+            "stopped_with_host",
+        )
+    ]
+
+    async def read(api: HomeAssistantApi) -> list[dict[str, Any]]:
+        # From before the suite to now (without an end, a day from the start).
+        since = quote((datetime.now(UTC) - timedelta(hours=2)).isoformat())
+        end = quote(datetime.now(UTC).isoformat())
+        rows: list[dict[str, Any]] = await api.get(
+            f"/api/logbook/{since}?end_time={end}"
+        )
+        return rows
+
+    observed = [
+        f"{row.get('name')}: {row.get('message')}"
+        for row in rest(home, read)
+        if row.get("domain") == "wakehub"
+        and any(pattern.fullmatch(str(row.get("message"))) for pattern in told)
+    ]
+    say(capsys, f"changes WakeHub did not make, over the suite: {observed}")
+    with_host = lines["started_with_host"]
+    assert set(observed) <= {
+        f"pihole: {with_host.format(name='pve1 (machine)')}",
+        f"homepage: {with_host.format(name='media (VM)')}",
+        f"media (VM): {lines['stopped_outside']}",
+        f"homepage: {lines['stopped_with_host'].format(name='media (VM)')}",
+    }
+    assert f"media (VM): {lines['stopped_outside']}" in observed
