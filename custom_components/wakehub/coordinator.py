@@ -19,7 +19,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .action_errors import update_failed
-from .api.errors import CertificateError, WakeHubError
+from .api.errors import CannotConnect, CertificateError, WakeHubError
 from .const import (
     CONF_FINGERPRINT,
     CONF_SCAN_INTERVAL,
@@ -27,7 +27,7 @@ from .const import (
     DOMAIN,
     PROBE_INTERVAL,
 )
-from .hosting import LinkTarget, Workload
+from .hosting import LinkTarget, Workload, entry_host_links
 from .state import ResourceState
 
 _LOGGER = logging.getLogger(__name__)
@@ -186,7 +186,29 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
         a repair: a pin is never replaced silently, and the user decides
         whether the change is theirs (its fix pins the certificate it shows:
         repairs.py).
+
+        A server that runs on a resource WakeHub powers (its entry is linked to
+        a host) is expected to stop answering whenever that host sleeps, every
+        night perhaps: that is no error. Its going silent is logged once at
+        INFO (as Home Assistant asks of a device that becomes unavailable), not
+        as the coordinator's ERROR, which it logs only for a poll that fails
+        after one that succeeded.
         """
+        title = self.config_entry.title
+        if (
+            isinstance(err, CannotConnect)
+            and not isinstance(err, CertificateError)  # it answers: a repair
+            and self.last_update_success
+            and self.data is not None  # the first poll: async_first_refresh says it
+            and entry_host_links(self.config_entry)
+        ):
+            _LOGGER.info(
+                "%s does not answer (%s); it runs on a resource WakeHub powers, "
+                "which may be off",
+                title,
+                err,
+            )
+            self.last_update_success = False
         pinned = self.config_entry.data.get(CONF_FINGERPRINT)
         if isinstance(err, CertificateError) and err.fingerprint and pinned:
             ir.async_create_issue(
@@ -207,7 +229,7 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
                     "previous": str(pinned),
                 },
             )
-        return update_failed(err, self.config_entry.title, can_reauth=self.can_reauth)
+        return update_failed(err, title, can_reauth=self.can_reauth)
 
     def _async_refresh_finished(self) -> None:
         if self.last_update_success:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     STATE_OFF,
@@ -308,3 +310,23 @@ async def test_pause_failure_is_translated(
         "name": "jellyfin",
         "message": "cgroup freezer unavailable",
     }
+
+
+async def test_an_engine_on_no_linked_host_that_goes_silent_is_an_error(
+    hass: HomeAssistant,
+    docker_sim: DockerSimulator,
+    init_docker: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Without a host that WakeHub powers, nothing says the engine may be off:
+    its silence is Home Assistant's usual ERROR, once."""
+    await docker_sim.stop()
+    for _ in range(2):
+        await init_docker.runtime_data.coordinator.async_refresh()
+    errors = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("custom_components") and r.levelno == logging.ERROR
+    ]
+    assert len(errors) == 1
+    assert errors[0].startswith("Error fetching wakehub docker-host data")

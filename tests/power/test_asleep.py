@@ -11,6 +11,7 @@ there, nobody knows.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from homeassistant.const import (
     STATE_OFF,
@@ -204,3 +205,30 @@ async def test_servers_never_seen_since_a_restart_while_the_lab_sleeps(
 
     await turn(hass, "turn_on", JELLYFIN)
     assert shown(hass, STATUS, JELLYFIN) == ["running", STATE_ON]
+
+
+async def test_a_server_asleep_with_its_host_is_no_error(
+    hass: HomeAssistant, lab: Lab, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every night the chain goes down, and its servers stop answering: that is
+    said once, at INFO, not as an ERROR in Home Assistant's log (and in
+    scripts/demo's terminal)."""
+    await turn(hass, "turn_on", JELLYFIN)
+    caplog.clear()
+    caplog.set_level(logging.INFO, logger="custom_components.wakehub")
+    await turn(hass, "turn_off", NODE_SWITCH)
+    for _ in range(3):
+        await poll(lab)
+    await hass.async_block_till_done()
+
+    ours = [r for r in caplog.records if r.name.startswith("custom_components")]
+    assert [r.getMessage() for r in ours if r.levelno >= logging.WARNING] == []
+    silent = [r.getMessage() for r in ours if "does not answer" in r.getMessage()]
+    assert sorted(message.split(" ")[0] for message in silent) == [
+        "docker-vm",
+        "homelab",
+    ]
+    assert all("may be off" in message for message in silent)
+
+    await turn(hass, "turn_on", JELLYFIN)
+    assert shown(hass, STATUS) == ["running"]
