@@ -179,6 +179,12 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
     asleep = False
     asleep_seen_at: float | None = None
 
+    @property
+    def may_be_off(self) -> bool:
+        """Whether its server runs on a resource WakeHub powers (its entry is
+        linked to a host), and so is expected not to answer at times."""
+        return bool(entry_host_links(self.config_entry))
+
     def poll_failed(self, err: WakeHubError) -> UpdateFailed | ConfigEntryAuthFailed:
         """What a failed poll raises (action_errors.update_failed).
 
@@ -187,12 +193,11 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
         whether the change is theirs (its fix pins the certificate it shows:
         repairs.py).
 
-        A server that runs on a resource WakeHub powers (its entry is linked to
-        a host) is expected to stop answering whenever that host sleeps, every
-        night perhaps: that is no error. Its going silent is logged once at
-        INFO (as Home Assistant asks of a device that becomes unavailable), not
-        as the coordinator's ERROR, which it logs only for a poll that fails
-        after one that succeeded.
+        A server that `may_be_off` stops answering whenever its host sleeps,
+        every night perhaps: that is no error. Its going silent is logged once
+        at INFO (as Home Assistant asks of a device that becomes unavailable),
+        not as the coordinator's ERROR, which it logs only for a poll that
+        fails after one that succeeded.
         """
         title = self.config_entry.title
         if (
@@ -200,7 +205,7 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
             and not isinstance(err, CertificateError)  # it answers: a repair
             and self.last_update_success
             and self.data is not None  # the first poll: async_first_refresh says it
-            and entry_host_links(self.config_entry)
+            and self.may_be_off
         ):
             _LOGGER.info(
                 "%s does not answer (%s); it runs on a resource WakeHub powers, "
@@ -277,9 +282,7 @@ class ClientCoordinator[ClientT](WakeHubCoordinator):
         self.client: ClientT = client
 
 
-async def async_first_refresh(
-    coordinator: WakeHubCoordinator, *, may_be_off: bool
-) -> None:
+async def async_first_refresh(coordinator: WakeHubCoordinator) -> None:
     """The first poll of an entry being set up.
 
     Normally a server that does not answer delays the setup (ConfigEntryNotReady),
@@ -292,7 +295,7 @@ async def async_first_refresh(
     try:
         await coordinator.async_config_entry_first_refresh()
     except ConfigEntryNotReady:
-        if not may_be_off:
+        if not coordinator.may_be_off:
             raise
         _LOGGER.info(
             "%s does not answer; it runs on a resource WakeHub powers, so it is set up "

@@ -28,9 +28,7 @@ async def async_setup_kind(
     client = create_client(hass, entry.data)
     coordinator = DockerCoordinator(hass, entry, client)
     try:
-        await async_first_refresh(
-            coordinator, may_be_off=bool(entry.options.get(CONF_HOST_LINK))
-        )
+        await async_first_refresh(coordinator)
     except BaseException:
         await client.close()
         raise

@@ -32,7 +32,7 @@ async def async_setup_kind(
     client = create_client(hass, entry.data)
     coordinator = ProxmoxCoordinator(hass, entry, client)
     links = entry.options.get(CONF_HOST_LINKS) or {}
-    await async_first_refresh(coordinator, may_be_off=any(links.values()))
+    await async_first_refresh(coordinator)
     cluster = coordinator.cluster
     if coordinator.cluster_state is not None:
         node_names = set(coordinator.cluster_state.nodes)
