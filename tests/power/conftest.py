@@ -78,6 +78,12 @@ async def turn(hass: HomeAssistant, service: str, entity_id: str) -> None:
     await hass.async_block_till_done()
 
 
+async def poll(lab: Lab) -> None:
+    """Poll every server of the lab once, machine first."""
+    for entry in (lab.machine_entry, lab.pve_entry, lab.docker_entry):
+        await entry.runtime_data.coordinator.async_refresh()
+
+
 @pytest.fixture(autouse=True)
 def fast_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pve_kind.const, "TASK_POLL_INTERVAL", 0.01)

@@ -22,17 +22,12 @@ from homeassistant.core import HomeAssistant
 import pytest
 
 from custom_components.wakehub import asleep
-from tests.power.conftest import JELLYFIN, NODE_SWITCH, VM_SWITCH, Lab, turn
+from tests.power.conftest import JELLYFIN, NODE_SWITCH, VM_SWITCH, Lab, poll, turn
 
 STATUS = "sensor.jellyfin_status"
 HEALTH = "sensor.jellyfin_health"
 REBOOT = "button.jellyfin_reboot"
 VM_STATUS = "sensor.docker_status"
-
-
-async def poll(lab: Lab) -> None:
-    for entry in (lab.machine_entry, lab.pve_entry, lab.docker_entry):
-        await entry.runtime_data.coordinator.async_refresh()
 
 
 def shown(hass: HomeAssistant, *entity_ids: str) -> list[str]:

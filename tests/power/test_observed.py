@@ -20,7 +20,7 @@ import pytest
 from custom_components.wakehub import asleep
 from custom_components.wakehub.const import DOMAIN
 from tests.conftest import record_events
-from tests.power.conftest import JELLYFIN, NODE_SWITCH, VM_SWITCH, Lab, turn
+from tests.power.conftest import JELLYFIN, NODE_SWITCH, VM_SWITCH, Lab, poll, turn
 from tests.power.logbook_lines import async_logbook
 
 
@@ -28,8 +28,7 @@ async def poll_until(hass: HomeAssistant, lab: Lab, done: Callable[[], bool]) ->
     """Poll every server until `done` (a platform follows its host within
     some tens of milliseconds)."""
     for _ in range(100):
-        for entry in (lab.machine_entry, lab.pve_entry, lab.docker_entry):
-            await entry.runtime_data.coordinator.async_refresh()
+        await poll(lab)
         await hass.async_block_till_done()
         if done():
             return
