@@ -59,7 +59,10 @@ async def test_the_logbook_shows_the_lines_on_the_device_page(
         for row in response["result"]
         if row.get("domain") == DOMAIN
     ]
-    assert rows == [
+    # Whether the engine answers as soon as its VM runs is the lab's timing:
+    # when it does not, jellyfin waits for it, and says so.
+    engine_wait = ("jellyfin", "Start: waiting for docker-vm to answer", WAIT)
+    assert [row for row in rows if row != engine_wait] == [
         ("jellyfin", "Start: waiting for docker", WAIT),
         ("jellyfin", "Start requested", START),
         ("jellyfin", "Start done", START),
