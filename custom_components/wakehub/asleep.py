@@ -7,7 +7,9 @@ known all the same: everything on it is stopped. Showing its resources as
 shut down, and every sensor of every container would flip to unavailable and
 back in the logbook at each sleep. So while a server's last poll failed and
 every host it is linked to is known stopped, its resources show their last
-polled state as stopped (`ResourceState.stopped()`).
+polled state as stopped (`ResourceState.stopped()`). Only those on a linked
+host, though: in a cluster linked in part, a guest on a node no machine powers
+may well run while the API, served by a linked node, sleeps; nobody knows.
 
 A host that has just come back is given its server's start-up time
 (`BOOT_GRACE`): a Proxmox API answers some seconds after its node's SSH, a
@@ -94,17 +96,22 @@ def _stopped_or_booting(
     ).total_seconds() < BOOT_GRACE
 
 
+def sleeps(resource: Resource) -> bool:
+    """Whether `resource` is off with its server's hosts: its server sleeps
+    and it runs on a linked host (`Resource.on_linked_host`)."""
+    return resource.coordinator.asleep and resource.on_linked_host
+
+
 def never_seen_asleep(resource: Resource) -> bool:
-    """Whether `resource`'s server sleeps and has not answered once since setup."""
-    coordinator = resource.coordinator
-    return coordinator.asleep and coordinator.data is None
+    """Whether `resource` sleeps and its server has not answered once since setup."""
+    return sleeps(resource) and resource.coordinator.data is None
 
 
 def shown_state(resource: Resource) -> ResourceState | None:
-    """The state entities show: the last poll's, stopped while the server sleeps
-    (only its status when the server never answered: `STOPPED_UNSEEN`)."""
+    """The state entities show: the last poll's, stopped while it sleeps (only
+    its status when its server never answered: `STOPPED_UNSEEN`)."""
     state = resource.state
-    if state is not None and resource.coordinator.asleep:
+    if state is not None and sleeps(resource):
         return state.stopped()
     if state is None and never_seen_asleep(resource):
         return STOPPED_UNSEEN

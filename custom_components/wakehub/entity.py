@@ -12,7 +12,7 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .asleep import shown_state
+from .asleep import shown_state, sleeps
 from .const import DOMAIN
 from .coordinator import WakeHubCoordinator
 from .features import ResourceFeature
@@ -131,7 +131,7 @@ class WakeHubEntity(CoordinatorEntity[WakeHubCoordinator]):
         # one whose server sleeps with what it runs on is shown stopped (asleep.py).
         if self.resource.state is None:
             return False
-        return super().available or self.resource.coordinator.asleep
+        return super().available or sleeps(self.resource)
 
     @property
     def shown_state(self) -> ResourceState | None:

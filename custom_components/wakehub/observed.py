@@ -35,7 +35,7 @@ from time import monotonic
 
 from homeassistant.core import CALLBACK_TYPE, callback
 
-from .asleep import shown_state
+from .asleep import shown_state, sleeps
 from .features import ResourceFeature
 from .graph import PowerGraph
 from .naming import Named
@@ -115,12 +115,12 @@ class PowerObserver:
     def _polled(self, resource: Resource) -> None:
         key = resource.key
         coordinator = resource.coordinator
-        if not (coordinator.last_update_success or coordinator.asleep):
+        asleep = sleeps(resource)
+        if not (coordinator.last_update_success or asleep):
             return  # its server is silent: its last answer is no news
         state = shown_state(resource)
         if state is None or not (state.is_running or state.is_stopped):
             return
-        asleep = coordinator.asleep
         seen = self._seen.get(key)
         self._seen[key] = _Seen(state.is_running, asleep, monotonic())
         if seen is None or seen.running == state.is_running:

@@ -105,6 +105,17 @@ class Resource(ABC):
         """
         return None
 
+    @property
+    def on_linked_host(self) -> bool:
+        """Whether the part of its server it runs on is powered by a host link.
+
+        Then, while its server sleeps with its hosts (asleep.py), it is known
+        stopped. Every resource of a server with one host is; a Proxmox guest
+        or node is only on a node linked to a machine (a cluster may be linked
+        in part: a guest on another node may run while the API sleeps).
+        """
+        return True
+
     def dependency_ids(self) -> list[str]:
         """Registry ids of the power switches this resource needs running first."""
         ids = list(self.settings.get(CONF_DEPENDENCIES, []))

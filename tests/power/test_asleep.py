@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from types import MappingProxyType
 
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import (
     STATE_OFF,
     STATE_ON,
@@ -20,9 +22,12 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.wakehub import asleep
+from custom_components.wakehub.const import EVENT_POWER
 from tests.power.conftest import JELLYFIN, NODE_SWITCH, VM_SWITCH, Lab, poll, turn
+from tests.proxmox.conftest import guest_subentries
 
 STATUS = "sensor.jellyfin_status"
 HEALTH = "sensor.jellyfin_health"
@@ -227,3 +232,55 @@ async def test_a_server_asleep_with_its_host_is_no_error(
 
     await turn(hass, "turn_on", JELLYFIN)
     assert shown(hass, STATUS) == ["running"]
+
+
+async def test_a_guest_on_a_node_no_machine_powers(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    """A cluster linked in part: pve1 is the lab's machine, pve2 is linked to
+    nothing and runs pihole. With pve1 off, the API (served by pve1) sleeps,
+    and the docker VM on pve1 is known stopped; pihole may well run on pve2:
+    nobody knows, so it is unavailable, not "stopped", and its coming back is
+    not said to be a start with a host."""
+    hass.config_entries.async_add_subentry(
+        lab.pve_entry,
+        ConfigSubentry(
+            data=MappingProxyType(guest_subentries([102])[0]["data"]),
+            subentry_type="guest",
+            title="pihole",
+            unique_id="102",
+        ),
+    )
+    await hass.async_block_till_done()
+    await turn(hass, "turn_on", VM_SWITCH)  # pve1 and the API up
+    await poll(lab)
+    await hass.async_block_till_done()
+    assert shown(hass, "sensor.pihole_status", "switch.pihole") == [
+        "running",
+        STATE_ON,
+    ]
+    events = async_capture_events(hass, EVENT_POWER)
+
+    await turn(hass, "turn_off", NODE_SWITCH)
+    await poll(lab)
+    await hass.async_block_till_done()
+    assert lab.pve_entry.runtime_data.coordinator.asleep
+    assert lab.pve.guests[102].status == "running"  # on pve2, untouched
+    assert shown(hass, VM_STATUS, VM_SWITCH) == ["stopped", STATE_OFF]
+    # pve2 itself, powered through the cluster, is as unknown as its guest.
+    assert shown(
+        hass, "sensor.pihole_status", "switch.pihole", "sensor.pve2_proxmox_status"
+    ) == [STATE_UNAVAILABLE, STATE_UNAVAILABLE, STATE_UNAVAILABLE]
+
+    await turn(hass, "turn_on", NODE_SWITCH)
+    for _ in range(50):
+        await poll(lab)
+        if lab.pve_entry.runtime_data.coordinator.last_update_success:
+            break
+    await hass.async_block_till_done()
+    assert shown(hass, "sensor.pihole_status", "switch.pihole") == [
+        "running",
+        STATE_ON,
+    ]
+    observed = [e.data for e in events if e.data.get("result") == "observed"]
+    assert [e for e in observed if "pihole" in str(e)] == []

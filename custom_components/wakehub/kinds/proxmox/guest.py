@@ -115,6 +115,10 @@ class ProxmoxGuestResource(Resource):
         return self.coordinator.node_host_link(self.node)
 
     @property
+    def on_linked_host(self) -> bool:
+        return self.coordinator.machine_link(self.node) is not None
+
+    @property
     def ref(self) -> GuestRef:
         """Where the guest was last seen (the client follows it if it moved)."""
         return GuestRef(node=self.node, type=self.guest_type, vmid=self.vmid)

@@ -86,6 +86,10 @@ class ProxmoxNodeResource(Resource):
         return node_device_info(self.entry, self.coordinator.cluster, self.name)
 
     @property
+    def on_linked_host(self) -> bool:
+        return self.coordinator.machine_link(self.name) is not None
+
+    @property
     def settings(self) -> Mapping[str, Any]:
         """The entry's options; a node is not stopped with its dependents unless
         they say so: turning off a guest must not power a whole host off that
