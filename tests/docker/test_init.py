@@ -22,14 +22,34 @@ from .conftest import ENTRY_ID, SimFactory, docker_entry_for, populate
 
 
 async def test_unreachable_engine_retries_setup(
-    hass: HomeAssistant, docker_sim: DockerSimulator
+    hass: HomeAssistant,
+    docker_sim: DockerSimulator,
+    hass_client: ClientSessionGenerator,
 ) -> None:
-    entry = docker_entry_for(docker_sim, data={"url": "tcp://127.0.0.1:1"})
+    """Setup retries; its diagnostics, downloaded to find out why, say it
+    (they once answered HTTP 500: no runtime data), with no secret."""
+    tls = DockerTls.generate()
+    entry = docker_entry_for(
+        docker_sim,
+        data={
+            "url": "tcp://127.0.0.1:1",
+            "ca_cert": tls.ca_cert,
+            "client_cert": tls.client_cert,
+            "client_key": tls.client_key,
+        },
+    )
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY
     assert entry.reason is not None
-    assert "cannot connect" in entry.reason.lower() or entry.reason
+    assert "cannot connect" in entry.reason.lower()
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert diagnostics["entry"]["state"] == "setup_retry"
+    assert diagnostics["entry"]["reason"] == entry.reason
+    assert diagnostics["entry"]["data"]["client_key"] == "**REDACTED**"
+    assert "coordinator" not in diagnostics
+    assert tls.client_key.splitlines()[1] not in str(diagnostics)
 
 
 async def test_unload_closes_the_socket_session(
