@@ -398,9 +398,9 @@ def test_links(home: HomeAssistant) -> None:
 
     async def link(api: HomeAssistantApi) -> None:
         entries = {e["title"]: e["entry_id"] for e in await api.entries()}
-        await set_host_link(api, entries["homelab"], "pve1", "pve1")
+        await set_host_link(api, entries["homelab"], "pve1", node="pve1")
         docker = next(e for e in await api.entries() if e["title"] == "media")
-        await set_host_link(api, docker["entry_id"], "host_link", "media")
+        await set_host_link(api, docker["entry_id"], "media")
 
     rest(home, link)
 

@@ -138,7 +138,7 @@ async def _set_pve_links(
     result = await hass.config_entries.options.async_configure(
         flow["flow_id"],
         {CONF_TIMEOUT: 10, CONF_SCAN_INTERVAL: 30}
-        | ({"pve1": switch} if switch else {}),
+        | ({"host_links": {"pve1": switch}} if switch else {}),
     )
     assert result["type"] == "create_entry"
     await hass.async_block_till_done()

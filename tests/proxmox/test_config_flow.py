@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 import socket
 from typing import Any
 from unittest.mock import patch
@@ -11,7 +11,7 @@ from unittest.mock import patch
 from aiohttp import ThreadedResolver, web
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, section
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -644,6 +644,14 @@ async def test_removing_a_guest_removes_its_device(
     ]
 
 
+def node_links(result: Mapping[str, Any]) -> dict[Any, Any]:
+    """The fields of the options form's section of node links."""
+    schema = result["data_schema"].schema
+    links = schema[next(k for k in schema if str(k) == "host_links")]
+    assert isinstance(links, section)
+    return dict(links.schema.schema)
+
+
 async def test_options_link_nodes_to_machines(
     hass: HomeAssistant,
     init_pve: MockConfigEntry,
@@ -653,30 +661,32 @@ async def test_options_link_nodes_to_machines(
     result = await hass.config_entries.options.async_init(init_pve.entry_id)
     assert result["step_id"] == "proxmox_options"
     assert list(result["data_schema"].schema) == [
-        "pve1",
-        "pve2",
+        "host_links",
         "timeout",
         "scan_interval",
     ]
+    assert [str(k) for k in node_links(result)] == ["pve1", "pve2"]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {"pve1": "switch.gone", "timeout": 120, "scan_interval": 15.0},
+        {"host_links": {"pve1": "switch.gone"}, "timeout": 120, "scan_interval": 15.0},
     )
-    assert result["errors"] == {"pve1": "host_link_not_machine"}
+    assert result["errors"] == {"host_links": "host_link_not_machine"}
+    assert result["description_placeholders"]["node"] == "pve1"
     # Only a machine's power switch can be a node: not one of the cluster's own
     # guests, not an auto-shutdown switch.
     for wrong in ("switch.docker", "switch.nas_auto_shutdown"):
         result = await hass.config_entries.options.async_configure(
             result["flow_id"],
-            {"pve1": wrong, "timeout": 120, "scan_interval": 15.0},
+            {"host_links": {"pve1": wrong}, "timeout": 120, "scan_interval": 15.0},
         )
-        assert result["errors"] == {"pve1": "host_link_not_machine"}, wrong
-    selector = next(k for k in result["data_schema"].schema if str(k) == "pve1")
-    offered = result["data_schema"].schema[selector].config["include_entities"]
+        assert result["errors"] == {"host_links": "host_link_not_machine"}, wrong
+    links = node_links(result)
+    selector = next(k for k in links if str(k) == "pve1")
+    offered = links[selector].config["include_entities"]
     assert offered == ["switch.nas"]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {"pve1": "switch.nas", "timeout": 120, "scan_interval": 15.0},
+        {"host_links": {"pve1": "switch.nas"}, "timeout": 120, "scan_interval": 15.0},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     switch_id = entity_registry.async_get("switch.nas").id
@@ -688,7 +698,7 @@ async def test_options_link_nodes_to_machines(
     await hass.async_block_till_done()
 
     result = await hass.config_entries.options.async_init(init_pve.entry_id)
-    keys = {str(k): k for k in result["data_schema"].schema}
+    keys = {str(k): k for k in node_links(result)}
     assert keys["pve1"].description == {"suggested_value": "switch.nas"}
     assert keys["pve2"].description == {"suggested_value": None}
 
@@ -713,8 +723,76 @@ async def test_options_of_an_entry_not_loaded(
 ) -> None:
     """The nodes come from the entry's data when the entry is not running."""
     result = await hass.config_entries.options.async_init(pve_entry.entry_id)
-    assert [str(k) for k in result["data_schema"].schema][:2] == ["pve1", "pve2"]
+    assert [str(k) for k in node_links(result)] == ["pve1", "pve2"]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"timeout": 60, "scan_interval": 30}
     )
     assert pve_entry.options == {"timeout": 60, "scan_interval": 30, "host_links": {}}
+
+
+async def test_options_of_a_node_named_like_a_field(
+    hass: HomeAssistant,
+    init_machine: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """A node's name is the server's: the nodes' link fields live in their own
+    section of the form, each labelled by its node's name, so a node named
+    `timeout` neither hides the timing field nor loses its own."""
+    sim = ProxmoxSimulator(node_names=("timeout", "pve-2"))
+    await sim.start()
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="homelab",
+        unique_id="homelab",
+        data=pve_data(sim, nodes=["timeout", "pve-2"]),
+        options={"timeout": 10},
+    )
+    entry.add_to_hass(hass)
+    try:
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        result = await hass.config_entries.options.async_init(entry.entry_id)
+        # The nodes' fields, named (so labelled) by the nodes, inside the
+        # section; the timing fields beside it.
+        assert [str(k) for k in result["data_schema"].schema] == [
+            "host_links",
+            "timeout",
+            "scan_interval",
+        ]
+        assert [str(k) for k in node_links(result)] == ["pve-2", "timeout"]
+
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"],
+            {
+                "host_links": {"timeout": "switch.pve_2"},
+                "timeout": 60,
+                "scan_interval": 30,
+            },
+        )
+        assert result["errors"] == {"host_links": "host_link_not_machine"}
+        assert result["description_placeholders"]["node"] == "timeout"
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"],
+            {
+                "host_links": {"timeout": "switch.nas"},
+                "timeout": 60,
+                "scan_interval": 30,
+            },
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY, result
+        await hass.async_block_till_done()
+        switch_id = entity_registry.async_get("switch.nas").id
+        assert entry.options == {
+            "timeout": 60,
+            "scan_interval": 30,
+            "host_links": {"timeout": switch_id},
+        }
+
+        result = await hass.config_entries.options.async_init(entry.entry_id)
+        suggested = {
+            str(k): k.description["suggested_value"] for k in node_links(result)
+        }
+        assert suggested == {"pve-2": None, "timeout": "switch.nas"}
+    finally:
+        await hass.config_entries.async_unload(entry.entry_id)
+        await sim.stop()

@@ -143,7 +143,7 @@ async def test_options_form(hass: HomeAssistant, entry: MockConfigEntry) -> None
         options,
         {"timeout": 120, "scan_interval": 30},
         OPTIONS,
-        optional={"pve1": "switch.nas"},
+        optional={"host_links": {"pve1": "switch.nas"}},
     )
 
 

@@ -758,10 +758,10 @@ async def add_lab(api: HomeAssistantApi, lab: DemoLab) -> None:
         else:
             raise SetupError(f"adding {label}: {result}")
     if "proxmox" in added:
-        await set_host_link(api, added["proxmox"], NODE, NODE)
+        await set_host_link(api, added["proxmox"], NODE, node=NODE)
         log(f"Home Assistant: Proxmox node {NODE} linked to the machine {NODE}")
     if "docker" in added:
-        await set_host_link(api, added["docker"], "host_link", "media")
+        await set_host_link(api, added["docker"], "media")
         log("Home Assistant: the Docker engine linked to the VM media")
     # Every start: the page's port is new each time the lab starts.
     await enable_wake_on_access(api, WAKE_CONTAINER, lab.pages[WAKE_CONTAINER])
@@ -812,15 +812,21 @@ async def wake_link(api: HomeAssistantApi, name: str, timeout: float = 30.0) -> 
 
 
 async def set_host_link(
-    api: HomeAssistantApi, entry_id: str, field: str, host: str
+    api: HomeAssistantApi, entry_id: str, host: str, *, node: str | None = None
 ) -> None:
-    """Set a host link in the entry's options: `field` is the power switch of
-    `host`. Retried while the host's entry is still (re)loading: its switch is
-    refused until its entry is set up again (saving a link reloads the entry)."""
+    """Set a host link in the entry's options to the power switch of `host`:
+    the engine's, or `node`'s (in the form's section of node links). Retried
+    while the host's entry is still (re)loading: its switch is refused until
+    its entry is set up again (saving a link reloads the entry)."""
     for attempt in range(60):
         try:
             switch = await api.power_switch(host)
-            await api.options_flow(entry_id, Wizard({field: switch}))
+            values = (
+                {"host_links": {node: switch}}
+                if node is not None
+                else {"host_link": switch}
+            )
+            await api.options_flow(entry_id, Wizard(values))
         except SetupError:
             if attempt == 59:
                 raise

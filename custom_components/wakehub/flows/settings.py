@@ -20,6 +20,7 @@ from homeassistant.config_entries import (
     OptionsFlowWithReload,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import section as expandable
 
 from ..const import (
     CONF_SCAN_INTERVAL,
@@ -141,44 +142,66 @@ def resource_fields(
 
 def host_links(
     *,
-    slots: Callable[[Where], Mapping[str, str | None]],
+    key: str,
     hosts: frozenset[HostKind],
     error: str,
-    store: Callable[[dict[str, str]], dict[str, Any]],
+    slots: Callable[[Where], Collection[str]] | None = None,
     placeholders: Callable[[Where], dict[str, str]] = lambda where: {},
 ) -> Section:
-    """Links to the power switch of what something runs on: a field per slot
-    (field -> the slot `links.py` knows it by), among the switches of `hosts`.
+    """Links to the power switch of what something runs on, among the switches
+    of `hosts`, stored under `key`.
+
+    Without `slots`, the entry's own link (the slot `links.py` knows as None):
+    one field `key`, stored as `key: id` when chosen. With `slots`, the names a
+    server reports (a cluster's nodes): a field per name, labelled by it, in a
+    section `key` of the form, stored as `key: {name: id}`. Nested there, no
+    name a server reports can take the place of another field of the form.
     A link is stored as the switch's registry id: it survives renaming it;
-    the form shows the stored one, else the proposed one."""
+    the form shows the stored one, else the proposed one. A wrong one is an
+    `error` on `key`, the slots it is in the placeholder `{node}`."""
 
     def choice(where: Where) -> Choice:
         return Choice(hosts, where.entry.entry_id)
 
+    def named(where: Where) -> dict[str, str | None]:
+        """Each field -> the slot it links."""
+        return {key: None} if slots is None else {name: name for name in slots(where)}
+
     def fields(where: Where) -> dict[Any, Any]:
-        shown = slots(where)
+        shown = named(where)
         suggested = suggested_links(where.hass, where.entry, list(shown.values()))
         selector = picker(where.hass, choice(where))
-        return {
+        pickers = {
             vol.Optional(
                 field, description={"suggested_value": suggested[slot]}
             ): selector
             for field, slot in shown.items()
         }
+        if slots is None:
+            return pickers
+        return {
+            vol.Optional(key): expandable(vol.Schema(pickers), {"collapsed": False})
+        }
 
     def parse(where: Where, user_input: Mapping[str, Any]) -> Parsed:
+        given: Mapping[str, Any] = (
+            user_input if slots is None else user_input.get(key) or {}
+        )
         links: dict[str, str] = {}
-        errors: dict[str, str] = {}
-        for field in slots(where):
-            if not (entity_id := user_input.get(field)):
+        wrong: list[str] = []
+        for field in named(where):
+            if not (entity_id := given.get(field)):
                 continue
             if not isinstance(entity_id, str) or not (
                 chosen := chosen_switch(where.hass, choice(where), entity_id)
             ):
-                errors[field] = error
+                wrong.append(field)
             else:
                 links[field] = chosen[0]
-        return store(links), errors, {}
+        errors = {key: error} if wrong else {}
+        if slots is None:
+            return links, errors, {}
+        return {key: links}, errors, {"node": ", ".join(wrong)} if wrong else {}
 
     return Section(fields=fields, parse=parse, placeholders=placeholders)
 

@@ -174,10 +174,9 @@ FLOW_KIND = FlowKind(
         sections=(
             # An engine runs in a VM or on a machine, never on its own containers.
             host_links(
-                slots=lambda where: {CONF_HOST_LINK: None},
+                key=CONF_HOST_LINK,
                 hosts=frozenset(HostKind),
                 error="docker_invalid_host_link",
-                store=lambda links: links,
             ),
             timing(),
             of_fields(fields.checkbox(CONF_STATS, True)),

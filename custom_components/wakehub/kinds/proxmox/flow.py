@@ -171,10 +171,10 @@ FLOW_KIND = FlowKind(
         sections=(
             # A node is a physical computer: only machines can be it.
             host_links(
-                slots=lambda where: {node: node for node in _nodes(where.entry)},
+                key=CONF_HOST_LINKS,
+                slots=lambda where: _nodes(where.entry),
                 hosts=frozenset({HostKind.MACHINE}),
                 error="host_link_not_machine",
-                store=lambda links: {CONF_HOST_LINKS: links},
                 placeholders=lambda where: {
                     "nodes": ", ".join(_nodes(where.entry)) or "-"
                 },
