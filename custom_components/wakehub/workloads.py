@@ -3,7 +3,10 @@
 A host is released by a cascade stop, and counted idle by the idle detector, only
 when every platform running on it reports nothing else running there, managed by
 WakeHub or not, and never while one of them cannot be asked (hosting.py holds the
-shapes both sides share).
+shapes both sides share). The same goes for what depends on it by the user's
+choice (a container that needs the NAS): a dependent whose server does not answer,
+or whose entry is not loaded (its server was down when Home Assistant started),
+may run, so it keeps the host on.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Callable, Mapping
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
-from .const import DOMAIN
+from .const import CONF_DEPENDENCIES, DOMAIN
 from .coordinator import WakeHubCoordinator
 from .graph import PowerGraph
 from .hosting import HostReport, entry_host_links
@@ -71,11 +74,37 @@ class HostWorkloads:
                         unmanaged.append(workload.name)
                     else:
                         managed.setdefault(key, self._resources[key].name)
+        unreachable.extend(self._unanswered_dependents(host, managed))
         return HostReport(
             managed=tuple(managed.values()),
             unmanaged=tuple(dict.fromkeys(unmanaged)),
-            unreachable=tuple(unreachable),
+            unreachable=tuple(dict.fromkeys(unreachable)),
         )
+
+    def _unanswered_dependents(
+        self, host: Resource, running: Mapping[str, str]
+    ) -> list[str]:
+        """Titles of the servers of `host`'s dependents that cannot say whether
+        they run: loaded ones that do not answer (and do not sleep with a host
+        WakeHub stopped), and entries not loaded whose settings depend on it."""
+        titles = [
+            other.entry.title
+            for other in self._graph.dependents(host)
+            if other.key not in running
+            and not other.coordinator.last_update_success
+            and not other.coordinator.asleep
+        ]
+        if (link := self._graph.registry_id(host)) is not None:
+            entries: list[WakeHubConfigEntry] = (
+                self._hass.config_entries.async_entries(DOMAIN)
+            )
+            titles.extend(
+                entry.title
+                for entry in entries
+                if entry.state is not ConfigEntryState.LOADED
+                and _depends_on(entry, link)
+            )
+        return titles
 
     async def async_report(self, host: Resource) -> HostReport:
         """What runs on `host`, asking every server on it again first."""
@@ -116,3 +145,10 @@ class HostWorkloads:
         link = self._graph.registry_id(host)
         coordinator = host.entry.runtime_data.coordinator
         return link is not None and link in coordinator.hosted_workloads()
+
+
+def _depends_on(entry: WakeHubConfigEntry, link: str) -> bool:
+    """Whether a resource of `entry` (its own settings, or a subentry's) names
+    the power switch `link` among its dependencies."""
+    settings = [entry.options, *(sub.data for sub in entry.subentries.values())]
+    return any(link in (found.get(CONF_DEPENDENCIES) or ()) for found in settings)

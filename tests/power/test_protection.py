@@ -7,13 +7,30 @@ import asyncio
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, STATE_ON, STATE_UNKNOWN
 from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.wakehub.const import (
+    CONF_DEPENDENCIES,
+    CONF_KIND,
+    CONF_TIMEOUT,
+    DOMAIN,
+    KIND_DOCKER,
+)
+from custom_components.wakehub.power import async_get_power_manager
 from tests.conftest import record_events
 from tests.power.conftest import JELLYFIN, NODE_SWITCH, VM_SWITCH, Lab, turn
 from tests.power.logbook_lines import async_messages
-from tests.power.test_idle import clocked, run_clock, tick
+from tests.power.test_idle import clocked, run_clock, setup_nas, switch, tick
+from tests.simulators.docker import DockerSimulator
+from tests.simulators.machine import MachineSimulator
+
+NAS_SWITCH = "switch.nas"
+NAS_AUTO = "switch.nas_auto_shutdown"
+NAS_ACTIVE = "binary_sensor.nas_active"
 
 
 def kept_on(events: list[Event]) -> list[dict[str, Any]]:
@@ -241,3 +258,60 @@ async def test_auto_shutdown_asks_the_engine_again_before_stopping_a_vm(
         "sonarr is running (not in WakeHub)"
         in (hass.states.get("binary_sensor.docker_active").attributes["reasons"])
     )
+
+
+async def test_nas_kept_on_while_a_dependent_server_cannot_be_asked(
+    hass: HomeAssistant,
+    machine_sim: MachineSimulator,
+    machine_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """jellyfin (on an engine of its own host, not linked to anything) depends
+    explicitly on the NAS. Home Assistant restarts while that engine does not
+    answer: its entry is left to retry, jellyfin is not loaded. Nobody can say
+    that jellyfin no longer uses the NAS, as nobody could for a host link: the
+    NAS must not be auto-shut down meanwhile (it was: its reasons to stay awake
+    were empty)."""
+    engine = DockerSimulator()
+    engine.add_container("jellyfin", image="jellyfin/jellyfin:10.10")
+    await engine.start()
+    await setup_nas(hass, machine_entry, machine_sim)
+    nas = er.async_get(hass).async_get(NAS_SWITCH)
+    docker_entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="media-host",
+        unique_id=engine.engine_id,
+        data={CONF_KIND: KIND_DOCKER, "url": engine.docker_url, "verify_ssl": True},
+        options={CONF_TIMEOUT: 5},
+        subentries_data=[
+            {
+                "subentry_type": "container",
+                "data": {"container": "jellyfin", CONF_DEPENDENCIES: [nas.id]},
+                "title": "jellyfin",
+                "unique_id": "jellyfin",
+            }
+        ],
+    )
+    docker_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(docker_entry.entry_id)
+    await hass.async_block_till_done()
+    await switch(hass, "turn_on", NAS_AUTO)
+    assert hass.states.get(NAS_ACTIVE).attributes["reasons"] == ["jellyfin is running"]
+    try:
+        # The engine's host is unreachable while Home Assistant restarts.
+        assert await hass.config_entries.async_unload(docker_entry.entry_id)
+        await engine.stop()
+        await hass.config_entries.async_setup(docker_entry.entry_id)
+        await hass.async_block_till_done()
+        assert docker_entry.state is ConfigEntryState.SETUP_RETRY
+
+        await tick(hass, freezer, 31)
+        await tick(hass, freezer, 31)
+        await run_clock(hass, freezer, lambda: not machine_sim.powered, seconds=3)
+        assert machine_sim.powered
+    finally:
+        await run_clock(
+            hass, freezer, lambda: not async_get_power_manager(hass)._running
+        )
+        await hass.config_entries.async_remove(docker_entry.entry_id)
+        await engine.stop()
