@@ -317,7 +317,13 @@ def test_names_compare_by_first_label_and_addresses_by_value() -> None:
 
 
 def suggested(result: dict[str, Any], field: str) -> object:
-    key = next(k for k in result["data_schema"].schema if str(k) == field)
+    """A field's suggested value, at the form's top or in its section of node
+    links (flows/settings.py `host_links`)."""
+    schema = result["data_schema"].schema
+    for key, value in schema.items():
+        if str(key) == "host_links":
+            schema = {**schema, **value.schema.schema}
+    key = next(k for k in schema if str(k) == field)
     return (key.description or {}).get("suggested_value")
 
 
@@ -329,7 +335,11 @@ async def test_proposals_are_pre_filled_in_the_options(
     assert suggested(result, "pve2") is None  # no machine has pve2's address
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {"pve1": "switch.rack_server", "timeout": 300, "scan_interval": 30},
+        {
+            "host_links": {"pve1": "switch.rack_server"},
+            "timeout": 300,
+            "scan_interval": 30,
+        },
     )
     assert unlinked.pve.options[CONF_HOST_LINKS] == {
         "pve1": switch_id(hass, "switch.rack_server")

@@ -68,20 +68,30 @@ class Cascade:
         *,
         start: StartFn,
         stop: StopFn,
+        starting: Callable[[str], bool],
     ) -> None:
         self._hass = hass
         self._graph = graph
         self._transitions = transitions
         self._workloads = workloads
         #: Start (with cascade) and stop (cascade or not) another resource,
-        #: joining a run of it already under way.
+        #: joining a run of it already under way (power.py: a start waits for a
+        #: stop under way to end; a stop gives up on a start under way).
         self._start_other = start
         self._stop_other = stop
+        #: Whether the resource of that key is being, or about to be, started.
+        self._starting = starting
 
     # -- start ----------------------------------------------------------------------
     async def start(self, resource: Resource, *, cascade: bool) -> None:
         dependencies = self._graph.dependencies(resource) if cascade else []
-        pending = [d for d in dependencies if not _running(d.state)]
+        # A dependency going down (or rebooting) is not up to run on: starting
+        # it waits for that change to end.
+        pending = [
+            d
+            for d in dependencies
+            if not _running(d.state) or self._changing_away(d.key)
+        ]
         start = PowerAction.START
         if not pending and _running(resource.state):
             self._because(resource, start, Result.DONE, ReasonKind.ALREADY_RUNNING)
@@ -120,6 +130,11 @@ class Cascade:
             powered = capability(resource, Powered, start)
             await self._call(resource, start, powered.async_start)
             await self._follow(resource, start, _running)
+
+    def _changing_away(self, key: str) -> bool:
+        """Whether a stop or a reboot of the resource of `key` is under way."""
+        transition = self._transitions.get(key)
+        return transition is not None and not transition.starts
 
     async def _wait_platform(
         self, resource: Resource, action: PowerAction, *, fresh: bool = False
@@ -166,7 +181,15 @@ class Cascade:
     async def stop(
         self, resource: Resource, *, cascade: bool, reason: Reason | None
     ) -> None:
-        dependents = [d for d in self._graph.dependents(resource) if _running(d.state)]
+        # Every dependent the host would take down is stopped cleanly first: a
+        # paused container too (the engine unpauses it to stop it). One being
+        # started counts: stopping it is refused (power.py), and so is this
+        # stop, rather than pulling its host from under it.
+        dependents = [
+            d
+            for d in self._graph.dependents(resource)
+            if _up(d.state) or self._starting(d.key)
+        ]
         stop = PowerAction.STOP
         if not dependents and _stopped(resource.state):
             self._because(resource, stop, Result.DONE, ReasonKind.ALREADY_STOPPED)
@@ -383,6 +406,11 @@ async def _wait_until(
 # None: not polled yet, or its server does not answer.
 def _running(state: ResourceState | None) -> bool:
     return state is not None and state.is_running
+
+
+def _up(state: ResourceState | None) -> bool:
+    """Seen in any state but stopped: running, paused, in rescue..."""
+    return state is not None and not state.is_stopped
 
 
 def _stopped(state: ResourceState | None) -> bool:

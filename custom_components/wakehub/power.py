@@ -4,7 +4,8 @@ It owns what no single platform can:
 - the registry of every WakeHub resource across entries, and the dependency
   graph between them (graph.py);
 - one run per resource and action, so two automations and a tap result in one
-  start, and every caller learns its outcome;
+  start, and every caller learns its outcome; and never a start and a stop of
+  one resource at once (`_once`): the one asked for last runs after the other;
 - the cascade (cascade.py): what a resource depends on comes up first, what runs
   on it goes down first, and dependencies nothing needs any more are released;
 - protection (workloads.py): a dependency is released only when every platform
@@ -19,10 +20,13 @@ It owns what no single platform can:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Coroutine
+import contextlib
 from typing import Any
 
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util.hass_dict import HassKey
 
 from .cascade import Cascade
@@ -30,7 +34,15 @@ from .const import DOMAIN
 from .graph import PowerGraph
 from .hosting import HostReport
 from .observed import PowerObserver
-from .power_events import PowerAction, PowerEvent, Reason, async_fire_power_event
+from .power_events import (
+    Failure,
+    PowerAction,
+    PowerEvent,
+    Reason,
+    ReasonKind,
+    Result,
+    async_fire_power_event,
+)
 from .resource import Resource
 from .transitions import SIGNAL_TRANSITION, Transition, Transitions
 from .workloads import HostWorkloads
@@ -44,6 +56,17 @@ __all__ = [
 ]
 
 DATA_POWER: HassKey[PowerManager] = HassKey(f"{DOMAIN}_power")
+
+#: Which way each action takes a resource: two actions of one way may run
+#: together (a stop and the same stop without cascade); two of different ways
+#: never do.
+_WAY: dict[PowerAction, str] = {
+    PowerAction.START: "up",
+    PowerAction.START_ALONE: "up",
+    PowerAction.STOP: "down",
+    PowerAction.STOP_ALONE: "down",
+    PowerAction.REBOOT: "reboot",
+}
 
 
 class PowerManager:
@@ -61,11 +84,16 @@ class PowerManager:
             self.transitions,
             self.workloads,
             start=self.async_start,
+            # A host stopping its guests, or releasing what it ran on, does
+            # not wait behind a start: it gives up (see `_once`).
             stop=lambda r, cascade, reason: self.async_stop(
-                r, cascade=cascade, reason=reason
+                r, cascade=cascade, reason=reason, wait=False
             ),
+            starting=self._starting,
         )
         self._running: dict[tuple[str, PowerAction], asyncio.Task[None]] = {}
+        #: Starts waiting for another change of their resource to end.
+        self._queued_starts: Counter[str] = Counter()
         self.observer = PowerObserver(
             self.resources, self.graph, self.transitions, self.fire
         )
@@ -91,8 +119,12 @@ class PowerManager:
         return self.transitions.get(key)
 
     def _starting(self, key: str) -> bool:
+        """Whether the resource of `key` is being started, or will be once the
+        change under way on it ends."""
         transition = self.transitions.get(key)
-        return transition is not None and transition.starts
+        return (transition is not None and transition.starts) or bool(
+            self._queued_starts[key]
+        )
 
     def workloads_on(self, host: Resource) -> HostReport:
         """What runs on `host` now, as the last polls of its servers saw it."""
@@ -116,17 +148,20 @@ class PowerManager:
         *,
         cascade: bool = True,
         reason: Reason | None = None,
+        wait: bool = True,
     ) -> None:
         """Stop `resource` gracefully (its running dependents first).
 
         With `cascade`, the dependencies that nothing else running needs any more
-        are stopped next, downwards.
+        are stopped next, downwards. Without `wait`, a start or reboot under way
+        on it is not waited for: the stop is refused (see `_once`).
         """
         action = PowerAction.STOP if cascade else PowerAction.STOP_ALONE
         await self._once(
             resource,
             action,
             lambda r: self._cascade.stop(r, cascade=cascade, reason=reason),
+            wait=wait,
         )
 
     async def async_reboot(self, resource: Resource) -> None:
@@ -137,6 +172,8 @@ class PowerManager:
         resource: Resource,
         action: PowerAction,
         run: Callable[[Resource], Coroutine[Any, Any, None]],
+        *,
+        wait: bool = True,
     ) -> None:
         """Run `action` on `resource`, joining a run of it that is under way.
 
@@ -144,17 +181,82 @@ class PowerManager:
         result); the task is shielded so one caller giving up does not cancel the
         others' start. It belongs to the resource's entry: unloading the entry
         (a reload, a removal) cancels it rather than leaving it polling a
-        coordinator nobody uses any more.
+        coordinator nobody uses any more; its callers get a translated error.
+
+        A change of the other way under way on the resource (a stop while it
+        starts) ends first, whatever its outcome, and then this one runs: "off"
+        tapped during a start ends off, and a start during a stop is not told
+        "already running" by a resource about to go down. A start waiting so
+        counts as starting, so the stop does not release what it will need.
+        Only a stop asked for by another change (`wait=False`: a host stopping
+        its guests, a release, the idle detector) gives up instead, with an
+        error: a stop run never waits for a start, and as a start only waits
+        for stops and for what it runs on, no two runs wait for each other.
         """
         key = (resource.key, action)
-        task = self._running.get(key)
+        while (task := self._running.get(key)) is None and (
+            busy := self._other_way(resource.key, action)
+        ):
+            if not wait:
+                raise self._refused(resource, action)
+            async with self._queued(resource.key, action):
+                await asyncio.wait(busy)
         if task is None:
             task = resource.entry.async_create_background_task(
                 self.hass, run(resource), f"{DOMAIN} {action} {resource.name}"
             )
             self._running[key] = task
             task.add_done_callback(lambda _: self._running.pop(key, None))
-        await asyncio.shield(task)
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not task.cancelled() or (current is not None and current.cancelling()):
+                raise  # this caller itself is cancelled
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="change_interrupted",
+                translation_placeholders={"name": resource.name},
+            ) from None
+
+    def _other_way(self, key: str, action: PowerAction) -> list[asyncio.Task[None]]:
+        """The runs on the resource of `key` that take it another way."""
+        return [
+            task
+            for (running, other), task in self._running.items()
+            if running == key and _WAY[other] != _WAY[action]
+        ]
+
+    @contextlib.asynccontextmanager
+    async def _queued(self, key: str, action: PowerAction) -> AsyncIterator[None]:
+        starts = _WAY[action] == "up"
+        if starts:
+            self._queued_starts[key] += 1
+        try:
+            yield
+        finally:
+            if starts:
+                self._queued_starts[key] -= 1
+                if not self._queued_starts[key]:
+                    del self._queued_starts[key]
+
+    def _refused(self, resource: Resource, action: PowerAction) -> HomeAssistantError:
+        """The error of a stop that does not wait for the start under way."""
+        err = HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="stop_while_starting",
+            translation_placeholders={"name": resource.name},
+        )
+        self.fire(
+            resource,
+            PowerEvent(
+                action=action,
+                result=Result.FAILED,
+                reason=Reason(ReasonKind.ERROR),
+                failure=Failure.of(err),
+            ),
+        )
+        return err
 
     @callback
     def fire(self, resource: Resource, event: PowerEvent) -> None:

@@ -95,8 +95,8 @@ class HostWorkloads:
             and not other.coordinator.asleep
         ]
         if (link := self._graph.registry_id(host)) is not None:
-            entries: list[WakeHubConfigEntry] = (
-                self._hass.config_entries.async_entries(DOMAIN)
+            entries: list[WakeHubConfigEntry] = self._hass.config_entries.async_entries(
+                DOMAIN
             )
             titles.extend(
                 entry.title

@@ -315,3 +315,29 @@ async def test_nas_kept_on_while_a_dependent_server_cannot_be_asked(
         )
         await hass.config_entries.async_remove(docker_entry.entry_id)
         await engine.stop()
+
+
+async def test_a_host_turned_off_stops_its_paused_container_first(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    """jellyfin is paused (frozen in RAM, not stopped) when the VM is turned
+    off: it is stopped cleanly first, as a running one is (the engine unpauses
+    it to deliver the signal), not frozen and then cut off with its VM."""
+    await turn(hass, "turn_on", JELLYFIN)
+    await hass.services.async_call(
+        "wakehub", "pause", {ATTR_ENTITY_ID: JELLYFIN}, blocking=True
+    )
+    await lab.docker_entry.runtime_data.coordinator.async_refresh()
+    assert lab.docker.containers["jellyfin"].state == "paused"
+    events = record_events(hass, "wakehub_power")
+
+    await turn(hass, "turn_off", VM_SWITCH)
+
+    assert lab.pve.guests[100].status == "stopped"
+    assert lab.docker.count("POST", "/v1.56/containers/jellyfin/stop") == 1
+    steps = [
+        (e.data["name"], e.data["result"])
+        for e in events
+        if e.data["action"] == "stop" and e.data["result"] in ("requested", "done")
+    ]
+    assert steps.index(("jellyfin", "done")) < steps.index(("docker", "requested"))
