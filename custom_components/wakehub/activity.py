@@ -32,6 +32,10 @@ from .wake.activity import access_reasons
 
 # States of a keep-awake entity that do NOT keep the resource awake. Anything
 # else (on, playing, home, open, heat, a number...) counts as activity.
+# Unavailable and unknown are here on purpose: a device switched off often reads
+# so, and one gone for good must not keep the resource on forever. Right after
+# Home Assistant starts, when they mostly mean "not loaded yet", idle.py's
+# STARTUP_GRACE holds every auto-shutdown instead.
 INACTIVE_STATES = frozenset(
     {
         "off",

@@ -7,7 +7,13 @@ decision is recorded as a `wakehub_power` event; so is a countdown cancelled
 because something became active. The idle-since times and the auto-shutdown
 switches are stored (in one delayed write for all the changes of a few
 seconds), so a restart of Home Assistant resumes the countdown instead of
-resetting it.
+resetting it. Idle time cannot start before the resource last booted: a
+countdown restored from before a reboot (by hand while Home Assistant was down,
+or between two polls) counts from the boot.
+
+Nothing is auto-shut down in the first minutes after Home Assistant starts or
+the entry loads (`STARTUP_GRACE`): a deadline that falls in them, or passed
+while Home Assistant was down, is checked again at their end.
 
 A poll of a coordinator re-evaluates each of its resources, and what they depend
 on, once: a node under a thousand guests is evaluated once per poll, not once
@@ -18,12 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 import logging
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import (
     CALLBACK_TYPE,
+    CoreState,
     Event,
     EventStateChangedData,
     HomeAssistant,
@@ -35,6 +42,7 @@ from homeassistant.helpers.event import (
     async_track_point_in_utc_time,
     async_track_state_change_event,
 )
+from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
@@ -57,6 +65,17 @@ STORAGE_KEY = f"{DOMAIN}.idle"
 STORAGE_VERSION = 1
 # Seconds the store waits to write after a change (a stop writes what is pending).
 SAVE_DELAY = 10
+# No auto-shutdown this long after Home Assistant has started, or the entry has
+# loaded if later. Until then what keeps a resource awake cannot be told: the
+# integrations of keep-awake entities may not be loaded yet (`unavailable`,
+# `unknown` or no state at all, then `playing` a moment later), nor the servers
+# of its dependents. A wrong stop loses people's work; a NAS left on a few more
+# minutes costs little. After it, an unavailable or unknown keep-awake entity
+# counts as inactive again (activity.py, `INACTIVE_STATES`): many devices read
+# unavailable while switched off (a TV at the plug), and one unavailable for
+# good (removed, renamed) would otherwise keep the resource on forever without
+# telling anyone.
+STARTUP_GRACE = timedelta(minutes=5)
 
 
 @dataclass
@@ -80,6 +99,9 @@ class IdleMonitor:
         self._timers: dict[str, CALLBACK_TYPE] = {}
         self._tracked: dict[str, Resource] = {}
         self._keep_awake: dict[str, CALLBACK_TYPE] = {}
+        # When the startup grace of each tracked resource ends (STARTUP_GRACE).
+        self._grace_until: dict[str, datetime] = {}
+        self._at_started: dict[str, CALLBACK_TYPE] = {}
         self._groups: dict[WakeHubCoordinator, _Group] = {}
         self._loaded = False
 
@@ -133,6 +155,18 @@ class IdleMonitor:
             group = self._groups[coordinator] = self._group(coordinator)
         group.resources[resource.key] = resource
         self._tracked[resource.key] = resource
+        # The grace counts from now, and again from Home Assistant's start if
+        # it is still starting (integrations load until then, and after).
+        self._grace_until[resource.key] = dt_util.utcnow() + STARTUP_GRACE
+
+        @callback
+        def started(_hass: HomeAssistant) -> None:
+            self._at_started.pop(resource.key, None)
+            self._grace_until[resource.key] = dt_util.utcnow() + STARTUP_GRACE
+            self.async_evaluate(resource)
+
+        if self.hass.state is not CoreState.running:
+            self._at_started[resource.key] = async_at_started(self.hass, started)
         keep_awake = list(resource.settings.get(CONF_KEEP_AWAKE, []))
         if keep_awake:
 
@@ -158,7 +192,10 @@ class IdleMonitor:
                 unsub()
             if (timer := self._timers.pop(resource.key, None)) is not None:
                 timer()
+            if (at_started := self._at_started.pop(resource.key, None)) is not None:
+                at_started()
             self._activity.pop(resource.key, None)
+            self._grace_until.pop(resource.key, None)
 
         return untrack
 
@@ -203,15 +240,18 @@ class IdleMonitor:
         if not running or active:
             if self._idle_since.pop(resource.key, None) is not None:
                 self._save()
-        elif resource.key not in self._idle_since:
-            self._idle_since[resource.key] = dt_util.utcnow()
-            self._save()
+        else:
+            self._idle_from(resource.key, state.boot_time)
         idle_since = self._idle_since.get(resource.key)
 
         timeout = idle_timeout(resource)
         auto_off_at = None
         if idle_since is not None and timeout is not None and self.enabled(resource):
             auto_off_at = idle_since + timeout
+            # Not before the startup grace ends (STARTUP_GRACE), when it is
+            # checked again like any deadline.
+            grace = self._grace_until.get(resource.key, auto_off_at)
+            auto_off_at = max(auto_off_at, grace)
 
         if previous and previous.auto_off_at and auto_off_at is None and active:
             self.power.fire(
@@ -230,6 +270,26 @@ class IdleMonitor:
             self._activity[resource.key] = activity
             self._arm(resource, auto_off_at)
             async_dispatcher_send(self.hass, f"{SIGNAL_IDLE}_{resource.key}")
+
+    @callback
+    def _idle_from(self, key: str, booted: datetime | None) -> None:
+        """The running resource `key` is idle: start its idle time if it has
+        none, or move it to its last boot if that is later.
+
+        Idle time cannot start before the resource booted: a restored idle-since
+        time from before a reboot (by hand while Home Assistant was down, or
+        between two polls) would otherwise stop it as soon as it is back.
+        """
+        now = dt_util.utcnow()
+        since = self._idle_since.get(key)
+        if since is None:
+            since = now
+        elif booted is not None and booted > since:
+            since = min(booted, now)
+        else:
+            return
+        self._idle_since[key] = since
+        self._save()
 
     @callback
     def _arm(self, resource: Resource, when: datetime | None) -> None:
@@ -275,7 +335,7 @@ class IdleMonitor:
             ),
         )
         try:
-            await self.power.async_stop(resource, reason=idle)
+            await self.power.async_stop(resource, reason=idle, wait=False)
         except HomeAssistantError as err:
             _LOGGER.warning("Auto-shutdown of %s failed: %s", resource.name, err)
 

@@ -11,11 +11,13 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     EVENT_HOMEASSISTANT_FINAL_WRITE,
+    EVENT_HOMEASSISTANT_STARTED,
     STATE_OFF,
     STATE_ON,
+    STATE_UNAVAILABLE,
     STATE_UNKNOWN,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -30,7 +32,12 @@ from custom_components.wakehub.const import (
     CONF_NETWORK_THRESHOLD,
     CONF_TIMEOUT,
 )
-from custom_components.wakehub.idle import DATA_IDLE, SAVE_DELAY, STORAGE_KEY
+from custom_components.wakehub.idle import (
+    DATA_IDLE,
+    SAVE_DELAY,
+    STARTUP_GRACE,
+    STORAGE_KEY,
+)
 from custom_components.wakehub.power import async_get_power_manager
 from tests.conftest import record_events
 from tests.power.conftest import JELLYFIN, VM_SWITCH, Lab
@@ -83,21 +90,25 @@ async def run_clock(
     freezer: FrozenDateTimeFactory,
     until: Callable[[], bool],
     *,
-    seconds: float = 20,
+    seconds: float | None = None,
 ) -> None:
     """Let the frozen clock run at (at most) real speed until `until()` holds.
+
+    Without `seconds`, `until()` must come to hold within 20 seconds (the test
+    fails otherwise); with them, the clock runs at most that long, whether it
+    does or not (what must not happen meanwhile is asserted after).
 
     Under `freezer` the event loop's clock stands still too, so a shutdown that
     probes every quarter second would wait forever. Advancing it no faster than
     real time keeps the timeouts of in-flight connections meaningful.
     """
-    for _ in range(int(seconds / 0.01)):
+    for _ in range(int((seconds if seconds is not None else 20) / 0.01)):
         if until():
             return
         await hass.async_add_executor_job(time.sleep, 0.01)
         freezer.tick(timedelta(seconds=0.01))
         async_fire_time_changed(hass)
-    if until is not None and seconds >= 1:
+    if seconds is None and not until():
         raise AssertionError("the condition was never reached")
 
 
@@ -262,6 +273,189 @@ async def test_countdown_survives_a_restart(
     # follow-up end too (cut short at teardown, its SSH login would linger).
     await run_clock(hass, freezer, lambda: not async_get_power_manager(hass)._running)
     assert not machine_sim.powered
+
+
+async def shut_down_home_assistant(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Home Assistant stops: the entry unloads and the in-memory monitor is
+    gone; what was stored is all that remains."""
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    del hass.data[DATA_IDLE]
+
+
+async def start_home_assistant(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def auto_off_in(hass: HomeAssistant) -> timedelta:
+    """How long until the auto-shutdown the sensor shows."""
+    at = dt_util.parse_datetime(hass.states.get(AT).state)
+    assert at is not None
+    return at - dt_util.utcnow()
+
+
+async def test_a_restored_countdown_counts_from_the_last_boot(
+    hass: HomeAssistant,
+    machine_sim: MachineSimulator,
+    machine_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Idle 25 of its 30 minutes when Home Assistant went down; meanwhile the
+    NAS was switched off, and on again by hand 5 minutes ago. It cannot have
+    been idle since before it booted: 25 minutes are left, not none."""
+    await setup_nas(hass, machine_entry, machine_sim)
+    await switch(hass, "turn_on", AUTO)
+    await tick(hass, freezer, 25)
+    await shut_down_home_assistant(hass, machine_entry)
+    await machine_sim.power_off()
+    freezer.tick(timedelta(minutes=15))
+    machine_sim.initial_uptime = 0
+    await machine_sim.power_on()  # by hand
+    freezer.tick(timedelta(minutes=5))
+    events = record_events(hass, "wakehub_power")
+
+    await start_home_assistant(hass, machine_entry)
+
+    assert about(auto_off_in(hass), timedelta(minutes=25))
+    idle_since = dt_util.parse_datetime(
+        hass.states.get(ACTIVE).attributes["idle_since"]
+    )
+    assert idle_since is not None
+    assert about(dt_util.utcnow() - idle_since, timedelta(minutes=5))
+    # Past the startup grace, still on: 10 minutes after its boot.
+    await tick(hass, freezer, 5)
+    await run_clock(hass, freezer, lambda: not machine_sim.powered, seconds=2)
+    assert machine_sim.powered
+    assert hass.states.get(SWITCH).state == STATE_ON
+    assert not events
+
+
+async def test_no_auto_shutdown_on_start_before_keep_awake_entities_are_back(
+    hass: HomeAssistant,
+    machine_sim: MachineSimulator,
+    machine_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The countdown ran out while Home Assistant was down (for an update);
+    meanwhile the TV started playing. On start the TV's integration is not
+    back yet: its entity reads unavailable. WakeHub waits its startup grace
+    before deciding, and the TV playing a moment later cancels the countdown."""
+    hass.states.async_set("media_player.tv", "off")
+    await setup_nas(
+        hass, machine_entry, machine_sim, **{CONF_KEEP_AWAKE: ["media_player.tv"]}
+    )
+    await switch(hass, "turn_on", AUTO)
+    await tick(hass, freezer, 25)
+    await shut_down_home_assistant(hass, machine_entry)
+    freezer.tick(timedelta(minutes=10))
+    hass.states.async_set("media_player.tv", STATE_UNAVAILABLE)
+    events = record_events(hass, "wakehub_power")
+
+    await start_home_assistant(hass, machine_entry)
+
+    # Overdue: due at the end of the startup grace, not now.
+    assert about(auto_off_in(hass), STARTUP_GRACE)
+    await run_clock(hass, freezer, lambda: not machine_sim.powered, seconds=2)
+    assert machine_sim.powered
+    hass.states.async_set("media_player.tv", "playing")  # its integration is back
+    await hass.async_block_till_done()
+    assert hass.states.get(ACTIVE).state == STATE_ON
+    assert hass.states.get(AT).state == STATE_UNKNOWN
+    await tick(hass, freezer, 10)
+    await run_clock(hass, freezer, lambda: not machine_sim.powered, seconds=2)
+    assert machine_sim.powered
+    describe = await async_messages(hass)
+    assert [describe(e) for e in events] == [
+        "Auto-shutdown cancelled: media_player.tv is playing"
+    ]
+
+
+async def test_an_entity_still_unavailable_after_the_startup_grace_is_inactive(
+    hass: HomeAssistant,
+    machine_sim: MachineSimulator,
+    machine_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Unavailable only holds the NAS during the startup grace: a TV unplugged,
+    or an entity removed, must not keep it on forever. An overdue countdown
+    stops it once the grace has passed."""
+    hass.states.async_set("media_player.tv", "off")
+    await setup_nas(
+        hass, machine_entry, machine_sim, **{CONF_KEEP_AWAKE: ["media_player.tv"]}
+    )
+    await switch(hass, "turn_on", AUTO)
+    await tick(hass, freezer, 25)
+    await shut_down_home_assistant(hass, machine_entry)
+    freezer.tick(timedelta(minutes=10))
+    hass.states.async_set("media_player.tv", STATE_UNAVAILABLE)
+    events = record_events(hass, "wakehub_power")
+    await start_home_assistant(hass, machine_entry)
+
+    await tick(hass, freezer, STARTUP_GRACE.total_seconds() / 60 - 1)
+    await run_clock(hass, freezer, lambda: not machine_sim.powered, seconds=2)
+    assert machine_sim.powered
+    await tick(hass, freezer, 1.5)
+    await run_clock(hass, freezer, lambda: hass.states.get(SWITCH).state == STATE_OFF)
+    await run_clock(hass, freezer, lambda: not async_get_power_manager(hass)._running)
+    assert not machine_sim.powered
+    describe = await async_messages(hass)
+    assert describe(events[0]) == "Auto-shutdown: idle for 30 min"
+
+
+async def test_the_startup_grace_counts_from_home_assistant_started(
+    hass: HomeAssistant,
+    machine_sim: MachineSimulator,
+    machine_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Set up while Home Assistant is still starting (other integrations are
+    still loading): the grace ends a while after it has started, not after
+    WakeHub loaded."""
+    await setup_nas(hass, machine_entry, machine_sim)
+    await switch(hass, "turn_on", AUTO)
+    await tick(hass, freezer, 25)
+    await shut_down_home_assistant(hass, machine_entry)
+    freezer.tick(timedelta(minutes=10))
+    hass.set_state(CoreState.starting)
+    await start_home_assistant(hass, machine_entry)
+    assert about(auto_off_in(hass), STARTUP_GRACE)
+
+    await tick(hass, freezer, 3)  # the other integrations load
+    hass.set_state(CoreState.running)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
+    await hass.async_block_till_done()
+
+    assert about(auto_off_in(hass), STARTUP_GRACE)
+    await tick(hass, freezer, 3)
+    await run_clock(hass, freezer, lambda: not machine_sim.powered, seconds=2)
+    assert machine_sim.powered
+
+
+async def test_unloaded_while_home_assistant_starts(
+    hass: HomeAssistant,
+    machine_sim: MachineSimulator,
+    machine_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An entry unloaded before Home Assistant has started (disabled, or its
+    setup undone) does not wake up at the start to stop its machine."""
+    await setup_nas(hass, machine_entry, machine_sim)
+    await switch(hass, "turn_on", AUTO)
+    await tick(hass, freezer, 25)
+    await shut_down_home_assistant(hass, machine_entry)
+    freezer.tick(timedelta(minutes=10))
+    hass.set_state(CoreState.starting)
+    await start_home_assistant(hass, machine_entry)
+    assert await hass.config_entries.async_unload(machine_entry.entry_id)
+    await hass.async_block_till_done()
+
+    hass.set_state(CoreState.running)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
+    await hass.async_block_till_done()
+    await tick(hass, freezer, 10)
+    await run_clock(hass, freezer, lambda: not machine_sim.powered, seconds=2)
+    assert machine_sim.powered
 
 
 async def test_idle_state_is_stored_in_one_delayed_write(
