@@ -157,8 +157,16 @@ class WakeAccess:
         """A link was opened: None when the service answers, else the run to show."""
         await self.async_load()
         run = self._runs.get(resource.key)
+        if run is not None and _stranded(run):
+            run = None
         if run is not None and run.state == "failed":
-            if retry or time.monotonic() - (run.ended or 0) > FAILED_SHOWN:
+            # Shown a while (not retried at each hit), unless its service
+            # answers by now: started by hand, or after an interrupted wake.
+            if (
+                retry
+                or time.monotonic() - (run.ended or 0) > FAILED_SHOWN
+                or await self._answers(resource)
+            ):
                 run = None
         elif run is not None and run.state == "ready":
             run = None
@@ -169,7 +177,7 @@ class WakeAccess:
             self._record_hit(resource, woke=False)
             return None
         if (joined := self._runs.get(resource.key)) is not None and (
-            joined.state == "waiting"
+            joined.state == "waiting" and not _stranded(joined)
         ):
             # Another hit began a run while this one asked the service.
             self._record_hit(resource, woke=False)
@@ -238,6 +246,16 @@ class WakeAccess:
             run.error = error_message(self.hass, err)
         except TimeoutError:
             run.error = page_text(self.hass, "service_timeout", name=resource.name)
+        except asyncio.CancelledError:
+            # Its entry was reloaded or removed: the page says so and offers
+            # to try again, rather than waiting for a run that is gone.
+            interrupted = HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="change_interrupted",
+                translation_placeholders={"name": resource.name},
+            )
+            run.error = error_message(self.hass, interrupted)
+            raise
         finally:
             unsubscribe()
             run.ended = time.monotonic()
@@ -284,3 +302,9 @@ def async_get_wake_access(hass: HomeAssistant) -> WakeAccess:
     if (access := hass.data.get(DATA_WAKE)) is None:
         access = hass.data[DATA_WAKE] = WakeAccess(hass)
     return access
+
+
+def _stranded(run: Run) -> bool:
+    """A run still waiting whose task is over: it died without a word, and
+    would keep every later visit waiting for ever."""
+    return run.state == "waiting" and run.task is not None and run.task.done()

@@ -12,7 +12,7 @@ proxy then serves it), else the same start and the waiting page with 503 and
 Both can do exactly one thing: start that one resource. An unknown, disabled or
 wrong token, or a remote client when the link is for local networks only, gets
 Home Assistant's plain 404, as for any unknown address, and repeated misses from
-one address are answered ever later.
+one address are answered ever later, one after the other (limits.py).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from .const import (
     VERSION_HEADER,
     WAKE_PATH,
 )
+from .limits import MAX_MISS_DELAY
 from .page import PageModel, document, fragment
 from .probe import is_http
 from .session import Run, WakeAccess, async_get_wake_access
@@ -90,12 +91,16 @@ class _AccessView(HomeAssistantView):
     async def get(self, request: web.Request, token: str) -> web.StreamResponse:
         hass = request.app[KEY_HASS]
         access = async_get_wake_access(hass)
+        address = request.remote or ""
+        if access.misses.flooded(address):
+            await asyncio.sleep(MAX_MISS_DELAY)
+            raise web.HTTPNotFound
         resource = find_resource(access.power.resources.values(), token)
         if resource is None or (
             resource.settings.get(CONF_WAKE_LOCAL_ONLY, DEFAULT_WAKE_LOCAL_ONLY)
             and not _is_local(request)
         ):
-            await asyncio.sleep(access.misses.miss(request.remote or ""))
+            await asyncio.sleep(access.misses.miss(address))
             raise web.HTTPNotFound
         await async_load_texts(hass)
         retry = bool(request.headers.get(RETRY_HEADER)) or (
