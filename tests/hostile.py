@@ -224,6 +224,21 @@ def check_outcome(result: Mapping[str, Any], section: Mapping[str, Any]) -> None
 OpenForm = Callable[[], Awaitable[tuple[FlowManager[Any, Any], str]]]
 
 
+def hostile_settings(max_examples: int) -> settings:
+    """How every hostile property here runs: derandomized (a failure comes back
+    on the next run), no example database, no deadline (real sockets take their
+    time), every health check off (hypothesis runs in a worker thread)."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
+
+
 async def fuzz_form(
     hass: HomeAssistant,
     open_form: OpenForm,
@@ -271,15 +286,7 @@ async def fuzz_form(
     if also is not None:
         inputs |= also
 
-    @settings(
-        max_examples=max_examples,
-        deadline=None,
-        database=None,
-        derandomize=True,
-        phases=(Phase.explicit, Phase.generate, Phase.shrink),
-        suppress_health_check=list(HealthCheck),
-        print_blob=False,
-    )
+    @hostile_settings(max_examples)
     @given(inputs)
     def run(user_input: Any) -> None:
         nonlocal tried

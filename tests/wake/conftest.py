@@ -9,6 +9,7 @@ its own address is http://ha.lan:8123 (the device's Visit link).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import contextlib
 from dataclasses import dataclass
 import socket
 from typing import Any
@@ -109,6 +110,18 @@ async def wake_lab(
     lab: Lab,  # noqa: F811
     hass_client_no_auth: ClientSessionGenerator,
 ) -> AsyncIterator[WakeLab]:
+    async with serving_wake(hass, lab, hass_client_no_auth) as wake_lab:
+        yield wake_lab
+
+
+@contextlib.asynccontextmanager
+async def serving_wake(
+    hass: HomeAssistant,
+    lab: Lab,  # noqa: F811 - the fixture's value, passed on
+    client_factory: ClientSessionGenerator,
+) -> AsyncIterator[WakeLab]:
+    """jellyfin's page served, wake on access on with a fresh token, and an
+    unauthenticated client: what every wake test starts from."""
     service_url = await lab.docker.serve_page("jellyfin")
     token = new_token()
     await set_wake(
@@ -120,6 +133,8 @@ async def wake_lab(
             CONF_WAKE_TOKEN: token,
         },
     )
-    client = await hass_client_no_auth()
-    yield WakeLab(lab, client, token, service_url)
-    await lab.docker.stop_pages()
+    client = await client_factory()
+    try:
+        yield WakeLab(lab, client, token, service_url)
+    finally:
+        await lab.docker.stop_pages()

@@ -19,16 +19,13 @@ from urllib.parse import quote
 
 from aiohttp import ClientResponse
 from homeassistant.core import HomeAssistant
-from hypothesis import HealthCheck, Phase, example, given, settings, strategies as st
+from hypothesis import example, given, strategies as st
 import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
 from custom_components.wakehub.wake.const import (
-    CONF_SERVICE_URL,
     CONF_WAKE_MAX_STARTS,
-    CONF_WAKE_ON_ACCESS,
-    CONF_WAKE_TOKEN,
     POLL_HEADER,
     RETRY_HEADER,
     STATE_HEADER,
@@ -37,12 +34,14 @@ from custom_components.wakehub.wake.const import (
 from custom_components.wakehub.wake.limits import FREE_MISSES, MISS_DELAY
 from custom_components.wakehub.wake.tokens import new_token
 from tests.conftest import record_events
+from tests.hostile import hostile_settings
 from tests.wake.conftest import (
     JELLYFIN,
     REMOTE,
     Lab,
     WakeLab,
     http,  # noqa: F401 - fixture
+    serving_wake,
     set_wake,
 )
 from tests.wake.test_endpoints import poll, starts, turn_on, until_ready
@@ -71,15 +70,7 @@ async def fuzz(
     a worker thread, as tests/hostile.py does)."""
     loop = asyncio.get_running_loop()
 
-    @settings(
-        max_examples=max_examples,
-        deadline=None,
-        database=None,
-        derandomize=True,
-        phases=(Phase.explicit, Phase.generate, Phase.shrink),
-        suppress_health_check=list(HealthCheck),
-        print_blob=False,
-    )
+    @hostile_settings(max_examples)
     @given(strategy)
     def run(value: Any) -> None:
         random.seed()
@@ -306,20 +297,8 @@ async def direct_lab(
     lab: Lab,
     hass_client_no_auth: ClientSessionGenerator,
 ) -> AsyncIterator[WakeLab]:
-    service_url = await lab.docker.serve_page("jellyfin")
-    token = new_token()
-    await set_wake(
-        hass,
-        lab,
-        **{
-            CONF_SERVICE_URL: service_url,
-            CONF_WAKE_ON_ACCESS: True,
-            CONF_WAKE_TOKEN: token,
-        },
-    )
-    client = await hass_client_no_auth()
-    yield WakeLab(lab, client, token, service_url)
-    await lab.docker.stop_pages()
+    async with serving_wake(hass, lab, hass_client_no_auth) as wake_lab:
+        yield wake_lab
 
 
 async def test_forwarded_for_without_a_trusted_proxy_is_refused(
