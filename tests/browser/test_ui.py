@@ -405,6 +405,39 @@ def test_links(home: HomeAssistant) -> None:
     rest(home, link)
 
 
+def test_options_node_links(browser_page: Page, home: HomeAssistant) -> None:
+    """The Proxmox options as a person opens them (Settings > Devices &
+    services > WakeHub > homelab > Configure): the node links in their own
+    section, named by the node, pve1's linked machine shown."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+
+    async def entry_id(api: HomeAssistantApi) -> str:
+        return next(
+            e["entry_id"] for e in await api.entries() if e["title"] == "homelab"
+        )
+
+    page.goto(
+        f"{home.url}/config/integrations/integration/wakehub"
+        f"#config_entry={rest(home, entry_id)}"
+    )
+    # The entry's own cog, the first in its card (its guests' follow).
+    card = page.locator("ha-config-entry-row").filter(
+        has=page.get_by_text("homelab", exact=True)
+    )
+    card.get_by_role("button", name=re.compile("^configure$", re.I)).first.click()
+    options = EN["options"]["step"]["proxmox_options"]
+    flow = Flow(page)
+    expect(flow.dialog.get_by_text(options["title"])).to_be_visible()
+    section = options["sections"]["host_links"]["name"]
+    expect(flow.dialog.get_by_text(section)).to_be_visible()
+    expect(flow.dialog.get_by_text("pve1", exact=True).first).to_be_visible()
+    page.wait_for_timeout(500)  # the dialog's opening animation
+    shot(page, "options-proxmox")
+    page.keyboard.press("Escape")
+
+
 # The device page of every kind: (device, kind, what the page must show).
 DEVICES = [
     ("Demo NAS", "machine", "CPU"),
