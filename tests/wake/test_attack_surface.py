@@ -24,6 +24,7 @@ import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
+from custom_components.wakehub.wake import limits, views
 from custom_components.wakehub.wake.const import (
     CONF_WAKE_MAX_STARTS,
     POLL_HEADER,
@@ -343,6 +344,37 @@ async def test_parallel_guesses_are_slowed_like_sequential_ones(
     assert {a.status for a in answers} == {404}
     in_a_row = sum(k * MISS_DELAY for k in range(1, 11))  # 11 s
     assert took >= 0.9 * in_a_row, took
+
+
+async def test_a_flooded_address_is_not_looked_up(
+    hass: HomeAssistant, wake_lab: WakeLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An address with more answers queued than MAX_QUEUE gets 404 without its
+    token being looked at: the right token from it starts nothing, while the
+    same link from another address works. (The queue's length is the only
+    thing patched: a real one takes a minute of guesses to fill.)"""
+    monkeypatch.setattr(limits, "MAX_QUEUE", 0.0)
+    monkeypatch.setattr(views, "MAX_MISS_DELAY", 0.0)
+    wl = wake_lab
+    guesser = fresh_local()
+    for _ in range(FREE_MISSES):
+        await wl.client.get(f"/api/wakehub/gate/{new_token()}", headers=guesser)
+    # Three more guesses at once: their answers are queued over a second.
+    guesses = [
+        asyncio.ensure_future(
+            wl.client.get(f"/api/wakehub/gate/{new_token()}", headers=guesser)
+        )
+        for _ in range(3)
+    ]
+    await asyncio.sleep(0.05)
+    right = await wl.client.get(wl.gate, headers=guesser)
+    assert right.status == 404
+    assert {(await guess).status for guess in guesses} == {404}
+    assert starts(wl) == 0
+    other = await wl.client.get(wl.gate, headers=fresh_local())
+    assert other.status == 503  # the waiting page: the link works
+    await until_ready(wl, wl.gate)
+    assert starts(wl) == 1
 
 
 # -- reflection, redirects, caching ------------------------------------------------
