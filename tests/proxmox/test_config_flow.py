@@ -9,7 +9,7 @@ from typing import Any
 from unittest.mock import patch
 
 from aiohttp import ThreadedResolver, web
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, section
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -242,11 +242,89 @@ async def test_standalone_host_is_named_after_its_node(
     assert sim.violations == []
 
 
+async def test_two_standalone_hosts_of_one_name(
+    hass: HomeAssistant, quiet_handshakes: None
+) -> None:
+    """Two standalone hosts both called "pve" (the installer's usual name) are
+    two servers: the second is named by its address too, each keeps its own
+    devices and entities, and each is recognised again when added twice or
+    reconfigured."""
+    first = ProxmoxSimulator(cluster_name=None, node_names=("pve",))
+    second = ProxmoxSimulator(cluster_name=None, node_names=("pve",))
+    await first.start()
+    await second.start()
+    try:
+        entries = []
+        for sim in (first, second):
+            flow_id = await start_flow(hass)
+            result = await hass.config_entries.flow.async_configure(flow_id, form(sim))
+            result = await pin_and_select(hass, flow_id, result, sim.fingerprint)
+            assert result["type"] is FlowResultType.CREATE_ENTRY
+            entries.append(result["result"])
+            await hass.async_block_till_done()
+        where = f"pve (127.0.0.1:{second.port})"
+        assert [e.title for e in entries] == ["pve", where]
+        assert [e.unique_id for e in entries] == ["pve", where]
+        assert "cluster_name" not in entries[0].data
+        assert entries[1].data["cluster"] == where
+        assert entries[1].data["cluster_name"] == "pve"
+        # Each server's guests and node are its own devices and entities.
+        entities = er.async_entries_for_config_entry(
+            er.async_get(hass), entries[1].entry_id
+        )
+        assert entities
+        assert all(e.unique_id.startswith(where) for e in entities)
+        assert hass.states.get("switch.docker") is not None
+        assert hass.states.get("switch.docker_2") is not None
+        node_devices = [
+            find_device(hass, (DOMAIN, f"{key}_pve"), entry.entry_id)
+            for key, entry in zip(("pve", where), entries, strict=True)
+        ]
+        assert None not in node_devices
+        assert node_devices[0] != node_devices[1]
+
+        # The second server added again is refused; reconfigured, it keeps its key.
+        flow_id = await start_flow(hass)
+        result = await hass.config_entries.flow.async_configure(flow_id, form(second))
+        result = await hass.config_entries.flow.async_configure(flow_id, TRUST)
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "already_configured"
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN,
+            context={"source": SOURCE_RECONFIGURE, "entry_id": entries[1].entry_id},
+        )
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], form(second, token_secret="")
+        )
+        assert result["reason"] == "reconfigure_successful"
+        assert entries[1].unique_id == where
+        assert entries[1].data["cluster"] == where
+        await hass.async_block_till_done()
+    finally:
+        await first.stop()
+        await second.stop()
+    assert first.violations == second.violations == []
+
+
+async def test_one_host_by_another_name_is_the_same(
+    hass: HomeAssistant, pve_sim: ProxmoxSimulator, quiet_handshakes: None
+) -> None:
+    """Added by its name, then by its address: a server presenting the
+    certificate pinned for an entry is that entry's server."""
+    by_name = pve_data(pve_sim, url="https://homelab.lan:8006")
+    MockConfigEntry(domain=DOMAIN, unique_id="homelab", data=by_name).add_to_hass(hass)
+    flow_id = await start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, form(pve_sim))
+    result = await hass.config_entries.flow.async_configure(flow_id, TRUST)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
 async def test_same_cluster_twice_is_refused(
     hass: HomeAssistant, pve_sim: ProxmoxSimulator, quiet_handshakes: None
 ) -> None:
     MockConfigEntry(
-        domain=DOMAIN, unique_id="homelab", data={"kind": "proxmox"}
+        domain=DOMAIN, unique_id="homelab", data=pve_data(pve_sim)
     ).add_to_hass(hass)
     flow_id = await start_flow(hass)
     result = await hass.config_entries.flow.async_configure(flow_id, form(pve_sim))

@@ -18,7 +18,11 @@ _LOGGER = logging.getLogger(__name__)
 # Entry data keys (DESIGN.md names the form fields; the rest is ours).
 CONF_TOKEN_ID: Final = "token_id"
 CONF_TOKEN_SECRET: Final = "token_secret"
-CONF_CLUSTER: Final = "cluster"  # cluster name, or node name of a standalone host
+# The cluster's key in unique ids: its name (a standalone host's: its node's),
+# or, when another server of that name was added first, its name and address.
+CONF_CLUSTER: Final = "cluster"
+# The cluster's name, stored only when it differs from its key.
+CONF_CLUSTER_NAME: Final = "cluster_name"
 CONF_NODES: Final = "nodes"  # node names seen at setup (options form)
 # Subentry data keys of a guest.
 CONF_VMID: Final = "vmid"

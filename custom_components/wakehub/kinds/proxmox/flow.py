@@ -1,7 +1,7 @@
 """The Proxmox VE kind of the wizard.
 
 Its form (`proxmox`: URL, user, API token or password) → the cluster's identity
-(the unique id: one entry per cluster) → `certificate` when the certificate is
+(the unique id: one entry per cluster, `_cluster_key`) → `certificate` when the certificate is
 not trusted (Proxmox's default is self-signed) → `resources`: its guests. Its
 options (`proxmox_options`): host links per node, timing; a qemu VM's own
 setting: how it stops.
@@ -28,7 +28,7 @@ from homeassistant.helpers.selector import (
 from ...api.errors import CertificateError
 from ...api.proxmox import ProxmoxGuest
 from ...api.proxmox.connection import normalize_url
-from ...const import CONF_HOST_LINKS, KIND_PROXMOX
+from ...const import CONF_FINGERPRINT, CONF_HOST_LINKS, DOMAIN, KIND_PROXMOX
 from ...flows import fields, validate
 from ...flows.fields import Field, required, secret_field, suggested
 from ...flows.kind import FlowKind, Found, Server, Trust, Use
@@ -37,6 +37,7 @@ from ...hosting import HostKind
 from .client import create_client
 from .const import (
     CONF_CLUSTER,
+    CONF_CLUSTER_NAME,
     CONF_NAME,
     CONF_NODE,
     CONF_NODES,
@@ -109,20 +110,55 @@ async def _connect(hass: HomeAssistant, data: dict[str, Any]) -> Server:
     async def guests() -> list[Found]:
         return [guest_choice(guest) for guest in await client.discover()]
 
+    key = _cluster_key(hass, data, identity.name)
+    named = {CONF_CLUSTER_NAME: identity.name} if key != identity.name else {}
+    data = {k: v for k, v in data.items() if k != CONF_CLUSTER_NAME}
     return Server(
-        unique_id=identity.name,
-        title=identity.name,
-        data={**data, CONF_CLUSTER: identity.name, CONF_NODES: list(identity.nodes)},
+        unique_id=key,
+        title=key,
+        data={**data, **named, CONF_CLUSTER: key, CONF_NODES: list(identity.nodes)},
         resources=guests,
     )
+
+
+def _cluster_key(hass: HomeAssistant, data: Mapping[str, Any], name: str) -> str:
+    """The key of the cluster `name` that answered at `data`'s URL.
+
+    Its name, unless another server of that name was added first (two
+    standalone hosts both called "pve" are common): then its name and address,
+    so that the entries, their devices and unique ids stay apart. An entry
+    being reconfigured keeps its key while the same cluster answers.
+    """
+    stored = data.get(CONF_CLUSTER)
+    if stored and data.get(CONF_CLUSTER_NAME, stored) == name:
+        return str(stored)
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry.unique_id == name and not _same_server(entry.data, data):
+            host, port = _address(data)
+            where = host if port in (None, DEFAULT_PORT) else f"{host}:{port}"
+            return f"{name} ({where})"
+    return name
+
+
+def _same_server(known: Mapping[str, Any], data: Mapping[str, Any]) -> bool:
+    """Whether `data` reaches the server of `known`: at the same address, or
+    presenting the certificate pinned for it (the same host by another name)."""
+    if _address(known) == _address(data):
+        return True
+    pin = known.get(CONF_FINGERPRINT)
+    return bool(pin) and pin == data.get(CONF_FINGERPRINT)
+
+
+def _address(data: Mapping[str, Any]) -> tuple[str | None, int | None]:
+    parts = urlsplit(str(data.get(CONF_URL, "")))
+    return parts.hostname, parts.port
 
 
 def _server_of(data: Mapping[str, Any]) -> object:
     """Host and port; nothing is pinned when verification is off."""
     if not data.get(CONF_VERIFY_SSL, True):
         return None
-    parts = urlsplit(str(data[CONF_URL]))
-    return parts.hostname, parts.port
+    return _address(data)
 
 
 def guest_choice(guest: ProxmoxGuest) -> Found:
