@@ -2,7 +2,8 @@
 
 Each test writes its proxy's own configuration and starts the real binary with
 `run_until_ready`; then `wakes_through_proxy` walks the journey they all
-promise: from all-off, the proxy serves the waiting page; the page's poll goes
+promise: from all-off, a HEAD through the proxy (an uptime monitor) wakes
+nothing; a GET gets the waiting page; the page's poll goes
 through the proxy until the service answers; the same URL then reaches the
 service, and the cascade really started jellyfin.
 """
@@ -18,6 +19,7 @@ import aiohttp
 from homeassistant.core import HomeAssistant
 
 from custom_components.wakehub.wake.const import POLL_HEADER, STATE_HEADER
+from tests.conftest import record_events
 from tests.wake.conftest import JELLYFIN, WakeLab
 
 
@@ -85,7 +87,17 @@ async def wakes_through_proxy(
     checks (with Caddy and Traefik it is the service itself).
     """
     headers = dict(headers or {})
+    access = record_events(hass, "wakehub_access")
     async with aiohttp.ClientSession() as browser:
+        # The proxy asks the gate with a GET naming the HEAD (or, nginx, by the
+        # recipe's header): a monitor's probe neither wakes nor keeps awake.
+        async with browser.head(url, headers=headers, allow_redirects=False) as probe:
+            assert probe.status == 503
+        await hass.async_block_till_done()
+        assert access == []
+        assert not wake_lab.lab.node.packets
+        assert hass.states.get(JELLYFIN).state == "off"
+
         async with browser.get(url, headers=headers, allow_redirects=False) as page:
             text = await page.text()
             assert page.status == 503

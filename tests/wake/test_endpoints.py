@@ -16,6 +16,7 @@ from custom_components.wakehub.const import DOMAIN
 from custom_components.wakehub.wake.const import (
     CONF_WAKE_MAX_STARTS,
     CONF_WAKE_ON_ACCESS,
+    FORWARDED_METHOD,
     POLL_HEADER,
     RETRY_HEADER,
     STATE_HEADER,
@@ -204,6 +205,46 @@ async def test_gate_answers_503_then_lets_through(
     response = await wl.client.get(wl.gate)
     assert response.status == 200
     assert await response.text() == ""
+
+
+async def test_a_head_named_by_a_proxy_neither_wakes_nor_keeps_awake(
+    hass: HomeAssistant, wake_lab: WakeLab
+) -> None:
+    """An uptime monitor's HEAD, which a proxy's forward-auth names in the GET
+    it sends, only asks whether the service is there. (A HEAD sent to a link
+    itself is refused: test_attack_surface.py.)"""
+    wl = wake_lab
+    access = record_events(hass, "wakehub_access")
+    for path in (wl.wake, wl.gate):
+        for method in ("HEAD", " head "):
+            response = await wl.client.get(
+                path, headers={FORWARDED_METHOD: method}, allow_redirects=False
+            )
+            assert response.status == 503
+            assert response.headers["Retry-After"] == "5"
+            assert await response.text() == ""
+    await hass.async_block_till_done()
+    assert starts(wl) == 0
+    assert not wl.lab.node.packets
+    assert access == []
+
+    await turn_on(hass, JELLYFIN)
+    response = await wl.client.get(
+        wl.wake, headers={FORWARDED_METHOD: "HEAD"}, allow_redirects=False
+    )
+    assert response.status == 302
+    assert response.headers["Location"] == wl.service_url
+    response = await wl.client.get(
+        wl.gate, headers={FORWARDED_METHOD: "HEAD"}, allow_redirects=False
+    )
+    assert response.status == 200
+    assert access == []  # not counted as use: the idle countdown goes on
+    # Any other method a proxy names is a visit.
+    response = await wl.client.get(
+        wl.gate, headers={FORWARDED_METHOD: "POST"}, allow_redirects=False
+    )
+    assert response.status == 200
+    assert [e.data["result"] for e in access] == ["kept_awake"]
 
 
 async def _not_found(wl: WakeLab, path: str, **kwargs: Any) -> tuple[Any, ...]:

@@ -46,3 +46,5 @@ RETRY_HEADER: Final = "X-WakeHub-Retry"
 # On every answer that is the waiting page or its poll: waiting, ready or failed.
 STATE_HEADER: Final = "X-WakeHub-State"
 VERSION_HEADER: Final = "X-WakeHub-Version"  # what the next poll waits to change
+# The method a proxy's forward-auth request stands for (views.py).
+FORWARDED_METHOD: Final = "X-Forwarded-Method"

@@ -165,7 +165,7 @@ class WakeAccess:
             if (
                 retry
                 or time.monotonic() - (run.ended or 0) > FAILED_SHOWN
-                or await self._answers(resource)
+                or await self.async_answers(resource)
             ):
                 run = None
         elif run is not None and run.state == "ready":
@@ -173,7 +173,7 @@ class WakeAccess:
         if run is not None:
             self._record_hit(resource, woke=False)
             return run
-        if await self._answers(resource):
+        if await self.async_answers(resource):
             self._record_hit(resource, woke=False)
             return None
         if (joined := self._runs.get(resource.key)) is not None and (
@@ -195,8 +195,10 @@ class WakeAccess:
         )
         return run
 
-    async def _answers(self, resource: Resource) -> bool:
-        """Running and answering (asked at most every READY_FRESH seconds)."""
+    async def async_answers(self, resource: Resource) -> bool:
+        """Running and answering (asked at most every READY_FRESH seconds).
+
+        Records no hit and starts nothing (a HEAD request asks only this)."""
         if not _running(resource):
             return False
         seen = self._ready_at.get(resource.key)

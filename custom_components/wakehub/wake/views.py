@@ -9,7 +9,11 @@ Traefik `forwardAuth`, nginx `auth_request`): 200 while the service answers (the
 proxy then serves it), else the same start and the waiting page with 503 and
 `Retry-After`.
 
-Both can do exactly one thing: start that one resource. An unknown, disabled or
+Both can do exactly one thing: start that one resource, and only for a GET.
+Another method sent to them is refused (405); a HEAD that a proxy names as the
+original method of a GET it sends (`X-Forwarded-Method`: an uptime monitor, a
+link checker behind the proxy) only asks whether the service is there: it
+neither starts the resource nor keeps it awake. An unknown, disabled or
 wrong token, or a remote client when the link is for local networks only, gets
 Home Assistant's plain 404, as for any unknown address, and repeated misses from
 one address are answered ever later, one after the other (limits.py).
@@ -36,6 +40,7 @@ from .const import (
     CONF_SERVICE_URL,
     CONF_WAKE_LOCAL_ONLY,
     DEFAULT_WAKE_LOCAL_ONLY,
+    FORWARDED_METHOD,
     GATE_PATH,
     POLL_HEADER,
     RETRY_HEADER,
@@ -72,6 +77,14 @@ def _headers(nonce: str | None = None) -> dict[str, str]:
     return headers
 
 
+def _original_method(request: web.Request) -> str:
+    """The method the client used: a proxy's forward-auth request is a GET
+    that names it in `X-Forwarded-Method` (Caddy and Traefik set it; the
+    nginx recipe does). A client naming another method only stops itself
+    from waking the resource."""
+    return request.headers.get(FORWARDED_METHOD, request.method).strip().upper()
+
+
 def _is_local(request: web.Request) -> bool:
     """Home Assistant's own notion of local (loopback, private, link-local)."""
     try:
@@ -102,6 +115,8 @@ class _AccessView(HomeAssistantView):
         ):
             await asyncio.sleep(access.misses.miss(address))
             raise web.HTTPNotFound
+        if _original_method(request) == "HEAD":
+            return await self._probe(access, resource)
         await async_load_texts(hass)
         retry = bool(request.headers.get(RETRY_HEADER)) or (
             request.query.get("retry") == "1"
@@ -121,6 +136,17 @@ class _AccessView(HomeAssistantView):
                 return self.ready(resource)
             return self._answer(hass, access, resource, run, poll=True)
         return self._answer(hass, access, resource, run, poll=False)
+
+    async def _probe(
+        self, access: WakeAccess, resource: Resource
+    ) -> web.StreamResponse:
+        """A HEAD named by a proxy: whether the service is there, nothing more."""
+        if await access.async_answers(resource):
+            return self.ready(resource)
+        return web.Response(
+            status=HTTPStatus.SERVICE_UNAVAILABLE,
+            headers={**_headers(), "Retry-After": str(RETRY_AFTER)},
+        )
 
     def ready(self, resource: Resource) -> web.StreamResponse:
         raise NotImplementedError
