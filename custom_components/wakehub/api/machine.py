@@ -15,7 +15,11 @@ Public API:
   always checking the pinned host key.
 
 A command's output is read up to MAX_OUTPUT_BYTES on each of stdout and stderr;
-a command that prints more is an InvalidResponse, and is not waited for.
+a command that prints more is an InvalidResponse, and is not waited for. A power
+command is the exception: it must run to its end (a chatty shutdown script), so
+its output is read to the end and only its last MAX_OUTPUT_BYTES kept; a failure
+shows the last line of it, cleaned of terminal sequences and cut to
+MAX_MESSAGE_CHARS.
 """
 
 from __future__ import annotations
@@ -55,9 +59,21 @@ METRICS_COMMAND = (
 MAX_OUTPUT_BYTES: Final = 64 * 1024
 _CHUNK: Final = 16 * 1024
 
+# What a shutdown or reboot sends to every process of a session (systemd, then
+# the kernel's final kill): a power command killed by one was delivered.
+SHUTDOWN_SIGNALS: Final = frozenset({"TERM", "KILL", "HUP"})
+# The longest error message shown from a power command's output: one line of a
+# terminal, not a whole log in a notification (and in the event's data).
+MAX_MESSAGE_CHARS: Final = 300
+# A terminal colour or cursor sequence (ESC [ ... letter).
+_ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
 _MAC_RE = re.compile(r"^[0-9a-f]{12}$")
 # A century: more uptime than that is not a reading but garbage.
 MAX_UPTIME = 100 * 365 * 86400.0
+# More CPUs than Linux can count (NR_CPUS is at most 8192) is garbage too, and a
+# count too large for a float would break the load-to-percent division.
+MAX_CPUS = 1 << 20
 
 
 def normalize_mac(mac: str) -> str:
@@ -69,7 +85,18 @@ def normalize_mac(mac: str) -> str:
 
 
 class _DatagramSender(asyncio.DatagramProtocol):
-    """The protocol object asyncio needs; sending is all we do."""
+    """The protocol object asyncio needs; sending is all we do.
+
+    asyncio's transport does not raise a failed `sendto` (no route to the
+    broadcast address, the network down): it hands the error to the protocol.
+    """
+
+    def __init__(self) -> None:
+        self.error: OSError | None = None
+
+    def error_received(self, exc: Exception) -> None:
+        if self.error is None and isinstance(exc, OSError):
+            self.error = exc
 
 
 async def send_magic_packet(mac: str, broadcast_address: str, port: int) -> bytes:
@@ -82,7 +109,7 @@ async def send_magic_packet(mac: str, broadcast_address: str, port: int) -> byte
     packet: bytes = wakeonlan.create_magic_packet(normalize_mac(mac))
     loop = asyncio.get_running_loop()
     try:
-        transport, _ = await loop.create_datagram_endpoint(
+        transport, sender = await loop.create_datagram_endpoint(
             _DatagramSender,
             family=socket.AF_INET,
             allow_broadcast=True,
@@ -92,6 +119,8 @@ async def send_magic_packet(mac: str, broadcast_address: str, port: int) -> byte
     try:
         for _ in range(3):
             transport.sendto(packet, (broadcast_address, port))
+        if sender.error is not None:
+            raise sender.error
     except OSError as err:
         raise CannotConnect(
             f"cannot send the magic packet to {broadcast_address}:{port}: {err}"
@@ -135,7 +164,9 @@ async def fetch_host_key(host: str, port: int, timeout: float = 10) -> str:
             key = await asyncssh.get_server_host_key(host, port)
     except TimeoutError as err:
         raise ConnectionTimeout(f"{host}:{port} did not answer in time") from err
-    except (OSError, asyncssh.Error) as err:
+    except (OSError, asyncssh.Error, ValueError) as err:
+        # ValueError: asyncssh decodes the server's version line as ASCII and
+        # lets a UnicodeDecodeError out (something else than sshd answers).
         raise CannotConnect(f"cannot connect to {host}:{port}: {err}") from err
     assert key is not None  # asyncssh always negotiates a host key
     return key.export_public_key("openssh").decode().strip()
@@ -170,11 +201,16 @@ class MachineMetrics:
 
 @dataclass(frozen=True)
 class CommandResult:
-    """Outcome of a command; `exit_status` None when the connection dropped."""
+    """Outcome of a command; `exit_status` None when the connection dropped.
+
+    `exit_signal` names the signal that killed it (`TERM`...), when one did
+    (`exit_status` is then -1, as asyncssh reports it).
+    """
 
     exit_status: int | None
     stdout: str
     stderr: str
+    exit_signal: str | None = None
 
 
 def parse_metrics(output: str) -> MachineMetrics:
@@ -194,7 +230,7 @@ def parse_metrics(output: str) -> MachineMetrics:
         name, _, rest = line.partition(":")
         memory[name] = int(rest.split()[0])
     total, available = memory["MemTotal"], memory["MemAvailable"]
-    if cpus < 1 or total <= 0 or not 0 <= available <= total:
+    if not 1 <= cpus <= MAX_CPUS or total <= 0 or not 0 <= available <= total:
         raise ValueError("impossible metrics")
     return MachineMetrics(
         uptime_seconds=uptime,
@@ -268,7 +304,8 @@ class MachineClient:
             raise InvalidAuth(f"SSH login to {where} was refused") from err
         except TimeoutError as err:
             raise ConnectionTimeout(f"{where} did not answer in time") from err
-        except (OSError, asyncssh.Error) as err:
+        except (OSError, asyncssh.Error, ValueError) as err:
+            # ValueError: a version line that is not ASCII (see fetch_host_key).
             raise CannotConnect(f"cannot connect to {where}: {err}") from err
 
     async def _presented_key(self) -> str | None:
@@ -301,13 +338,18 @@ class MachineClient:
     ) -> CommandResult:
         """Run a command. With `expect_disconnect`, a dropped link is success.
 
-        InvalidResponse as soon as its stdout or stderr exceeds MAX_OUTPUT_BYTES.
+        InvalidResponse as soon as its stdout or stderr exceeds MAX_OUTPUT_BYTES;
+        with `expect_disconnect` (a power command, which must run to its end
+        however much it prints) the output is read to its end instead, and only
+        its last MAX_OUTPUT_BYTES kept.
         """
         conn = await self._connect()
         try:
             async with asyncio.timeout(self._timeout):
                 process = await conn.create_process(command, encoding=None)
-                stdout, stderr = await _read_output(process, command)
+                stdout, stderr = await _read_output(
+                    process, command, keep_tail=expect_disconnect
+                )
                 await process.wait_closed()
         except asyncssh.ConnectionLost, asyncssh.DisconnectError, BrokenPipeError:
             if expect_disconnect:
@@ -324,22 +366,31 @@ class MachineClient:
             ) from None
         finally:
             conn.close()
+        signal = process.exit_signal
         return CommandResult(
             exit_status=process.exit_status,
             stdout=stdout.decode(errors="replace"),
             stderr=stderr.decode(errors="replace"),
+            exit_signal=signal[0] if signal else None,
         )
 
     async def run_power_command(self, command: str) -> None:
-        """Run a shutdown/reboot command; TaskFailed with its message on failure."""
+        """Run a shutdown/reboot command; TaskFailed with its message on failure.
+
+        Sent when it exits 0, when the link drops, when it does not return in
+        time, or when the shutdown it started kills it (SHUTDOWN_SIGNALS).
+        """
         result = await self.run(command, expect_disconnect=True)
-        if result.exit_status not in (None, 0):
-            message = (result.stderr or result.stdout).strip().splitlines()
-            raise TaskFailed(
-                message[-1]
-                if message
+        if result.exit_status in (None, 0) or result.exit_signal in SHUTDOWN_SIGNALS:
+            return
+        message = _last_line(result.stderr) or _last_line(result.stdout)
+        if not message:
+            message = (
+                f"{command!r} was killed by SIG{result.exit_signal}"
+                if result.exit_signal
                 else f"{command!r} exited with {result.exit_status}"
             )
+        raise TaskFailed(message)
 
     async def read_metrics(self) -> MachineMetrics:
         """Uptime, load-based CPU and memory use in one command."""
@@ -354,15 +405,31 @@ class MachineClient:
             ) from err
 
 
+def _last_line(output: str) -> str:
+    """The last non-blank line of a command's output, fit to show a user: no
+    terminal sequences or control characters, at most MAX_MESSAGE_CHARS."""
+    for raw in reversed(output.splitlines()):
+        shown = "".join(c if c.isprintable() else " " for c in _ANSI_RE.sub("", raw))
+        if line := " ".join(shown.split()):
+            if len(line) > MAX_MESSAGE_CHARS:
+                return "…" + line[-(MAX_MESSAGE_CHARS - 1) :]
+            return line
+    return ""
+
+
 async def _read_output(
-    process: asyncssh.SSHClientProcess[bytes], command: str
+    process: asyncssh.SSHClientProcess[bytes], command: str, *, keep_tail: bool
 ) -> tuple[bytes, bytes]:
     """stdout and stderr, read together: a command blocked writing one of them
     (the SSH window is full) would never finish the other."""
     try:
         async with asyncio.TaskGroup() as group:
-            stdout = group.create_task(_read_bounded(process.stdout, command))
-            stderr = group.create_task(_read_bounded(process.stderr, command))
+            stdout = group.create_task(
+                _read_bounded(process.stdout, command, keep_tail=keep_tail)
+            )
+            stderr = group.create_task(
+                _read_bounded(process.stderr, command, keep_tail=keep_tail)
+            )
     except ExceptionGroup as errors:
         # One stream failed (too long, connection lost): report that error as
         # the caller knows it; the other read was cancelled.
@@ -370,15 +437,18 @@ async def _read_output(
     return stdout.result(), stderr.result()
 
 
-async def _read_bounded(stream: asyncssh.SSHReader[bytes], command: str) -> bytes:
-    """A stream to its end, or InvalidResponse once it exceeds MAX_OUTPUT_BYTES."""
-    chunks: list[bytes] = []
-    size = 0
+async def _read_bounded(
+    stream: asyncssh.SSHReader[bytes], command: str, *, keep_tail: bool = False
+) -> bytes:
+    """A stream to its end, or InvalidResponse once it exceeds MAX_OUTPUT_BYTES
+    (with `keep_tail`: to its end, keeping its last MAX_OUTPUT_BYTES)."""
+    kept = bytearray()
     while chunk := await stream.read(_CHUNK):
-        size += len(chunk)
-        if size > MAX_OUTPUT_BYTES:
-            raise InvalidResponse(
-                f"{command!r} printed more than {MAX_OUTPUT_BYTES} bytes"
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
+        kept += chunk
+        if len(kept) > MAX_OUTPUT_BYTES:
+            if not keep_tail:
+                raise InvalidResponse(
+                    f"{command!r} printed more than {MAX_OUTPUT_BYTES} bytes"
+                )
+            del kept[:-MAX_OUTPUT_BYTES]
+    return bytes(kept)

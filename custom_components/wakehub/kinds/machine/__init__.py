@@ -6,7 +6,7 @@ module holds its coordinator and resource; `flow` its wizard.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 import logging
 from typing import Any
@@ -18,7 +18,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo
 from homeassistant.util import dt as dt_util
 
-from ...api.errors import CannotConnect, HostKeyMismatch, WakeHubError
+from ...api.errors import CannotConnect, HostKeyMismatch, InvalidAuth, WakeHubError
 from ...api.machine import (
     MachineClient,
     MachineMetrics,
@@ -63,6 +63,8 @@ _LOGGER = logging.getLogger(__name__)
 
 # A reachability probe must be quick: an answer slower than this is "off".
 PORT_PROBE_TIMEOUT = 3.0
+# Polls in a row whose SSH login is refused before the log says so.
+REFUSALS_TO_WARN = 2
 
 
 async def async_setup_kind(
@@ -110,6 +112,8 @@ class MachineCoordinator(WakeHubCoordinator):
         super().__init__(hass, entry)
         self.key: str = entry.data[CONF_MAC]
         self._boot_time: datetime | None = None
+        #: SSH logins refused in a row by a machine that answers.
+        self._refusals = 0
 
     @property
     def client(self) -> MachineClient:
@@ -125,6 +129,7 @@ class MachineCoordinator(WakeHubCoordinator):
         metrics = await self._read_metrics() if reachable else None
         if not reachable:
             self._boot_time = None
+            self._refusals = 0
         return {
             self.key: ResourceState(
                 status=ResourceStatus.RUNNING if reachable else ResourceStatus.STOPPED,
@@ -137,19 +142,72 @@ class MachineCoordinator(WakeHubCoordinator):
     async def _read_metrics(self) -> MachineMetrics | None:
         """Metrics over SSH; None when the host cannot tell (off, Windows...)."""
         if not self.config_entry.data.get(CONF_HOST_KEY):
-            await self._pin_host_key_at_first_contact()
+            await self.pin_host_key_at_first_contact()
+            if not self.config_entry.data.get(CONF_HOST_KEY):
+                # Its key could not be read this time: no login (no password)
+                # to a server whose key was never seen, let alone pinned.
+                return None
         try:
             metrics = await self.client.read_metrics()
         except HostKeyMismatch as err:
-            self._raise_host_key_issue(err)
+            self.raise_host_key_issue(err)
+            return None
+        except InvalidAuth as err:
+            self._login_refused(err)
             return None
         except WakeHubError as err:
             _LOGGER.debug("No metrics from %s: %s", self.config_entry.title, err)
             return None
+        if self._refusals >= REFUSALS_TO_WARN:
+            _LOGGER.info(
+                "%s accepts WakeHub's SSH login again", self.config_entry.title
+            )
+        self._refusals = 0
         ir.async_delete_issue(self.hass, DOMAIN, host_key_issue_id(self.config_entry))
         return metrics
 
-    async def _pin_host_key_at_first_contact(self) -> None:
+    def _login_refused(self, err: InvalidAuth) -> None:
+        """It answers, so it shows on: a refused login would go unseen until a
+        shutdown (an idle auto-shutdown at night) fails with it. Said once, when
+        a second poll in a row is refused: a machine shutting down refuses
+        logins for a moment too (`/run/nologin`)."""
+        self._refusals += 1
+        if self._refusals != REFUSALS_TO_WARN:
+            _LOGGER.debug("%s refused the SSH login: %s", self.config_entry.title, err)
+            return
+        _LOGGER.warning(
+            "%s answers but refuses WakeHub's SSH login (%s): its figures are "
+            "unavailable and it cannot be shut down or rebooted. Check the username "
+            "and the password or key (reconfigure the entry)",
+            self.config_entry.title,
+            err,
+        )
+
+    # A port probe is a connection closed without logging in: OpenSSH 9.8 and
+    # later count each as a 1-second "noauth" penalty and refuse the address
+    # once 15 seconds of them accrue (PerSourcePenalties). One probe every 2
+    # seconds never accrues, through however long a start or stop.
+    probe_interval = 2.0
+
+    def one_reader(self, key: str) -> Callable[[], Awaitable[ResourceState]] | None:
+        """While it starts, stops or reboots, the machine is probed on its port
+        alone: a TCP connect, not an SSH login every quarter second, and a probe
+        cut short by the change's timeout leaves the last poll's view intact."""
+        return self._probe if key == self.key else None
+
+    async def _probe(self) -> ResourceState:
+        creds = machine_credentials(self.config_entry)
+        reachable = await is_port_open(creds.host, creds.port, PORT_PROBE_TIMEOUT)
+        last = self.data.get(self.key) if self.data else None
+        if not reachable:
+            return (
+                last.stopped() if last else ResourceState(status=ResourceStatus.STOPPED)
+            )
+        if last is not None and last.is_running:
+            return last
+        return ResourceState(status=ResourceStatus.RUNNING)
+
+    async def pin_host_key_at_first_contact(self) -> None:
         """The machine was off when it was added: trust its key on first contact."""
         creds = machine_credentials(self.config_entry)
         try:
@@ -165,7 +223,7 @@ class MachineCoordinator(WakeHubCoordinator):
             self.config_entry, data={**self.config_entry.data, CONF_HOST_KEY: key}
         )
 
-    def _raise_host_key_issue(self, err: HostKeyMismatch) -> None:
+    def raise_host_key_issue(self, err: HostKeyMismatch) -> None:
         ir.async_create_issue(
             self.hass,
             DOMAIN,
@@ -228,10 +286,35 @@ class MachineResource(Resource):
         )
 
     async def async_stop(self) -> None:
-        await self._client().run_power_command(self.entry.data[CONF_SHUTDOWN_COMMAND])
+        try:
+            await self._power_command(CONF_SHUTDOWN_COMMAND)
+        except CannotConnect:
+            # Off since the last poll (its own button, a power cut): what the
+            # user asked for. Following the stop confirms it.
+            creds = machine_credentials(self.entry)
+            if await is_port_open(creds.host, creds.port, PORT_PROBE_TIMEOUT):
+                raise
+            _LOGGER.debug("%s is already off: no shutdown command sent", self.name)
 
     async def async_reboot(self) -> None:
-        await self._client().run_power_command(self.entry.data[CONF_REBOOT_COMMAND])
+        await self._power_command(CONF_REBOOT_COMMAND)
+
+    async def _power_command(self, field: str) -> None:
+        if not self.entry.data.get(CONF_HOST_KEY):
+            # Added while off and not polled since it answers: pin its key
+            # first; never send the password to a key nobody has seen.
+            await self.coordinator.pin_host_key_at_first_contact()
+            if not self.entry.data.get(CONF_HOST_KEY):
+                raise CannotConnect(
+                    f"the SSH host key of {self.name} could not be read"
+                )
+        try:
+            await self._client().run_power_command(self.entry.data[field])
+        except HostKeyMismatch as err:
+            # The error sends the user to the repair issue: it must exist now,
+            # not only after the next poll.
+            self.coordinator.raise_host_key_issue(err)
+            raise
 
     def _client(self) -> MachineClient:
         return self.coordinator.client
