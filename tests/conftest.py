@@ -32,8 +32,10 @@ from custom_components.wakehub.const import (
     CONF_TIMEOUT,
     DOMAIN,
     KIND_MACHINE,
+    PROBE_INTERVAL,
 )
 from custom_components.wakehub.devices import entry_device
+from custom_components.wakehub.kinds.machine import MachineCoordinator
 from tests.simulators.machine import MachineSimulator
 
 # Entity and device snapshots are recorded with the newest Home Assistant the tests
@@ -71,6 +73,20 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 @pytest.fixture(autouse=True)
 def real_sockets(socket_enabled: None) -> None:
     """Our tests talk to real servers: allow sockets (connects stay loopback-only)."""
+
+
+@pytest.fixture(autouse=True)
+def quick_machine_probes(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A machine that changes is probed every 2 s (sparing sshd's penalties:
+    kinds/machine); tests whose timeouts are seconds, below any a user may set,
+    probe it at every other kind's pace. A test marked `real_probe_pace` keeps
+    the real one."""
+    if request.node.get_closest_marker("real_probe_pace") is None:
+        monkeypatch.setattr(
+            MachineCoordinator, "probe_interval", PROBE_INTERVAL.total_seconds()
+        )
 
 
 @pytest.fixture

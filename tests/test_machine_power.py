@@ -134,3 +134,34 @@ async def test_shutdown_command_not_allowed(
         )
     assert err.value.translation_key == "task_failed"
     assert str(err.value) == "NAS: sudo: a password is required"
+
+
+@pytest.mark.real_probe_pace
+async def test_a_long_stop_does_not_get_home_assistant_banned_by_sshd(
+    hass: HomeAssistant, machine_sim: MachineSimulator, machine_entry: MockConfigEntry
+) -> None:
+    """A machine that accepts the shutdown but stays up is watched for the
+    whole stop timeout. Each port probe is a connection closed without a login,
+    which OpenSSH 9.8 and later penalise: probed at the pace of other kinds, Home
+    Assistant's address would be refused for minutes, and the user's second try
+    with it. At the machine's pace it never is."""
+    machine_sim.penalties = True
+    machine_sim.ignore_shutdown = True
+    await machine_sim.power_on()
+    hass.config_entries.async_update_entry(machine_entry, options={"timeout": 10})
+    assert await hass.config_entries.async_setup(machine_entry.entry_id)
+    await hass.async_block_till_done()
+
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "switch", "turn_off", {ATTR_ENTITY_ID: SWITCH}, blocking=True
+        )
+    assert err.value.translation_key == "stop_timeout"
+    assert machine_sim.dropped_by_penalty == 0
+    # The second try reaches the machine.
+    machine_sim.ignore_shutdown = False
+    await hass.services.async_call(
+        "switch", "turn_off", {ATTR_ENTITY_ID: SWITCH}, blocking=True
+    )
+    assert machine_sim.commands.count("sudo systemctl poweroff") == 2
+    assert hass.states.get(SWITCH).state == STATE_OFF

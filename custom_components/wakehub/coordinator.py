@@ -122,6 +122,9 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
 
     # -- one resource in transition ------------------------------------------------
 
+    #: Seconds between two probes of a resource that changes (async_wait_until).
+    probe_interval: float = PROBE_INTERVAL.total_seconds()
+
     def one_reader(self, key: str) -> Callable[[], Awaitable[ResourceState]] | None:
         """How to ask the platform about the resource `key` alone (one request),
         or None when this kind cannot (its probes then poll everything)."""
@@ -132,7 +135,7 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
         platform did not say; and whether it was asked about alone (its
         entities are not told yet: see async_wait_until).
 
-        A start or stop is probed every PROBE_INTERVAL: polling the whole
+        A start or stop is probed every `probe_interval`: polling the whole
         server for it would re-read every resource, rewrite every entity and
         rerun everything that listens to polls, for one resource. A probe asks
         about that resource alone. A kind that cannot, a server that failed its
@@ -166,7 +169,7 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
                 self._tell(
                     [i for i, (_, context) in self._listeners.items() if context == key]
                 )
-            await asyncio.sleep(PROBE_INTERVAL.total_seconds())
+            await asyncio.sleep(self.probe_interval)
         if alone:
             await self.async_refresh()
 

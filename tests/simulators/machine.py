@@ -69,6 +69,14 @@ class MachineSimulator:
     ignore_packets: bool = False
     auth_delay: float = 0.0  # > 0: logins hang that long (a stalled sshd)
     reset_connections: bool = False  # SSH connections dropped as they open
+    ignore_shutdown: bool = False  # the power command succeeds, nothing goes down
+    # OpenSSH 9.8 and later (PerSourcePenalties' defaults): a connection closed
+    # without attempting to log in costs its address 1 s of penalty; once 15 s
+    # have accrued, its connections are dropped as they open until it lapses.
+    penalties: bool = False
+    dropped_by_penalty: int = 0
+    _penalty_until: float = 0.0
+    _blocked_until: float = 0.0
     logins: int = 0  # password logins attempted (a stalled one counts at once)
 
     powered: bool = False
@@ -216,6 +224,17 @@ class MachineSimulator:
             await asyncio.sleep(self.boot_delay)
             await self._boot_now()
 
+    def penalise_noauth(self) -> None:
+        if not self.penalties:
+            return
+        now = time.monotonic()
+        self._penalty_until = max(now, self._penalty_until) + 1.0
+        if self._penalty_until - now >= 15.0:
+            self._blocked_until = self._penalty_until
+
+    def blocked(self) -> bool:
+        return self.penalties and time.monotonic() < self._blocked_until
+
     # -- SSH commands ------------------------------------------------------------
     def _handle_process(self, process: asyncssh.SSHServerProcess[str]) -> None:
         command = process.command or ""
@@ -226,6 +245,8 @@ class MachineSimulator:
                 process.exit(1)
                 return
             process.exit(0)
+            if self.ignore_shutdown:
+                return
             self._schedule(
                 self._power_off_after(
                     self.shutdown_delay, reboot=command == self.reboot_command
@@ -259,9 +280,14 @@ class _SshServer(asyncssh.SSHServer):
     def __init__(self, machine: MachineSimulator) -> None:
         self.machine = machine
         self._conn: asyncssh.SSHServerConnection | None = None
+        self._tried_auth = False
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         if self.machine.reset_connections:
+            conn.abort()
+            return
+        if self.machine.blocked():
+            self.machine.dropped_by_penalty += 1
             conn.abort()
             return
         self._conn = conn
@@ -270,8 +296,11 @@ class _SshServer(asyncssh.SSHServer):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._conn is not None:
             self.machine._connections.discard(self._conn)
+            if not self._tried_auth:
+                self.machine.penalise_noauth()
 
     def begin_auth(self, username: str) -> bool:
+        self._tried_auth = True
         return True
 
     def password_auth_supported(self) -> bool:
