@@ -13,7 +13,10 @@ period is over (the `t` query, else the container's `stop_timeout`, else
 (code 0), unless that is longer than the grace period or it `ignores_sigterm`
 (a shell script as PID 1): then it is killed at the end of the grace period
 (code 137), and `killed_after` records that period. `second` is how long one
-second of a grace period lasts, so tests can shrink it.
+second of a grace period lasts, so tests can shrink it. A grace period of -1
+(`--stop-timeout -1`) never kills. For a container that `honours_signals`,
+`kill` with a `signal` other than SIGKILL is a polite one: ignored when it
+`ignores_sigterm`, else it exits (code 0) `stop_delay` seconds later.
 
 Knobs (constructor fields and methods):
 - `api_version` ("1.56", "1.41", or "1.30" to test rejection), `min_api_version`;
@@ -248,6 +251,12 @@ class SimContainer:
     cpu_load: float = 0.05  # fraction of one CPU while running
     stop_timeout: int | None = None  # Config.StopTimeout (None: the engine's)
     ignores_sigterm: bool = False  # PID 1 without a TERM handler, or trapping it
+    # `kill` with another signal than SIGKILL acts as that signal (see the module
+    # docstring); False: any kill kills (code 137).
+    honours_signals: bool = False
+    # Names a legacy link (`docker run --link db:db app`) gives it, "/app/db":
+    # the engine lists every name, sorted, so an alias may come first.
+    link_names: list[str] = field(default_factory=list)
     killed_after: float | None = None  # grace period of the last SIGKILL on stop
     memory: int = 48 * 1024 * 1024
     networked: bool = True
@@ -605,7 +614,7 @@ class DockerSimulator(HttpSimulator):
                 continue
             item: dict[str, Any] = {
                 "Id": c.id,
-                "Names": [f"/{c.name}"],
+                "Names": sorted([f"/{c.name}", *c.link_names]),
                 "Image": c.image,
                 "ImageID": "sha256:" + secrets.token_hex(32),
                 "Command": "/docker-entrypoint.sh",
@@ -752,7 +761,16 @@ class DockerSimulator(HttpSimulator):
         elif action == "kill":
             if c.state != "running":
                 return _error(409, f"Container {c.id} is not running")
-            self._exited(c, 137)
+            signal = request.query.get("signal", "SIGKILL").upper().removeprefix("SIG")
+            if signal in ("KILL", "9") or not c.honours_signals:
+                self._exited(c, 137)
+            elif not c.ignores_sigterm:
+                # A graceful signal: it exits by itself once done.
+                self._timers.append(
+                    asyncio.get_running_loop().call_later(
+                        self.stop_delay, self._job_done, c, c.started_at
+                    )
+                )
         elif action == "pause":
             if c.state != "running":
                 return _error(409, f"Container {c.id} is not running")
@@ -799,6 +817,14 @@ class DockerSimulator(HttpSimulator):
             if c.stop_timeout is not None
             else self.default_stop_timeout
         )
+        if grace < 0:
+            # `--stop-timeout -1`: the engine waits for ever, never kills.
+            if not c.ignores_sigterm:
+                await asyncio.sleep(self.stop_delay)
+                self._exited(c, 0)
+            while c.state == "running":  # noqa: ASYNC110 - a kill ends it
+                await asyncio.sleep(0.05)
+            return
         if c.ignores_sigterm or self.stop_delay > grace * self.second:
             await asyncio.sleep(grace * self.second)
             c.killed_after = grace

@@ -10,6 +10,7 @@ What the integration uses, all importable from this package::
     stats = await client.container_stats(containers.values())  # {name: ContainerStats}
     started = await client.started_at(containers["jellyfin"])  # datetime | None
     details = await client.inspect("jellyfin")           # ContainerDetails
+    ref = await client.resolve("db")  # act on "db" alone: its id if it reads as one
     await client.start(name) / stop(name, timeout=None, wait=None) / restart(...)
     await client.kill(name, signal=None) / pause(name) / unpause(name)
     await client.close()                  # closes only the session the client owns

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 import datetime as dt
+import re
 
 import aiohttp
 
@@ -28,6 +29,9 @@ from .transport import DockerTransport
 # The engine's stop timeout for a container that sets none (`docker stop`'s 10 s,
 # unless the daemon's `default-stop-timeout` says otherwise).
 ENGINE_STOP_TIMEOUT = 10
+# A name the engine may read as an id prefix when no container bears it.
+_MAYBE_ID_PREFIX = re.compile(r"[0-9a-f]+")
+_FULL_ID = 64
 
 
 class DockerClient(DockerTransport):
@@ -89,9 +93,7 @@ class DockerClient(DockerTransport):
         containers: dict[str, Container] = {}
         for item in objects(items, "the container list"):
             container_id = required_str(item, "Id", "a container of the list")
-            names = item.get("Names")
-            first = names[0] if isinstance(names, list) and names else None
-            name = (text(first) or container_id).removeprefix("/")
+            name = _own_name(item.get("Names")) or container_id
             status_text = text(item.get("Status"))
             health = opt_obj(item.get("Health")).get("Status")
             if health not in ("healthy", "unhealthy", "starting"):
@@ -170,7 +172,8 @@ class DockerClient(DockerTransport):
         )
         state = opt_obj(raw.get("State"))
         health = opt_obj(state.get("Health")).get("Status")
-        stop_timeout = opt_int(opt_obj(raw.get("Config")).get("StopTimeout"))
+        config = opt_obj(raw.get("Config"))
+        stop_timeout = opt_int(config.get("StopTimeout"))
         return ContainerDetails(
             id=text(raw.get("Id")),
             name=text(raw.get("Name"), name).removeprefix("/"),
@@ -180,6 +183,7 @@ class DockerClient(DockerTransport):
             stop_timeout=stop_timeout
             if isinstance(stop_timeout, int) and not isinstance(stop_timeout, bool)
             else None,
+            stop_signal=opt_str(config.get("StopSignal")) or None,
         )
 
     # -- actions ----------------------------------------------------------------------------
@@ -240,6 +244,38 @@ class DockerClient(DockerTransport):
         await self._request(
             "POST", f"/containers/{name}/{action}", params, ok=ok, timeout=timeout
         )
+
+    async def resolve(self, name: str) -> str:
+        """The reference that acts on the container named `name` and no other.
+
+        The engine reads a reference that names no container as an id prefix:
+        once a container named with hex digits only ("db", "cafe") is removed,
+        `POST /containers/db/stop` stops whichever container's id starts with
+        "db". Such a name is looked up (one inspect) and given back as its
+        container's id, or NotFound when the container the engine finds does
+        not bear it; any other name is given back as is, without a request.
+        """
+        if not _MAYBE_ID_PREFIX.fullmatch(name) or len(name) >= _FULL_ID:
+            return name
+        details = await self.inspect(name)
+        if details.name != name or not details.id:
+            raise NotFound(f"No such container: {name}")
+        return details.id
+
+
+def _own_name(names: object) -> str:
+    """A container's own name from the list's `Names` ("" when none).
+
+    Legacy links (`docker run --link db:db app`) add names such as "/app/db"
+    to the linked container, and the engine lists them sorted: its own name,
+    the one without a second "/", is not always the first (the docker CLI
+    picks it the same way)."""
+    listed = (
+        [text(n).removeprefix("/") for n in names if text(n)]
+        if isinstance(names, list)
+        else []
+    )
+    return next((n for n in listed if "/" not in n), listed[0] if listed else "")
 
 
 def _grace_wait(timeout: int | None, wait: float | None) -> float:

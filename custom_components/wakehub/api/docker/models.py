@@ -131,6 +131,8 @@ class ContainerDetails:
     started_at: dt.datetime | None
     health: str | None
     stop_timeout: int | None = None
+    #: The signal `docker stop` sends first (Config.StopSignal; None: SIGTERM).
+    stop_signal: str | None = None
 
 
 # -- small parsers (pure functions, tested directly) ----------------------------

@@ -17,7 +17,12 @@ per followed running container, all sent at once, so it costs one tick.
 A stop is `docker stop`'s: SIGTERM, then SIGKILL after the container's own stop
 timeout (`StopTimeout`, else the engine's default), or after the container's
 `stop_grace` setting when the user set one. The resource's start/stop timeout
-only bounds how long WakeHub waits for the outcome.
+only bounds how long WakeHub waits for the outcome. A container that is never
+to be killed (`--stop-timeout -1`: the engine would wait for ever) is sent its
+stop signal alone, and WakeHub's timeout bounds the wait. Actions name a
+container by its name, except a hex-only name ("db"), which the engine would
+read as another container's id prefix once it is removed: it is resolved to
+its container's id first (DockerClient.resolve).
 
 A compose stack (the containers labelled with one `com.docker.compose.project`)
 can be followed as one resource: a container subentry holding `stack` (the

@@ -26,7 +26,7 @@ from ...api.docker import (
     EngineInfo,
 )
 from ...api.docker.models import map_state
-from ...api.errors import WakeHubError
+from ...api.errors import NotFound, WakeHubError
 from ...api.models import ResourceStatus
 from ...const import CONF_HOST_LINK, DOMAIN
 from ...coordinator import ClientCoordinator
@@ -143,6 +143,10 @@ class DockerCoordinator(ClientCoordinator[DockerClient]):
 
         async def read() -> ResourceState:
             details = await self.client.inspect(listed.id)
+            if details.name != listed.name:
+                # Renamed aside since the last poll (`docker rename`, compose
+                # recreating it): another container may bear the name now.
+                raise NotFound(f"{listed.name} is now named {details.name}")
             state = ContainerState(
                 status=map_state(details.state),
                 boot_time=details.started_at if details.state == "running" else None,

@@ -12,6 +12,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 
 from ...api.docker import Container, DockerClient
 from ...api.docker.client import ENGINE_STOP_TIMEOUT
+from ...api.docker.models import map_state
 from ...api.errors import NotFound
 from ...api.models import ResourceStatus
 from ...const import CONF_HOST_LINK, DOMAIN, PROBE_INTERVAL
@@ -46,6 +47,38 @@ async def stop_grace(
     if own is not None:
         return own, None
     return None, max(float(ENGINE_STOP_TIMEOUT), timeout)
+
+
+async def signal_stop(client: DockerClient, ref: str) -> None:
+    """Stop a container whose stop timeout is -1 (`--stop-timeout -1`).
+
+    The engine would wait for ever and never kill, and a stop or restart
+    request given up on is, for some engines, a kill. Its stop signal alone is
+    sent (the engine then does not restart it either); WakeHub's own timeout
+    bounds the wait for it to stop.
+    """
+    signal = (await client.inspect(ref)).stop_signal
+    await client.kill(ref, signal=signal or "SIGTERM")
+
+
+async def until_stopped(
+    client: DockerClient, ref: str, name: str, timeout: float
+) -> None:
+    """Wait until a container signalled to stop has stopped by itself; raise
+    WakeHub's stop timeout error when it has not within `timeout` seconds."""
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                details = await client.inspect(ref)
+                if map_state(details.state) is ResourceStatus.STOPPED:
+                    return
+                await asyncio.sleep(PROBE_INTERVAL.total_seconds())
+    except TimeoutError:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="stop_timeout",
+            translation_placeholders={"name": name, "timeout": str(round(timeout))},
+        ) from None
 
 
 class DockerEngineResource(Resource):
@@ -109,7 +142,7 @@ class ContainerResource(Resource):
         }
         return cast("DeviceInfo", info)
 
-    async def _grace(self) -> tuple[int | None, float | None]:
+    async def _grace(self, ref: str) -> tuple[int | None, float | None]:
         """(`t` to send, how long the engine may take) for a stop or restart.
 
         The user's `stop_grace`, else the container's own StopTimeout; when it
@@ -119,10 +152,16 @@ class ContainerResource(Resource):
         """
         return await stop_grace(
             self.coordinator.client,
-            self.name,
+            ref,
             self.settings.get(CONF_STOP_GRACE),
             self.timeout,
         )
+
+    async def _ref(self) -> str:
+        """How to name it to the engine so that no other container is acted on
+        (client.resolve: a hex-only name of a removed container reads as an id
+        prefix)."""
+        return await self.coordinator.client.resolve(self.name)
 
     @property
     def host_link_id(self) -> str | None:
@@ -132,28 +171,43 @@ class ContainerResource(Resource):
 
     async def async_start(self) -> None:
         # The engine refuses to start a paused container: turning it on resumes it.
+        client = self.coordinator.client
+        ref = await self._ref()
         listed = self.coordinator.containers.get(self.name)
         if listed is not None and listed.state == "paused":
-            await self.coordinator.client.unpause(self.name)
+            await client.unpause(ref)
             return
-        await self.coordinator.client.start(self.name)
+        await client.start(ref)
 
     async def async_stop(self) -> None:
-        grace, wait = await self._grace()
-        await self.coordinator.client.stop(self.name, timeout=grace, wait=wait)
+        client = self.coordinator.client
+        ref = await self._ref()
+        grace, wait = await self._grace(ref)
+        if grace is not None and grace < 0:
+            await signal_stop(client, ref)  # the cascade waits for the end
+            return
+        await client.stop(ref, timeout=grace, wait=wait)
 
     async def async_reboot(self) -> None:
-        grace, wait = await self._grace()
-        await self.coordinator.client.restart(self.name, timeout=grace, wait=wait)
+        client = self.coordinator.client
+        ref = await self._ref()
+        grace, wait = await self._grace(ref)
+        if grace is not None and grace < 0:
+            # Never killed: signalled, started again once it stopped by itself.
+            await signal_stop(client, ref)
+            await until_stopped(client, ref, self.name, self.timeout)
+            await client.start(ref)
+            return
+        await client.restart(ref, timeout=grace, wait=wait)
 
     async def async_force_stop(self) -> None:
-        await self.coordinator.client.kill(self.name)
+        await self.coordinator.client.kill(await self._ref())
 
     async def async_pause(self) -> None:
-        await self.coordinator.client.pause(self.name)
+        await self.coordinator.client.pause(await self._ref())
 
     async def async_unpause(self) -> None:
-        await self.coordinator.client.unpause(self.name)
+        await self.coordinator.client.unpause(await self._ref())
 
 
 class StackResource(Resource):
@@ -270,4 +324,9 @@ class StackResource(Resource):
             grace, wait = await stop_grace(
                 client, member.name, self.settings.get(CONF_STOP_GRACE), self.timeout
             )
+            if grace is not None and grace < 0:
+                # Never killed: signalled, and stopped before what it needs.
+                await signal_stop(client, member.name)
+                await until_stopped(client, member.name, member.name, self.timeout)
+                continue
             await client.stop(member.name, timeout=grace, wait=wait)
