@@ -9,6 +9,12 @@ What it models (enough for WakeHub's client and for Home Assistant's own
 - API tokens and password tickets (cookie + CSRF header on writes, two-hour life,
   `expire_tickets()`), privileges per user/token (`add_token(..., privileges=)`)
   checked as Proxmox checks them ("Permission check failed (/vms/100, VM.PowerMgmt)");
+  users with a second factor (`tfa_users`) only get a half ticket (`NeedTFA`);
+- templates refuse to start ("you can't start a vm if it's a template"), and
+  HA-managed guests (`SimGuest.ha_managed`) answer start/shutdown/stop with a
+  `hastart`/`hastop` task that ends at once, the HA manager acting `ha_delay`
+  seconds later; a VM QEMU halted by itself (`SimGuest.halted`: `io-error`,
+  `prelaunch`) shows that run state as its status until resumed;
 - UPID tasks that take `start_delay`/`stop_delay`/`task_delay` seconds, fail when the
   guest is locked ("VM is locked (backup)") or on `fail_next(action, message)`;
 - suspend and resume (qemu): `todisk=1` hibernates (lock `suspending` for
@@ -156,6 +162,14 @@ class SimGuest:
     #: Its own addresses while it runs: a VM's guest agent reports them (none:
     #: no agent running), a container's interfaces list them.
     addresses: list[str] = field(default_factory=list)
+    #: Managed by Proxmox's HA stack (`ha-manager add`): start, shutdown and
+    #: stop only ask the HA manager (a `hastart`/`hastop` task that ends at
+    #: once), which changes the guest `ha_delay` seconds later.
+    ha_managed: bool = False
+    #: A run state QEMU stopped the running VM in by itself: `io-error` (its
+    #: disk filled up), `prelaunch` (started frozen). pvestatd reports it as
+    #: the status; a resume continues the VM.
+    halted: str | None = None
 
     @property
     def kind_word(self) -> str:
@@ -207,6 +221,8 @@ class ProxmoxSimulator(HttpSimulator):
     restore_delay: float = 0.03
     pause_delay: float = 0.01
     resume_delay: float = 0.01
+    #: How long the HA manager takes to act on an HA-managed guest's request.
+    ha_delay: float = 0.1
     ticket_lifetime: float = 7200.0
     contract: bool = True
     #: Seconds a rebooting node stays offline; a woken node without an attached
@@ -226,6 +242,10 @@ class ProxmoxSimulator(HttpSimulator):
     tokens: dict[str, str] = field(default_factory=dict)
     token_privileges: dict[str, frozenset[str]] = field(default_factory=dict)
     tickets: dict[str, Ticket] = field(default_factory=dict)
+    #: Users with a second factor (TOTP, WebAuthn...): the password login only
+    #: gives a half ticket (`NeedTFA: 1`) that the API refuses until the
+    #: second factor is sent, which an unattended client cannot do.
+    tfa_users: set[str] = field(default_factory=set)
     _fail_next: dict[str, str] = field(default_factory=dict)
     _pid: int = 0x1A2B
     _handles: list[asyncio.TimerHandle] = field(default_factory=list)
@@ -454,6 +474,9 @@ class ProxmoxSimulator(HttpSimulator):
             raise PveError(401, "authentication failure")
         now = time.time()
         signature = base64.b64encode(os.urandom(48)).decode()
+        if username in self.tfa_users:
+            half = f"PVE:!tfa!%7B%22totp%22%3Atrue%7D:{int(now):08X}::{signature}"
+            return self._data({"username": username, "ticket": half, "NeedTFA": 1})
         ticket = f"PVE:{username}:{int(now):08X}::{signature}"
         csrf = f"{int(now):08X}:{base64.b64encode(os.urandom(24)).decode().rstrip('=')}"
         principal = Principal(username, self.user_privileges[username])
@@ -599,6 +622,8 @@ class ProxmoxSimulator(HttpSimulator):
         stats.pop("cpus")
         # pvestatd reports QEMU's run state: a paused VM is "paused" here.
         status = "paused" if guest.paused and guest.status == "running" else None
+        if guest.halted and guest.status == "running":
+            status = guest.halted
         entry.update(stats, status=status or guest.status, disk=guest.maxdisk // 4)
         if guest.lock:
             entry["lock"] = guest.lock
@@ -797,7 +822,7 @@ class ProxmoxSimulator(HttpSimulator):
             "vmid": guest.vmid,
             "name": guest.name,
             "status": guest.status,
-            "ha": {"managed": 0},
+            "ha": {"managed": int(guest.ha_managed)},
             **self._guest_stats(guest),
         }
         if guest.template:
@@ -807,7 +832,9 @@ class ProxmoxSimulator(HttpSimulator):
         if guest.type == "qemu":
             running = guest.status == "running"
             entry["qmpstatus"] = (
-                ("paused" if guest.paused else "running") if running else "stopped"
+                (guest.halted or ("paused" if guest.paused else "running"))
+                if running
+                else "stopped"
             )
         else:
             entry.update(disk=guest.maxdisk // 4, maxswap=512 * 1024**2)
@@ -912,11 +939,12 @@ class ProxmoxSimulator(HttpSimulator):
         lock: str | None = None,
         failure: str | None = None,
         skiplock: bool = False,
+        kind: str | None = None,
     ) -> web.Response:
         """Start a UPID task: fails on a lock (unless `skiplock`) or fail_next,
         else applies `effect`."""
         prefix = "qm" if guest.type == "qemu" else "vz"
-        kind = {
+        kind = kind or {
             "snapshot": f"{prefix}snapshot",
             "delsnapshot": f"{prefix}delsnapshot",
             "vzdump": "vzdump",
@@ -995,6 +1023,17 @@ class ProxmoxSimulator(HttpSimulator):
         def restart() -> None:
             guest.started_at = time.time()
 
+        if action == "start" and guest.template:
+            # vm_start refuses in its worker: the task fails.
+            what = "vm" if guest.type == "qemu" else "CT"
+            failure = f"you can't start a {what} if it's a template"
+            return self._task(
+                guest, principal, action, self.task_delay, start, failure=failure
+            )
+        if guest.ha_managed and action in ("start", "shutdown", "stop"):
+            return self._ha_request(
+                guest, principal, action, start if action == "start" else stop
+            )
         if action == "start":
             failure = f"{label} already running" if running else None
             return self._task(
@@ -1010,6 +1049,23 @@ class ProxmoxSimulator(HttpSimulator):
             raise PveError(500, "VM is paused - cannot shutdown")
         delay, effect = effects[action]
         return self._task(guest, principal, action, delay, effect)
+
+    def _ha_request(
+        self,
+        guest: SimGuest,
+        principal: Principal,
+        action: str,
+        effect: Callable[[], None],
+    ) -> web.Response:
+        """An HA-managed guest: the task only sets the HA state ("Requesting HA
+        start for VM 100") and ends OK; the HA manager acts a moment later."""
+
+        def request() -> None:
+            if (handle := self.later(self.ha_delay, effect)) is not None:
+                self._handles.append(handle)
+
+        kind = "hastart" if action == "start" else "hastop"
+        return self._task(guest, principal, action, self.task_delay, request, kind=kind)
 
     # -- suspend and resume ---------------------------------------------------------------
 
@@ -1027,6 +1083,8 @@ class ProxmoxSimulator(HttpSimulator):
         def paused(value: bool) -> Callable[[], None]:
             def apply() -> None:
                 guest.paused = value
+                if not value:
+                    guest.halted = None
 
             return apply
 

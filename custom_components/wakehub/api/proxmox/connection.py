@@ -18,8 +18,8 @@ from urllib.parse import quote, urlsplit
 
 import aiohttp
 
-from ..errors import InvalidAuth, InvalidResponse, NotThatKind
-from ..fields import obj, opt_obj, required_str, text
+from ..errors import CannotConnect, InvalidAuth, InvalidResponse, NotThatKind
+from ..fields import flag, obj, opt_obj, required_str, text
 from ..http import decode_json, is_json, read_body, transport_errors
 from ..tls import ssl_option
 from .error_map import error_message, map_error
@@ -173,6 +173,14 @@ class ProxmoxConnection:
             # Proxmox answers unknown paths with a JSON 501; a bare 404 is a web
             # server of another kind.
             raise NotThatKind(f"{self.where} has no Proxmox VE API")
+        if body is None and response.status in (502, 503, 504):
+            # Not Proxmox's words: a reverse proxy in front of it (nginx, Caddy,
+            # Traefik) that cannot reach it, as when its node is off.
+            reason = f" {response.reason.strip()}" if response.reason else ""
+            raise CannotConnect(
+                f"{self.where} answered {response.status}{reason}: "
+                "Proxmox VE behind it does not answer"
+            )
         raise map_error(response.status, error_message(response, body))
 
     async def _ensure_ticket(self, *, force: bool = False) -> None:
@@ -188,6 +196,14 @@ class ProxmoxConnection:
                 headers={},
             )
             login = obj(data, "the login answer")
-            self._ticket = required_str(login, "ticket", "the login answer")
+            ticket = required_str(login, "ticket", "the login answer")
+            if flag(login.get("NeedTFA")) or ticket.startswith("PVE:!tfa!"):
+                # Only half a ticket: the API refuses it until a second factor
+                # is sent, which nobody is there to type.
+                raise InvalidAuth(
+                    f"{self._username} must give a second factor (TFA) to log in: "
+                    "use an API token instead of the password"
+                )
+            self._ticket = ticket
             self._csrf = text(login.get("CSRFPreventionToken"))
             self._ticket_time = time.monotonic()

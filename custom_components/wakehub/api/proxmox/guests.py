@@ -10,6 +10,7 @@ from ..errors import InvalidResponse, NotFound
 from ..fields import flag, objects, opt_int, opt_str, required_str, text
 from .connection import ProxmoxConnection
 from .models import (
+    PAUSED_RUN_STATES,
     ActionNotSupported,
     BackupCompress,
     BackupMode,
@@ -46,9 +47,10 @@ class GuestActions(ProxmoxConnection):
         if not isinstance(item, dict):
             raise InvalidResponse(f"status/current of {guest.vmid} is not an object")
         status = item.get("status")
-        if status == "running" and item.get("qmpstatus") in ("paused", "suspended"):
+        run_state = opt_str(item.get("qmpstatus"))
+        if status == "running" and run_state in PAUSED_RUN_STATES:
             # /cluster/resources gives a live VM's QEMU run state as its status.
-            status = item["qmpstatus"]
+            status = run_state
         return parse_guest(
             {
                 **item,
@@ -239,7 +241,9 @@ class GuestActions(ProxmoxConnection):
             return await self._request(method, path(guest), form=form)
         except NotFound:
             moved = await self.locate(guest.vmid)
-            if moved.node == guest.node:
+            # A container never becomes a VM (nor the reverse): a vmid of the
+            # other type was deleted and reused by another guest, not moved.
+            if moved.node == guest.node or moved.type != guest.type:
                 raise
             return await self._request(method, path(moved), form=form)
 

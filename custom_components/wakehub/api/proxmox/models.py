@@ -181,11 +181,15 @@ _LOCK_STATUS: Final = {
     "suspending": ResourceStatus.PAUSED,
     "suspended": ResourceStatus.PAUSED,
 }
+# QEMU run states of a live VM that serves nothing until resumed, as
+# /cluster/resources gives them for its status (pvestatd reports QEMU's run
+# state): paused by hand, asleep by its own OS, halted on a full disk
+# (`io-error`), started frozen (`prelaunch`). A resume continues each.
+PAUSED_RUN_STATES: Final = frozenset({"paused", "suspended", "io-error", "prelaunch"})
 _RAW_STATUS: Final = {
     "running": ResourceStatus.RUNNING,
     "stopped": ResourceStatus.STOPPED,
-    "paused": ResourceStatus.PAUSED,
-    "suspended": ResourceStatus.PAUSED,
+    **dict.fromkeys(PAUSED_RUN_STATES, ResourceStatus.PAUSED),
 }
 
 

@@ -19,7 +19,7 @@ from homeassistant.helpers import (
 )
 from homeassistant.util import dt as dt_util
 
-from ...api.errors import CannotConnect, WakeHubError
+from ...api.errors import CannotConnect, ConnectionTimeout, WakeHubError
 from ...api.models import ResourceStatus
 from ...api.proxmox import ClusterState, ProxmoxClient, ProxmoxGuest, ProxmoxNode
 from ...api.proxmox.models import counter_rate
@@ -46,6 +46,13 @@ from .state import Counters, GuestState, is_hibernated, is_paused, percent
 
 _LOGGER = logging.getLogger(__name__)
 
+# Seconds before asking again for the addresses of a guest whose node did not
+# answer in time: a node whose proxy hangs must not hold up every poll of the
+# cluster by the request timeout.
+ADDRESSES_RETRY = 300.0
+# An uptime beyond this (seconds, a century) is a broken figure, not a boot time.
+MAX_UPTIME = 100 * 365 * 86400
+
 
 class ProxmoxCoordinator(ClientCoordinator[ProxmoxClient]):
     """Polls the whole cluster with one request and maps it to resource states."""
@@ -64,6 +71,8 @@ class ProxmoxCoordinator(ClientCoordinator[ProxmoxClient]):
         #: Each managed guest's own addresses (for proposing links), by vmid:
         #: asked once a guest runs; [] when Proxmox cannot tell (no agent).
         self.guest_addresses: dict[int, list[str]] = {}
+        #: When to ask again for a guest's addresses, by vmid (monotonic).
+        self._addresses_retry: dict[int, float] = {}
         self.guests: dict[int, ProxmoxGuestResource] = {}
         subentries = entry.subentries.values()
         for subentry in (s for s in subentries if s.subentry_type == SUBENTRY_GUEST):
@@ -80,6 +89,8 @@ class ProxmoxCoordinator(ClientCoordinator[ProxmoxClient]):
             )
         self._guest_keys = {guest.key: guest for guest in self.guests.values()}
         self.missing: set[int] = set()
+        #: Each guest's name when last found, by vmid (see guest_of).
+        self._names: dict[int, str] = {}
         #: When each guest's last good backup ended (None: none found), by vmid.
         self.last_backups: dict[int, datetime | None] = {}
         self._backups_due: datetime | None = None
@@ -112,11 +123,13 @@ class ProxmoxCoordinator(ClientCoordinator[ProxmoxClient]):
     async def _learn_guest_addresses(self, state: ClusterState) -> None:
         """Once per running guest: its own addresses, to propose it as the host
         of the Docker engine found there."""
+        now = time.monotonic()
         todo = [
             guest
             for vmid in self.guests
             if vmid not in self.guest_addresses
-            and (guest := state.guests.get(vmid)) is not None
+            and self._addresses_retry.get(vmid, 0.0) <= now
+            and (guest := self.guest_of(vmid, state)) is not None
             and guest.status == "running"
         ]
         await asyncio.gather(*(self._learn_guest_address(guest) for guest in todo))
@@ -124,6 +137,9 @@ class ProxmoxCoordinator(ClientCoordinator[ProxmoxClient]):
     async def _learn_guest_address(self, guest: ProxmoxGuest) -> None:
         try:
             self.guest_addresses[guest.vmid] = await self.client.guest_addresses(guest)
+        except ConnectionTimeout as err:  # its node hangs: asked again later
+            _LOGGER.debug("Addresses of guest %s unknown: %s", guest.vmid, err)
+            self._addresses_retry[guest.vmid] = time.monotonic() + ADDRESSES_RETRY
         except CannotConnect as err:  # asked again at the next poll
             _LOGGER.debug("Addresses of guest %s unknown: %s", guest.vmid, err)
         except WakeHubError as err:  # no guest agent: Proxmox cannot tell
@@ -155,7 +171,7 @@ class ProxmoxCoordinator(ClientCoordinator[ProxmoxClient]):
         todo = [
             guest
             for vmid, resource in self.guests.items()
-            if (guest := state.guests.get(vmid)) is not None
+            if (guest := self.guest_of(vmid, state)) is not None
             and guest.status != "unknown"  # its node is offline
             and (due or vmid in self._backups_stale or vmid not in self.last_backups)
             and self._shows_last_backup(resource)
@@ -171,9 +187,11 @@ class ProxmoxCoordinator(ClientCoordinator[ProxmoxClient]):
             _LOGGER.debug("Last backup of %s unknown: %s", guest.vmid, err)
             self.last_backups.setdefault(guest.vmid, None)
             return
-        self.last_backups[guest.vmid] = (
-            datetime.fromtimestamp(end, UTC) if end else None
-        )
+        try:
+            when = datetime.fromtimestamp(end, UTC) if end else None
+        except OverflowError, OSError, ValueError:  # a broken time: none known
+            when = None
+        self.last_backups[guest.vmid] = when
 
     def states(self, state: ClusterState, now: float) -> dict[str, ResourceState]:
         """Resource states of one poll (pure mapping; also used by the benchmark)."""
@@ -182,13 +200,37 @@ class ProxmoxCoordinator(ClientCoordinator[ProxmoxClient]):
             for node in state.nodes.values()
         }
         for vmid, resource in self.guests.items():
-            guest = state.guests.get(vmid)
+            guest = self.guest_of(vmid, state)
             if guest is None:
                 self._guest_missing(resource)
                 continue
             self._guest_found(resource, guest)
             data[resource.key] = self._guest_state(guest, now)
         return data
+
+    def guest_of(
+        self, vmid: int, state: ClusterState | None = None
+    ) -> ProxmoxGuest | None:
+        """The managed guest `vmid` in `state` (the last poll by default).
+
+        None when absent, or when that vmid now holds another guest, which
+        WakeHub must neither show nor power: one of the other type (a container
+        never becomes a VM), or one named otherwise that appeared after the
+        chosen guest went missing (deleted, and Proxmox gave its vmid to the
+        next guest created; a rename does not make a guest vanish).
+        """
+        state = self.cluster_state if state is None else state
+        resource = self.guests.get(vmid)
+        guest = state.guests.get(vmid) if state is not None else None
+        if guest is None or resource is None or guest.type != resource.guest_type:
+            return None
+        if (
+            vmid in self.missing
+            and guest.status != "unknown"  # its node is offline: no name is given
+            and guest.name != self._names.get(vmid, guest.name)
+        ):
+            return None
+        return guest
 
     def one_reader(self, key: str) -> Callable[[], Awaitable[ResourceState]] | None:
         """A guest alone: its status/current (nodes change with the cluster)."""
@@ -231,7 +273,9 @@ class ProxmoxCoordinator(ClientCoordinator[ProxmoxClient]):
             hosted.setdefault(link, []).extend(
                 Workload(
                     guest.name or f"{guest.type} {guest.vmid}",
-                    self.guests[guest.vmid].key if guest.vmid in self.guests else None,
+                    self.guests[guest.vmid].key
+                    if self.guest_of(guest.vmid) is guest
+                    else None,
                 )
                 for guest in guests
                 if guest.node == node
@@ -285,6 +329,7 @@ class ProxmoxCoordinator(ClientCoordinator[ProxmoxClient]):
             status=guest.resource_status,
             powered=running,
             dormant=paused or is_hibernated(guest),
+            node_offline=not known,
             cpu=percent(guest.cpu, 1) if running else (0.0 if known else None),
             memory=percent(guest.mem, guest.maxmem) if known else None,
             disk=percent(guest.disk, guest.maxdisk) if known else None,
@@ -302,8 +347,12 @@ class ProxmoxCoordinator(ClientCoordinator[ProxmoxClient]):
         )
 
     def _boot_time(self, key: str, uptime: int | None) -> datetime | None:
-        """Boot time from the uptime, steady across polls so it does not flap."""
-        if not uptime:
+        """Boot time from the uptime, steady across polls so it does not flap.
+
+        An absurd uptime (negative, or beyond any date) is no boot time: one
+        guest's broken figure must not fail the whole cluster's poll.
+        """
+        if not uptime or not 0 < uptime <= MAX_UPTIME:
             self._boot_times.pop(key, None)
             return None
         boot = dt_util.utcnow() - timedelta(seconds=uptime)
@@ -318,6 +367,8 @@ class ProxmoxCoordinator(ClientCoordinator[ProxmoxClient]):
     # -- guests that move or vanish ------------------------------------------------
 
     def _guest_found(self, resource: ProxmoxGuestResource, guest: ProxmoxGuest) -> None:
+        if guest.status != "unknown":  # its node answers: the name is its own
+            self._names[guest.vmid] = guest.name
         if guest.vmid in self.missing:
             self.missing.discard(guest.vmid)
             ir.async_delete_issue(
@@ -329,6 +380,19 @@ class ProxmoxCoordinator(ClientCoordinator[ProxmoxClient]):
             )
             resource.node = guest.node
             self._move_device(resource)
+            self._remember_node(resource)
+
+    def _remember_node(self, resource: ProxmoxGuestResource) -> None:
+        """Store where the guest runs now: after a restart while the cluster
+        sleeps, the cascade must wake the machine of its new node, not the one
+        it was added on."""
+        entry = self.config_entry
+        subentry = entry.subentries.get(resource.subentry_id or "")
+        if subentry is None or subentry.data.get(CONF_NODE) == resource.node:
+            return
+        self.hass.config_entries.async_update_subentry(
+            entry, subentry, data={**subentry.data, CONF_NODE: resource.node}
+        )
 
     def _move_device(self, resource: ProxmoxGuestResource) -> None:
         """Keep the guest's device under the node it now runs on."""

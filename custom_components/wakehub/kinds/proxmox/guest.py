@@ -12,6 +12,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.util import dt as dt_util
 
 from ...action_errors import translate_error
+from ...api.errors import ApiError, NotFound, TaskFailed
 from ...api.proxmox import (
     ActionNotSupported,
     BackupCompress,
@@ -61,6 +62,22 @@ _POWER_ACTIONS: Final = {
     "shutdown": PowerAction.STOP,
     "reboot": PowerAction.REBOOT,
 }
+# Actions whose end is a guest that does not run: Proxmox refusing them because
+# it does not run ("VM 100 not running") means they are done.
+_STOPS: Final = frozenset({"shutdown", "stop", "hibernate", "pause"})
+
+
+def _already_done(action: str, message: str) -> bool:
+    """Proxmox refused the action because the guest is already where it leads:
+    it stopped on its own since the last poll ("VM 100 not running"), or was
+    started meanwhile (a booting node's `onboot` guests: "CT 102 already
+    running")."""
+    words = message.rstrip()
+    return (action in _STOPS and words.endswith(" not running")) or (
+        action == "start" and words.endswith(" already running")
+    )
+
+
 # What only the Proxmox client refuses, named before the common table.
 _ERROR_KEYS: Final = (
     (ActionNotSupported, "proxmox_action_not_supported"),
@@ -123,6 +140,15 @@ class ProxmoxGuestResource(Resource):
         """Where the guest was last seen (the client follows it if it moved)."""
         return GuestRef(node=self.node, type=self.guest_type, vmid=self.vmid)
 
+    def _target(self) -> GuestRef:
+        """Where to send an action; refused while the guest is missing, so that
+        nothing reaches another guest that now holds its vmid."""
+        if self.vmid in self.coordinator.missing:
+            raise translate_error(
+                NotFound(f"guest {self.vmid} is not in the cluster"), self.name
+            )
+        return self.ref
+
     def known_as(self) -> KnownAs:
         """Its name, and its own addresses once Proxmox told them."""
         addresses = self.coordinator.guest_addresses.get(self.vmid, [])
@@ -158,10 +184,14 @@ class ProxmoxGuestResource(Resource):
         # (or before the method changed) wakes too. Proxmox refuses to start a
         # paused VM (it runs); a hibernated one starts normally and Proxmox
         # restores its saved RAM.
-        if self._is_paused():
-            await self._run("resume", self.client.resume)
-        else:
-            await self._run("start", self.client.start)
+        if not self._is_paused():
+            if await self._run("start", self.client.start):
+                return
+            # "Already running": started meanwhile (done), or paused since the
+            # last poll, which only a resume continues.
+            if not is_paused(await self.client.current(self._target())):
+                return
+        await self._run("resume", self.client.resume)
 
     async def async_stop(self) -> None:
         method = self.stop_method
@@ -174,8 +204,7 @@ class ProxmoxGuestResource(Resource):
 
     def _is_paused(self) -> bool:
         """Paused in RAM at the last poll."""
-        state = self.coordinator.cluster_state
-        guest = state.guests.get(self.vmid) if state is not None else None
+        guest = self.coordinator.guest_of(self.vmid)
         return guest is not None and is_paused(guest)
 
     async def async_reboot(self) -> None:
@@ -187,13 +216,29 @@ class ProxmoxGuestResource(Resource):
     async def async_reset(self) -> None:
         await self._run("reset", self.client.reset)
 
-    async def _run(self, action: str, send: Callable[[GuestRef], Any]) -> None:
-        """Send the action and follow its task; Proxmox's failure text is raised."""
+    async def _run(self, action: str, send: Callable[[GuestRef], Any]) -> bool:
+        """Send the action and follow its task; Proxmox's failure text is raised.
+
+        False when Proxmox refused it because the guest already is where it
+        leads (see `_already_done`): nothing was done, nothing is left to do.
+        """
         try:
-            upid: str = await send(self.ref)
+            upid: str = await send(self._target())
         except ActionNotSupported as err:
             raise translate_error(err, self.name, _ERROR_KEYS) from err
-        await self._follow(upid, _POWER_ACTIONS.get(action))
+        except ApiError as err:
+            if _already_done(action, err.message):
+                _LOGGER.debug("%s: %s", self.name, err.message)
+                return False
+            raise
+        try:
+            await self._follow(upid, _POWER_ACTIONS.get(action))
+        except TaskFailed as err:
+            if _already_done(action, str(err)):
+                _LOGGER.debug("%s: %s", self.name, err)
+                return False
+            raise
+        return True
 
     async def _follow(
         self,
@@ -245,7 +290,7 @@ class ProxmoxGuestResource(Resource):
                 translation_placeholders={"name": self.name},
             )
         upid = await self.client.create_snapshot(
-            self.ref, snapshot, description or "", include_ram=include_ram
+            self._target(), snapshot, description or "", include_ram=include_ram
         )
         await self._follow(upid)
 
@@ -258,7 +303,7 @@ class ProxmoxGuestResource(Resource):
                 parent=s.parent,
                 include_ram=s.vmstate,
             )
-            for s in await self.client.list_snapshots(self.ref)
+            for s in await self.client.list_snapshots(self._target())
         ]
 
     async def async_restore_snapshot(
@@ -268,16 +313,16 @@ class ProxmoxGuestResource(Resource):
         # A name that does not exist is left to Proxmox's own refusal below,
         # without a snapshot taken for nothing.
         if snapshot_first and any(
-            s.name == snapshot for s in await self.client.list_snapshots(self.ref)
+            s.name == snapshot for s in await self.client.list_snapshots(self._target())
         ):
             await async_take_safety_snapshot(self, "restore_snapshot", "restore")
-        upid = await self.client.rollback_snapshot(self.ref, snapshot)
+        upid = await self.client.rollback_snapshot(self._target(), snapshot)
         await self._follow(upid)
 
     async def async_snapshot_before(self, action: str, word: str) -> None:
         name = safety_snapshot_name(word, dt_util.utcnow())
         upid = await self.client.create_snapshot(
-            self.ref, name, f"Taken by WakeHub before {action}"
+            self._target(), name, f"Taken by WakeHub before {action}"
         )
         # TaskTimeout and TaskFailed reach async_take_safety_snapshot as they are.
         await self.client.wait_for_task(
@@ -295,12 +340,14 @@ class ProxmoxGuestResource(Resource):
             "suspend" if mode == "suspend" else "stop" if mode == "stop" else "snapshot"
         )
         upid = await self.client.backup(
-            self.ref, storage, backup_mode, _COMPRESS.get(compress or "")
+            self._target(), storage, backup_mode, _COMPRESS.get(compress or "")
         )
         await self._follow(upid, timeout=const.BACKUP_TIMEOUT)
         self.coordinator.backup_done(self.vmid)
         await self.coordinator.async_refresh()
 
     async def async_delete_snapshot(self, name: str | None) -> None:
-        upid = await self.client.delete_snapshot(self.ref, self._snapshot_name(name))
+        upid = await self.client.delete_snapshot(
+            self._target(), self._snapshot_name(name)
+        )
         await self._follow(upid)

@@ -8,6 +8,7 @@ from typing import Self
 
 from ...api.models import ResourceStatus
 from ...api.proxmox import GuestType, ProxmoxGuest
+from ...api.proxmox.models import PAUSED_RUN_STATES
 from ...state import ResourceState
 
 
@@ -18,11 +19,14 @@ class GuestState(ResourceState):
     A VM being backed up shows `backuping` on its status sensor but is running:
     its power switch stays on. A `dormant` guest (paused in RAM or hibernated to
     disk) shows `paused` but serves nothing: its switch is off, and a stop has
-    reached its end.
+    reached its end. A guest whose node is offline (`node_offline`) shows
+    `unknown`, but counts as stopped for a stop: nothing can reach it there,
+    and turning its node's machine off (already off) must not fail on it.
     """
 
     powered: bool = False
     dormant: bool = False
+    node_offline: bool = False
     vmid: int
     guest_type: GuestType
     node: str
@@ -37,7 +41,9 @@ class GuestState(ResourceState):
 
     @property
     def is_stopped(self) -> bool:
-        return self.status is ResourceStatus.STOPPED or self.dormant
+        return (
+            self.status is ResourceStatus.STOPPED or self.dormant or self.node_offline
+        )
 
     def stopped(self) -> Self:
         return replace(super().stopped(), powered=False)
@@ -54,8 +60,10 @@ class Counters:
 
 def is_paused(guest: ProxmoxGuest) -> bool:
     """Frozen in RAM. /cluster/resources gives a live VM's QEMU run state as its
-    status: `paused`, or `suspended` when the guest itself went to sleep."""
-    return guest.status in ("paused", "suspended")
+    status: `paused`, `suspended` when the guest itself went to sleep,
+    `io-error` when QEMU halted it on a full disk, `prelaunch` when it was
+    started frozen; a resume continues each."""
+    return guest.status in PAUSED_RUN_STATES
 
 
 def is_hibernated(guest: ProxmoxGuest) -> bool:
