@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -55,6 +56,20 @@ REBOOT_DOWN_GRACE = 60.0
 type StartFn = Callable[[Resource], Awaitable[None]]
 type StopFn = Callable[[Resource, bool, Reason], Awaitable[None]]
 
+#: Keys of the resources whose start (or stop) led to the one running in this
+#: task: a dependency cycle stored in the settings (the forms refuse one, but a
+#: host link set after a dependency, or restored settings, can close one) would
+#: otherwise have a start wait for its own dependency's start, which waits for
+#: it, forever, and a stop likewise. Tasks inherit it from the run that asked.
+_CHAIN: ContextVar[frozenset[str]] = ContextVar(f"{DOMAIN}_chain", default=frozenset())
+
+
+def _enter_chain(resource: Resource) -> frozenset[str]:
+    """Record `resource` in this run's chain; return the chain below it."""
+    chain = _CHAIN.get()
+    _CHAIN.set(chain | {resource.key})
+    return chain
+
 
 class Cascade:
     """The start, stop and reboot procedures over the dependency graph."""
@@ -84,7 +99,12 @@ class Cascade:
 
     # -- start ----------------------------------------------------------------------
     async def start(self, resource: Resource, *, cascade: bool) -> None:
-        dependencies = self._graph.dependencies(resource) if cascade else []
+        chain = _enter_chain(resource)
+        dependencies = [
+            d
+            for d in (self._graph.dependencies(resource) if cascade else [])
+            if d.key not in chain  # a cycle: it is being started under this
+        ]
         # A dependency going down (or rebooting) is not up to run on: starting
         # it waits for that change to end.
         pending = [
@@ -183,12 +203,24 @@ class Cascade:
     ) -> None:
         # Every dependent the host would take down is stopped cleanly first: a
         # paused container too (the engine unpauses it to stop it). One being
-        # started counts: stopping it is refused (power.py), and so is this
-        # stop, rather than pulling its host from under it.
+        # started, or about to be, anywhere above it counts: this stop is
+        # refused before anything is stopped, rather than pulling its host
+        # from under it (or stopping the others for nothing).
+        chain = _enter_chain(resource)
+        if (starting := self._starting_above(resource, chain)) is not None:
+            raise self._refused(starting)
+        # What runs on it is asked again first: a dependent started outside
+        # WakeHub since its server's last poll is stopped cleanly too, not cut
+        # off with its host (and the event names every workload taken down).
+        # Not on a host seen stopped: nothing runs there, and its servers,
+        # off with it, might only answer with a connection timeout.
+        if not _stopped(resource.state):
+            await self._workloads.async_report(resource)
         dependents = [
             d
             for d in self._graph.dependents(resource)
-            if _up(d.state) or self._starting(d.key)
+            if d.key not in chain  # a cycle: it is being stopped under this
+            and (_up(d.state) or self._starting(d.key))
         ]
         stop = PowerAction.STOP
         if not dependents and _stopped(resource.state):
@@ -207,6 +239,34 @@ class Cascade:
                 await self._stop_itself(resource, reason)
         if cascade:
             await self._release_dependencies(resource)
+
+    def _starting_above(
+        self, resource: Resource, chain: frozenset[str]
+    ) -> Resource | None:
+        """A resource that depends on `resource`, directly or not, and is being
+        (or about to be) started: stopping `resource` would take it down."""
+        seen = {resource.key, *chain}
+        todo = [resource]
+        while todo:
+            for dependent in self._graph.dependents(todo.pop()):
+                if dependent.key in seen:
+                    continue
+                if self._starting(dependent.key):
+                    return dependent
+                seen.add(dependent.key)
+                todo.append(dependent)
+        return None
+
+    def _refused(self, starting: Resource) -> HomeAssistantError:
+        """The error of a stop that would take down `starting` while it starts;
+        the event on `starting` says so, as a stop of it would (power.py)."""
+        err = HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="stop_while_starting",
+            translation_placeholders={"name": starting.name},
+        )
+        self._failed(starting, PowerAction.STOP, ReasonKind.ERROR, err)
+        return err
 
     async def _stop_dependents(
         self, resource: Resource, dependents: list[Resource]

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
+from .asleep import shown_state
 from .const import CONF_DEPENDENCIES, DOMAIN
 from .coordinator import WakeHubCoordinator
 from .graph import PowerGraph
@@ -41,11 +42,17 @@ class HostWorkloads:
         self._starting = starting
 
     def running_dependents(self, resource: Resource) -> list[Resource]:
-        """Dependents that are running (or being started) right now."""
+        """Dependents that are running (or being started) right now.
+
+        Running as what they run on counts it: any state but stopped (a
+        paused container, frozen with its work in memory, a VPS in rescue, a
+        guest whose state is unknown), as their server shows it (stopped while
+        it sleeps with its hosts: asleep.py).
+        """
         return [
             other
             for other in self._graph.dependents(resource)
-            if (other.state is not None and other.state.is_running)
+            if ((state := shown_state(other)) is not None and not state.is_stopped)
             or self._starting(other.key)
         ]
 
@@ -107,17 +114,31 @@ class HostWorkloads:
         return titles
 
     async def async_report(self, host: Resource) -> HostReport:
-        """What runs on `host`, asking every server on it again first."""
-        for coordinator in self._hosted_coordinators(host):
+        """What runs on `host`, asking every server on it again first, and the
+        servers of what depends on it: a dependent started outside WakeHub
+        since their last poll (a `docker start`, the Proxmox web interface)
+        needs it as much as one WakeHub started."""
+        for coordinator in self._coordinators_to_ask(host):
             await coordinator.async_refresh()
         return self.report(host)
 
-    def _hosted_coordinators(self, host: Resource) -> list[WakeHubCoordinator]:
-        return [
+    def _coordinators_to_ask(self, host: Resource) -> list[WakeHubCoordinator]:
+        """The servers on `host`, then those of its dependents (each once).
+
+        A dependent's server asleep with its own hosts is not asked: they are
+        stopped, so is everything on it (asleep.py), and asking a server whose
+        machine is off may take a connection timeout.
+        """
+        found = [
             entry.runtime_data.coordinator
             for entry in self._entries_on(host)
             if entry.state is ConfigEntryState.LOADED
         ]
+        for dependent in self._graph.dependents(host):
+            coordinator = dependent.coordinator
+            if coordinator not in found and not coordinator.asleep:
+                found.append(coordinator)
+        return found
 
     def _entries_on(self, host: Resource) -> list[WakeHubConfigEntry]:
         """The server entries whose host links name `host`.
