@@ -22,6 +22,7 @@ saved as a host would otherwise be silently ignored by the cascade.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,6 +188,23 @@ def chosen_switch(
     if resource is None or entry is None or not choice.allows(resource):
         return None
     return entry.id, resource
+
+
+def link_cycle(
+    hass: HomeAssistant, entry_id: str, hosts: Mapping[str | None, Resource]
+) -> list[Resource] | None:
+    """The cycle linking an entry's slots to `hosts` (slot -> host) would
+    close: a host that needs, through its dependencies, something running on
+    it (a NAS depending on a container of the engine linked to that NAS), as
+    [resource, host, ..., resource]; else None."""
+    power = async_get_power_manager(hass)
+    for resource in list(power.resources.values()):
+        if resource.entry.entry_id != entry_id:
+            continue
+        host = hosts.get(resource.host_slot)
+        if host is not None and (cycle := power.graph.find_cycle(resource, [host])):
+            return cycle
+    return None
 
 
 class _OfferedSwitches(EntitySelector):

@@ -106,6 +106,13 @@ class Resource(ABC):
         return None
 
     @property
+    def host_slot(self) -> str | None:
+        """Which of its entry's host links it runs on: None, the entry's own
+        (every resource of a server with one host); a Proxmox guest or node,
+        that of its node."""
+        return None
+
+    @property
     def on_linked_host(self) -> bool:
         """Whether the part of its server it runs on is powered by a host link.
 

@@ -796,6 +796,40 @@ async def test_options_link_nodes_to_machines(
     assert result["errors"] == {"dependencies": "dependency_cycle"}
 
 
+async def test_a_node_link_that_closes_a_cycle_is_refused(
+    hass: HomeAssistant,
+    init_pve: MockConfigEntry,
+    init_machine: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """The NAS depends on the guest docker, on pve1: pve1 cannot be the NAS
+    (the NAS would wait for its own guest to start), pve2 can."""
+    docker_id = entity_registry.async_get("switch.docker").id
+    hass.config_entries.async_update_entry(
+        init_machine, options={**init_machine.options, "dependencies": [docker_id]}
+    )
+    await hass.config_entries.async_reload(init_machine.entry_id)
+    await hass.async_block_till_done()
+
+    result = await hass.config_entries.options.async_init(init_pve.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"host_links": {"pve1": "switch.nas"}, "timeout": 120, "scan_interval": 15},
+    )
+    assert result["errors"] == {"host_links": "dependency_cycle"}
+    cycle = result["description_placeholders"]["cycle"].split(" → ")
+    assert cycle[0] == cycle[-1]
+    assert {"NAS", "docker"} <= set(cycle)
+    assert "host_links" not in init_pve.options
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"host_links": {"pve2": "switch.nas"}, "timeout": 120, "scan_interval": 15},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+
+
 async def test_options_of_an_entry_not_loaded(
     hass: HomeAssistant, pve_entry: MockConfigEntry
 ) -> None:

@@ -29,7 +29,8 @@ from ..const import (
     DEFAULT_TIMEOUT,
 )
 from ..hosting import HostKind
-from ..links import Choice, chosen_switch, picker, suggested_links
+from ..links import Choice, chosen_switch, link_cycle, picker, suggested_links
+from ..resource import Resource
 from ..schema import vol
 from . import validate
 from .fields import Field, form, number_field, rules
@@ -188,8 +189,9 @@ def host_links(
             user_input if slots is None else user_input.get(key) or {}
         )
         links: dict[str, str] = {}
+        hosts: dict[str | None, Resource] = {}
         wrong: list[str] = []
-        for field in named(where):
+        for field, slot in named(where).items():
             if not (entity_id := given.get(field)):
                 continue
             if not isinstance(entity_id, str) or not (
@@ -197,11 +199,15 @@ def host_links(
             ):
                 wrong.append(field)
             else:
-                links[field] = chosen[0]
-        errors = {key: error} if wrong else {}
-        if slots is None:
-            return links, errors, {}
-        return {key: links}, errors, {"node": ", ".join(wrong)} if wrong else {}
+                links[field], hosts[slot] = chosen
+        stored = links if slots is None else {key: links}
+        if wrong:
+            return stored, {key: error}, {"node": ", ".join(wrong)} if slots else {}
+        # A host that needs what runs on it would wait for itself to start.
+        if cycle := link_cycle(where.hass, where.entry.entry_id, hosts):
+            cycle_text = " → ".join(r.name for r in cycle)
+            return stored, {key: "dependency_cycle"}, {"cycle": cycle_text}
+        return stored, {}, {}
 
     return Section(fields=fields, parse=parse, placeholders=placeholders)
 

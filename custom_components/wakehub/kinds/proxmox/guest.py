@@ -136,6 +136,10 @@ class ProxmoxGuestResource(Resource):
         return self.coordinator.machine_link(self.node) is not None
 
     @property
+    def host_slot(self) -> str | None:
+        return self.node
+
+    @property
     def ref(self) -> GuestRef:
         """Where the guest was last seen (the client follows it if it moved)."""
         return GuestRef(node=self.node, type=self.guest_type, vmid=self.vmid)

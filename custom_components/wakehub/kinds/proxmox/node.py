@@ -90,6 +90,10 @@ class ProxmoxNodeResource(Resource):
         return self.coordinator.machine_link(self.name) is not None
 
     @property
+    def host_slot(self) -> str | None:
+        return self.name
+
+    @property
     def settings(self) -> Mapping[str, Any]:
         """The entry's options; a node is not stopped with its dependents unless
         they say so: turning off a guest must not power a whole host off that
