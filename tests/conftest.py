@@ -79,13 +79,15 @@ def real_sockets(socket_enabled: None) -> None:
 def quick_machine_probes(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A machine that changes is probed every 2 s (sparing sshd's penalties:
-    kinds/machine); tests whose timeouts are seconds, below any a user may set,
-    probe it at every other kind's pace. A test marked `real_probe_pace` keeps
-    the real one."""
+    """A machine that answers while it changes is probed every 2 s (sparing
+    sshd's penalties: kinds/machine); tests whose timeouts are seconds, below
+    any a user may set, probe it at every other kind's pace. A test marked
+    `real_probe_pace` keeps the real one."""
     if request.node.get_closest_marker("real_probe_pace") is None:
         monkeypatch.setattr(
-            MachineCoordinator, "probe_interval", PROBE_INTERVAL.total_seconds()
+            MachineCoordinator,
+            "answering_probe_interval",
+            PROBE_INTERVAL.total_seconds(),
         )
 
 

@@ -122,8 +122,10 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
 
     # -- one resource in transition ------------------------------------------------
 
-    #: Seconds between two probes of a resource that changes (async_wait_until).
-    probe_interval: float = PROBE_INTERVAL.total_seconds()
+    def probe_pause(self, state: ResourceState | None) -> float:
+        """Seconds before probing again a changing resource last probed in
+        `state` (async_wait_until)."""
+        return PROBE_INTERVAL.total_seconds()
 
     def one_reader(self, key: str) -> Callable[[], Awaitable[ResourceState]] | None:
         """How to ask the platform about the resource `key` alone (one request),
@@ -135,7 +137,7 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
         platform did not say; and whether it was asked about alone (its
         entities are not told yet: see async_wait_until).
 
-        A start or stop is probed every `probe_interval`: polling the whole
+        A start or stop is probed every PROBE_INTERVAL: polling the whole
         server for it would re-read every resource, rewrite every entity and
         rerun everything that listens to polls, for one resource. A probe asks
         about that resource alone. A kind that cannot, a server that failed its
@@ -169,7 +171,7 @@ class WakeHubCoordinator(DataUpdateCoordinator[dict[str, ResourceState]]):
                 self._tell(
                     [i for i, (_, context) in self._listeners.items() if context == key]
                 )
-            await asyncio.sleep(self.probe_interval)
+            await asyncio.sleep(self.probe_pause(state))
         if alone:
             await self.async_refresh()
 

@@ -183,11 +183,19 @@ class MachineCoordinator(WakeHubCoordinator):
             err,
         )
 
-    # A port probe is a connection closed without logging in: OpenSSH 9.8 and
-    # later count each as a 1-second "noauth" penalty and refuse the address
-    # once 15 seconds of them accrue (PerSourcePenalties). One probe every 2
-    # seconds never accrues, through however long a start or stop.
-    probe_interval = 2.0
+    #: Seconds between probes while the machine answers (see probe_pause).
+    answering_probe_interval = 2.0
+
+    def probe_pause(self, state: ResourceState | None) -> float:
+        """A port probe that finds sshd listening is a connection closed
+        without logging in: OpenSSH 9.8 and later count each as a 1-second
+        "noauth" penalty and refuse the address once 15 seconds accrue
+        (PerSourcePenalties). While the machine answers (a stop or a reboot on
+        its way down), one probe every 2 seconds never accrues; while it does
+        not (a start), a probe costs nothing and the usual pace holds."""
+        if state is not None and state.is_running:
+            return self.answering_probe_interval
+        return super().probe_pause(state)
 
     def one_reader(self, key: str) -> Callable[[], Awaitable[ResourceState]] | None:
         """While it starts, stops or reboots, the machine is probed on its port
