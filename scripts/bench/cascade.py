@@ -18,7 +18,7 @@ breakdown places every step on one clock (time.monotonic(), in-process): the
 simulators note when they saw each packet, request and boot, and WakeHub's
 `wakehub_power` events say when it saw each layer up.
 
-`--probe-interval` / `--task-poll` try other values of power.PROBE_INTERVAL and
+`--probe-interval` / `--task-poll` try other values of PROBE_INTERVAL and
 kinds/proxmox.py's TASK_POLL_INTERVAL without editing the integration (by default
 its own constants are used). `--no-loop-debug` measures with asyncio's debug mode
 off (Home Assistant's test harness turns it on).
@@ -254,7 +254,7 @@ def main() -> None:
     parser.add_argument("--vm-start", type=float, default=5.0)
     parser.add_argument("--container-start", type=float, default=1.0)
     parser.add_argument(
-        "--probe-interval", type=float, help="override power.PROBE_INTERVAL (s)"
+        "--probe-interval", type=float, help="override PROBE_INTERVAL (s)"
     )
     parser.add_argument(
         "--task-poll", type=float, help="override proxmox TASK_POLL_INTERVAL (s)"

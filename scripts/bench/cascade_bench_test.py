@@ -43,7 +43,7 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.wakehub import const, power
+from custom_components.wakehub import cascade, coordinator
 from custom_components.wakehub.const import (
     CONF_HOST_LINK,
     CONF_HOST_LINKS,
@@ -177,9 +177,11 @@ class Chain:
 def timings(monkeypatch: pytest.MonkeyPatch) -> None:
     """The integration's own intervals, unless the run asks to try others."""
     if PROBE_INTERVAL is not None:
-        monkeypatch.setattr(
-            power, "PROBE_INTERVAL", timedelta(seconds=float(PROBE_INTERVAL))
-        )
+        # Read where it is used: a changing resource's probes, a platform's wait.
+        for module in (coordinator, cascade):
+            monkeypatch.setattr(
+                module, "PROBE_INTERVAL", timedelta(seconds=float(PROBE_INTERVAL))
+            )
     if TASK_POLL is not None:
         monkeypatch.setattr(pve_kind.const, "TASK_POLL_INTERVAL", float(TASK_POLL))
 
@@ -368,8 +370,7 @@ async def test_cascade(hass: HomeAssistant, chain: Chain, run: int) -> None:
             "pve_task_delay": chain.pve.task_delay,
         },
         "intervals": {
-            "probe": power.PROBE_INTERVAL.total_seconds(),
-            "probe_const": const.PROBE_INTERVAL.total_seconds(),
+            "probe": coordinator.PROBE_INTERVAL.total_seconds(),
             "task_poll": pve_kind.const.TASK_POLL_INTERVAL,
         },
         "total": end - t0,
