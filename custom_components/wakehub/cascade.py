@@ -149,7 +149,7 @@ class Cascade:
             self._transitions.move_to(resource.key, Step.COMMAND)
             powered = capability(resource, Powered, start)
             await self._call(resource, start, powered.async_start)
-            await self._follow(resource, start, _running)
+            await self._follow(resource, start, _running, resource.start_failure)
 
     def _changing_away(self, key: str) -> bool:
         """Whether a stop or a reboot of the resource of `key` is under way."""
@@ -399,13 +399,27 @@ class Cascade:
         resource: Resource,
         action: PowerAction,
         reached: Callable[[ResourceState | None], bool],
+        failed: Callable[[ResourceState | None], HomeAssistantError | None] = (
+            lambda state: None
+        ),
     ) -> None:
         """Probe until the platform's state has `reached` the action's end, or
-        fail after its timeout."""
+        fail after its timeout, or as soon as a state says it `failed`."""
         timeout = resource.timeout
+
+        def ended(state: ResourceState | None) -> bool:
+            if reached(state):
+                return True
+            if (err := failed(state)) is not None:
+                raise _GaveUp(err)
+            return False
+
         try:
             async with asyncio.timeout(timeout):
-                await _wait_until(resource, reached)
+                await _wait_until(resource, ended)
+        except _GaveUp as gave_up:
+            self._failed(resource, action, ReasonKind.ERROR, gave_up.err)
+            raise gave_up.err from None
         except TimeoutError:
             err = HomeAssistantError(
                 translation_domain=DOMAIN,
@@ -454,6 +468,14 @@ class Cascade:
                 failure=Failure.of(err),
             ),
         )
+
+
+class _GaveUp(Exception):
+    """A probed state says the change failed for good (`err` says how)."""
+
+    def __init__(self, err: HomeAssistantError) -> None:
+        super().__init__(err)
+        self.err = err
 
 
 async def _wait_until(

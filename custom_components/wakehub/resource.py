@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceEntry, DeviceInfo
 
 from .capabilities import implemented_features
@@ -103,6 +104,12 @@ class Resource(ABC):
         Kinds whose servers run on another resource (a Proxmox guest on its
         node's machine, a container on its engine's VM) override this.
         """
+        return None
+
+    def start_failure(self, state: ResourceState | None) -> HomeAssistantError | None:
+        """Why the start that was just sent failed for good, seen in `state`
+        (probed after the platform accepted it), or None to go on waiting:
+        the cascade then says so at once rather than after its timeout."""
         return None
 
     @property

@@ -45,6 +45,7 @@ from tests.api.test_docker_real_engine import (
     create,  # noqa: F401 - fixture
     raw,  # noqa: F401 - fixture
 )
+from tests.conftest import record_events
 from tests.simulators.docker import DockerSimulator
 
 from .conftest import SimFactory, container_subentry, docker_entry_for
@@ -190,6 +191,27 @@ async def test_a_gone_container_whose_name_reads_as_an_id_prefix_is_not_confused
         await _switch(hass, "turn_on", name)
     assert err.value.translation_key == "not_found"
     assert await _state(raw, victim) == "exited"
+
+
+@real_engine
+async def test_a_container_that_exits_at_once_says_so_on_a_real_engine(
+    hass: HomeAssistant,
+    create: Create,  # noqa: F811
+    follow: Follow,
+) -> None:
+    """A container whose command fails at once (`exit 3`): the engine's start
+    succeeds, the process is gone a moment later. The user reads that, with
+    the exit code, not "did not start within" after the whole timeout."""
+    name = _unique("broken")
+    await create(name, ["sh", "-c", "exit 3"])
+    await follow(name)
+    began = time.monotonic()
+    with pytest.raises(HomeAssistantError) as err:
+        await _switch(hass, "turn_on", name)
+    assert err.value.translation_key == "container_exited"
+    assert err.value.translation_placeholders == {"name": name, "code": "3"}
+    assert time.monotonic() - began < 5
+    assert hass.states.get(f"switch.{_slug(name)}").state == STATE_OFF
 
 
 @real_engine
@@ -617,26 +639,28 @@ async def test_sim_legacy_link_names_do_not_hide_a_container(
     assert hass.states.get("switch.db").state == STATE_OFF
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the cascade (cascade.py, _follow) waits for running until the "
-    "timeout; a kind cannot say that the start failed for good",
-)
 async def test_sim_a_container_that_exits_at_once_says_so(
     hass: HomeAssistant, make_sim: SimFactory
 ) -> None:
     """A wrong command or a crash at boot: the engine's start succeeds, the
-    container exits (1) a moment later. The user waits the whole start
-    timeout (5 minutes by default), then reads "did not start within", not
-    that it exited with code 1."""
+    container exits (1) a moment later. The user is told so at once, with its
+    exit code, not after the whole start timeout as "did not start within"."""
     sim = await make_sim()
     sim.add_container("broken", state="exited", runs_for=0, job_exit_code=1)
     await _sim_entry(hass, sim, "broken", timeout=2)
+    events = record_events(hass, "wakehub_power")
     began = time.monotonic()
     with pytest.raises(HomeAssistantError) as err:
         await _switch(hass, "turn_on", "broken")
-    assert err.value.translation_key != "start_timeout"
+    assert err.value.translation_key == "container_exited"
+    assert err.value.translation_placeholders == {"name": "broken", "code": "1"}
+    assert str(err.value).startswith(
+        "broken stopped right after starting (exit code 1)"
+    )
     assert time.monotonic() - began < 1.5
+    [failed] = [e.data for e in events if e.data["result"] == "failed"]
+    assert failed["translation_key"] == "container_exited"
+    assert hass.states.get("switch.broken").state == STATE_OFF
 
 
 async def test_sim_engine_gone_mid_stop(

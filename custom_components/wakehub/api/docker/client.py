@@ -184,6 +184,7 @@ class DockerClient(DockerTransport):
             if isinstance(stop_timeout, int) and not isinstance(stop_timeout, bool)
             else None,
             stop_signal=opt_str(config.get("StopSignal")) or None,
+            exit_code=opt_int(state.get("ExitCode")),
         )
 
     # -- actions ----------------------------------------------------------------------------

@@ -133,6 +133,8 @@ class ContainerDetails:
     stop_timeout: int | None = None
     #: The signal `docker stop` sends first (Config.StopSignal; None: SIGTERM).
     stop_signal: str | None = None
+    #: The exit code of its last run (State.ExitCode; 0 while it runs).
+    exit_code: int | None = None
 
 
 # -- small parsers (pure functions, tested directly) ----------------------------

@@ -153,6 +153,7 @@ class DockerCoordinator(ClientCoordinator[DockerClient]):
                 state=details.state,
                 container_id=details.id[:12],
                 health=details.health or "none",
+                exit_code=details.exit_code,
             )
             return self._with_metrics(state, replace(listed, state=details.state))
 

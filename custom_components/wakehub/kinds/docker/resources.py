@@ -20,10 +20,11 @@ from ...devices import entry_device, via
 from ...hosting import stored_link
 from ...naming import Noun
 from ...resource import Resource
+from ...state import ResourceState
 from .compose import HEALTHY, awaited, stack_members
 from .const import CONF_STOP_GRACE, container_key
 from .descriptions import CONTAINER, ENGINE, STACK
-from .state import StackState
+from .state import ContainerState, StackState
 
 if TYPE_CHECKING:
     from .coordinator import DockerCoordinator
@@ -168,6 +169,25 @@ class ContainerResource(Resource):
         """The VM or machine the engine runs on, when the user linked it."""
         link = self.entry.options.get(CONF_HOST_LINK)
         return str(link) if link else None
+
+    def start_failure(self, state: ResourceState | None) -> HomeAssistantError | None:
+        """The engine's start returns once the process runs: a container seen
+        exited after it (read alone, with its exit code) has exited already, a
+        wrong command or a crash at boot."""
+        if (
+            isinstance(state, ContainerState)
+            and state.is_stopped
+            and state.exit_code is not None
+        ):
+            return HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="container_exited",
+                translation_placeholders={
+                    "name": self.name,
+                    "code": str(state.exit_code),
+                },
+            )
+        return None
 
     async def async_start(self) -> None:
         # The engine refuses to start a paused container: turning it on resumes it.
