@@ -22,7 +22,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
 from .action_errors import translate_error
-from .api.errors import WakeHubError
+from .api.errors import NotFound, WakeHubError
 from .api.models import ResourceStatus
 from .capabilities import Powered, Rebootable, capability
 from .const import (
@@ -160,10 +160,23 @@ class Cascade:
         self, resource: Resource, action: PowerAction, *, fresh: bool = False
     ) -> None:
         """Wait until the platform under `resource` answers (API up, engine up)."""
+        coordinator = resource.coordinator
         if fresh:
-            await resource.coordinator.async_refresh()
-        if resource.coordinator.last_update_success and resource.state is not None:
+            await coordinator.async_refresh()
+        if coordinator.last_update_success and resource.state is not None:
             return
+        if not fresh and coordinator.last_update_success:
+            # Its server answered without it: asked again, still absent, it is
+            # gone (deleted, or its id given to another), not late. (Right
+            # after waking its host, a server may list it late: that waits.)
+            await coordinator.async_refresh()
+            if coordinator.last_update_success and resource.state is None:
+                gone = NotFound(f"{resource.name} is not on {resource.entry.title}")
+                err = translate_error(gone, resource.name)
+                self._failed(resource, action, ReasonKind.ERROR, err, Step.PLATFORM)
+                raise err from None
+            if coordinator.last_update_success:
+                return
         platform = resource.entry.title
         self._transitions.move_to(resource.key, Step.PLATFORM, waiting_for=(platform,))
         self._event(

@@ -935,3 +935,25 @@ async def test_sim_thousands_of_containers(
     await _switch(hass, "turn_off", "app-2999")
     assert sim.containers["app-2999"].state == "exited"
     assert sim.containers["app-2998"].state == "running"
+
+
+async def test_sim_starting_a_removed_container_says_it_is_gone(
+    hass: HomeAssistant, make_sim: SimFactory
+) -> None:
+    """A followed container removed (`docker rm`) and then turned on by an
+    automation: the engine answers without it, so the user reads at once that
+    it is gone, not after the timeout that the engine did not answer."""
+    sim = await make_sim()
+    sim.add_container("web", state="exited")
+    entry = await _sim_entry(hass, sim, "web", timeout=2)
+    del sim.containers["web"]
+    await _refresh(hass, entry)
+    sim.requests.clear()
+    began = time.monotonic()
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN, "start", {ATTR_ENTITY_ID: "switch.web"}, blocking=True
+        )
+    assert err.value.translation_key == "not_found"
+    assert time.monotonic() - began < 1.5
+    assert not any(r.method == "POST" for r in sim.requests)

@@ -31,7 +31,7 @@ from custom_components.wakehub.const import (
     DOMAIN,
 )
 from custom_components.wakehub.kinds import proxmox as pve_kind
-from tests.conftest import machine_data
+from tests.conftest import machine_data, record_events
 from tests.power.test_idle import run_clock, tick
 from tests.simulators.machine import MachineSimulator
 from tests.simulators.proxmox import DEFAULT_PASSWORD, ProxmoxSimulator, SimGuest
@@ -139,12 +139,6 @@ async def test_a_vmid_reused_by_a_guest_of_the_same_type_is_not_pihole(
     assert pve_sim.guests[102].status == "running"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cascade.py (not editable here) waits for the platform while the "
-    "guest has no state, then blames the cluster (platform_timeout) although it "
-    "answered: the guest is gone",
-)
 async def test_starting_a_deleted_guest_says_it_is_gone(
     hass: HomeAssistant, pve_sim: ProxmoxSimulator, pve_entry: MockConfigEntry
 ) -> None:
@@ -156,11 +150,15 @@ async def test_starting_a_deleted_guest_says_it_is_gone(
     await hass.async_block_till_done()
     del pve_sim.guests[102]
     await _refresh(pve_entry)
+    events = record_events(hass, "wakehub_power")
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(
             DOMAIN, "start", {ATTR_ENTITY_ID: "switch.pihole"}, blocking=True
         )
     assert err.value.translation_key == "not_found"
+    [failed] = [e.data for e in events if e.data["result"] == "failed"]
+    assert failed["translation_key"] == "not_found"
+    assert not any(r.method == "POST" for r in pve_sim.requests)
 
 
 # -- locks ------------------------------------------------------------------------
