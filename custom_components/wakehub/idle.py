@@ -13,7 +13,9 @@ or between two polls) counts from the boot.
 
 Nothing is auto-shut down in the first minutes after Home Assistant starts or
 the entry loads (`STARTUP_GRACE`): a deadline that falls in them, or passed
-while Home Assistant was down, is checked again at their end.
+while Home Assistant was down, is checked again at their end. An auto-shutdown
+that fails is tried again `RETRY_AFTER_FAILURE` later, while the resource
+stays idle.
 
 A poll of a coordinator re-evaluates each of its resources, and what they depend
 on, once: a node under a thousand guests is evaluated once per poll, not once
@@ -76,6 +78,10 @@ SAVE_DELAY = 10
 # good (removed, renamed) would otherwise keep the resource on forever without
 # telling anyone.
 STARTUP_GRACE = timedelta(minutes=5)
+# A failed auto-shutdown (the machine refused the login, a server did not
+# answer) is tried again this much later while the resource stays idle: one
+# failure at night must not leave it on until something else changes.
+RETRY_AFTER_FAILURE = timedelta(minutes=15)
 
 
 @dataclass
@@ -99,8 +105,10 @@ class IdleMonitor:
         self._timers: dict[str, CALLBACK_TYPE] = {}
         self._tracked: dict[str, Resource] = {}
         self._keep_awake: dict[str, CALLBACK_TYPE] = {}
-        # When the startup grace of each tracked resource ends (STARTUP_GRACE).
-        self._grace_until: dict[str, datetime] = {}
+        # The earliest each tracked resource may be auto-shut down: the end of
+        # its startup grace (STARTUP_GRACE), or the next try after a failed
+        # one (RETRY_AFTER_FAILURE).
+        self._not_before: dict[str, datetime] = {}
         self._at_started: dict[str, CALLBACK_TYPE] = {}
         self._groups: dict[WakeHubCoordinator, _Group] = {}
         self._loaded = False
@@ -157,12 +165,12 @@ class IdleMonitor:
         self._tracked[resource.key] = resource
         # The grace counts from now, and again from Home Assistant's start if
         # it is still starting (integrations load until then, and after).
-        self._grace_until[resource.key] = dt_util.utcnow() + STARTUP_GRACE
+        self._not_before[resource.key] = dt_util.utcnow() + STARTUP_GRACE
 
         @callback
         def started(_hass: HomeAssistant) -> None:
             self._at_started.pop(resource.key, None)
-            self._grace_until[resource.key] = dt_util.utcnow() + STARTUP_GRACE
+            self._not_before[resource.key] = dt_util.utcnow() + STARTUP_GRACE
             self.async_evaluate(resource)
 
         if self.hass.state is not CoreState.running:
@@ -195,7 +203,7 @@ class IdleMonitor:
             if (at_started := self._at_started.pop(resource.key, None)) is not None:
                 at_started()
             self._activity.pop(resource.key, None)
-            self._grace_until.pop(resource.key, None)
+            self._not_before.pop(resource.key, None)
 
         return untrack
 
@@ -248,10 +256,11 @@ class IdleMonitor:
         auto_off_at = None
         if idle_since is not None and timeout is not None and self.enabled(resource):
             auto_off_at = idle_since + timeout
-            # Not before the startup grace ends (STARTUP_GRACE), when it is
-            # checked again like any deadline.
-            grace = self._grace_until.get(resource.key, auto_off_at)
-            auto_off_at = max(auto_off_at, grace)
+            # Not before the startup grace ends (STARTUP_GRACE), nor before
+            # the retry of a failed try, when it is checked again like any
+            # deadline.
+            not_before = self._not_before.get(resource.key, auto_off_at)
+            auto_off_at = max(auto_off_at, not_before)
 
         if previous and previous.auto_off_at and auto_off_at is None and active:
             self.power.fire(
@@ -337,7 +346,16 @@ class IdleMonitor:
         try:
             await self.power.async_stop(resource, reason=idle, wait=False)
         except HomeAssistantError as err:
-            _LOGGER.warning("Auto-shutdown of %s failed: %s", resource.name, err)
+            retry = RETRY_AFTER_FAILURE.total_seconds() / 60
+            _LOGGER.warning(
+                "Auto-shutdown of %s failed: %s; trying again in %d minutes if it "
+                "is still idle",
+                resource.name,
+                err,
+                retry,
+            )
+            self._not_before[resource.key] = dt_util.utcnow() + RETRY_AFTER_FAILURE
+            self.async_evaluate(resource)
 
 
 @callback

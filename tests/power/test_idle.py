@@ -34,6 +34,7 @@ from custom_components.wakehub.const import (
 )
 from custom_components.wakehub.idle import (
     DATA_IDLE,
+    RETRY_AFTER_FAILURE,
     SAVE_DELAY,
     STARTUP_GRACE,
     STORAGE_KEY,
@@ -163,6 +164,41 @@ async def test_idle_machine_is_stopped_after_its_timeout(
         "idle",
     )
     assert decided["idle_minutes"] == 30
+
+
+async def test_a_failed_auto_shutdown_is_tried_again(
+    hass: HomeAssistant,
+    machine_sim: MachineSimulator,
+    machine_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The idle NAS refuses WakeHub's login when its time comes (a changed
+    key, fixed later that night): the auto-shutdown is not given up, it is
+    tried again 15 minutes later, and the NAS goes off once it can."""
+    await setup_nas(hass, machine_entry, machine_sim)
+    events = record_events(hass, "wakehub_power")
+    await switch(hass, "turn_on", AUTO)
+    machine_sim.refuse_logins = True
+    await tick(hass, freezer, 31)
+    await run_clock(
+        hass,
+        freezer,
+        lambda: any(e.data["result"] == "failed" for e in events),
+    )
+    await run_clock(hass, freezer, lambda: not async_get_power_manager(hass)._running)
+    assert machine_sim.powered
+    at = dt_util.parse_datetime(hass.states.get(AT).state)
+    assert at is not None
+    assert about(at - dt_util.utcnow(), RETRY_AFTER_FAILURE)
+
+    machine_sim.refuse_logins = False
+    await tick(hass, freezer, 16)
+    await run_clock(hass, freezer, lambda: not machine_sim.powered)
+    await run_clock(hass, freezer, lambda: not async_get_power_manager(hass)._running)
+    assert [e.data["result"] for e in events if e.data["action"] == "auto_stop"] == [
+        "decided",
+        "decided",
+    ]
 
 
 async def test_keep_awake_entity_cancels_the_countdown(
