@@ -119,8 +119,10 @@ class PowerPlug:
         # The file is written by another process: no event to wait on.
         while not await asyncio.to_thread(self.marker.exists):  # noqa: ASYNC110
             await asyncio.sleep(0.02)
-        await self.sshd.stop()
+        # Set before sshd goes: WakeHub sees the machine off once its port
+        # closes, which may be before sshd's stop returns.
         self.pulled.set()
+        await self.sshd.stop()
 
     async def close(self) -> None:
         if self._task is not None:

@@ -121,6 +121,7 @@ def docker_entry_for(
     data: dict[str, Any] | None = None,
     options: dict[str, Any] | None = None,
     stacks: tuple[str, ...] = (),
+    entry_id: str = ENTRY_ID,
 ) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
@@ -129,7 +130,7 @@ def docker_entry_for(
         data={CONF_KIND: KIND_DOCKER, "url": sim.docker_url, "verify_ssl": True}
         | (data or {}),
         options={CONF_TIMEOUT: 5, CONF_SCAN_INTERVAL: 30} | (options or {}),
-        entry_id=ENTRY_ID,
+        entry_id=entry_id,
         subentries_data=[container_subentry(name) for name in containers]
         + [stack_subentry(project) for project in stacks],
     )
