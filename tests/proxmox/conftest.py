@@ -91,17 +91,29 @@ def guest_subentries(vmids: list[int] | None = None) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.fixture
-def pve_entry(hass: HomeAssistant, pve_sim: ProxmoxSimulator) -> MockConfigEntry:
-    entry = MockConfigEntry(
+def pve_entry_for(
+    sim: ProxmoxSimulator,
+    subentries: list[dict[str, Any]] | None = None,
+    *,
+    options: dict[str, Any] | None = None,
+    **data: Any,
+) -> MockConfigEntry:
+    """The entry of the cluster `sim` (GUESTS unless `subentries` say), with a
+    5 s timeout unless `options` say; `data` overrides pve_data's. Not added."""
+    return MockConfigEntry(
         domain=DOMAIN,
         title="homelab",
         unique_id="homelab",
-        data=pve_data(pve_sim),
-        options={CONF_TIMEOUT: 5},
+        data=pve_data(sim, **data),
+        options={CONF_TIMEOUT: 5} | (options or {}),
         entry_id=ENTRY_ID,
-        subentries_data=guest_subentries(),
+        subentries_data=guest_subentries() if subentries is None else subentries,
     )
+
+
+@pytest.fixture
+def pve_entry(hass: HomeAssistant, pve_sim: ProxmoxSimulator) -> MockConfigEntry:
+    entry = pve_entry_for(pve_sim)
     entry.add_to_hass(hass)
     return entry
 

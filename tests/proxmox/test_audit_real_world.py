@@ -32,11 +32,12 @@ from custom_components.wakehub.const import (
 )
 from custom_components.wakehub.kinds import proxmox as pve_kind
 from tests.conftest import machine_data, record_events
+from tests.power.conftest import follow
 from tests.power.test_idle import run_clock, tick
 from tests.simulators.machine import MachineSimulator
 from tests.simulators.proxmox import DEFAULT_PASSWORD, ProxmoxSimulator, SimGuest
 
-from .conftest import ENTRY_ID, guest_subentries, pve_data
+from .conftest import ENTRY_ID, guest_subentries, pve_entry_for
 
 
 async def _switch(hass: HomeAssistant, service: str, entity_id: str) -> None:
@@ -237,15 +238,7 @@ async def test_idle_shutdown_of_a_vm_ignoring_acpi_is_never_forced(
     so nothing is forced; the failure is logged with Proxmox's words."""
     subentries = guest_subentries([100])
     subentries[0]["data"][CONF_IDLE_TIMEOUT] = 30
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="homelab",
-        unique_id="homelab",
-        data=pve_data(pve_sim),
-        options={CONF_TIMEOUT: 5},
-        entry_id=ENTRY_ID,
-        subentries_data=subentries,
-    )
+    entry = pve_entry_for(pve_sim, subentries)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -265,17 +258,6 @@ async def test_idle_shutdown_of_a_vm_ignoring_acpi_is_never_forced(
 
 
 # -- a guest migrated, then the lab put to sleep -------------------------------------
-
-
-async def _gate(sim: ProxmoxSimulator, up: Any, stop: asyncio.Event) -> None:
-    """Serve the API only while `up()` (the nodes' addresses behind one name)."""
-    while not stop.is_set():
-        serving = sim._runner is not None
-        if up() and not serving:
-            await sim.start()
-        elif not up() and serving:
-            await sim.stop()
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -314,25 +296,21 @@ async def two_machines(
     stop = asyncio.Event()
     gates = [
         asyncio.create_task(
-            _gate(
-                pve_sim,
+            follow(
                 lambda: any(
                     m.powered
                     for (m, _), node in zip(machines, ("pve1", "pve2"), strict=True)
                     if node in api_nodes
                 ),
+                pve_sim,
                 stop,
             )
         )
     ]
-    pve = MockConfigEntry(
-        domain=DOMAIN,
-        title="homelab",
-        unique_id="homelab",
-        data=pve_data(pve_sim),
+    pve = pve_entry_for(
+        pve_sim,
+        guest_subentries([100]),
         options={CONF_TIMEOUT: 10, CONF_HOST_LINKS: links},
-        entry_id=ENTRY_ID,
-        subentries_data=guest_subentries([100]),
     )
     pve.add_to_hass(hass)
     assert await hass.config_entries.async_setup(pve.entry_id)
@@ -477,15 +455,7 @@ async def test_a_silent_node_does_not_hold_up_every_poll(
     every poll (here 0.5 s stands for the 10 s request timeout)."""
     monkeypatch.setattr(pve_kind.const, "REQUEST_TIMEOUT", 0.5)
     pve_sim.inject_hang("/api2/json/nodes/pve2/", count=None)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="homelab",
-        unique_id="homelab",
-        data=pve_data(pve_sim),
-        options={CONF_TIMEOUT: 5},
-        entry_id=ENTRY_ID,
-        subentries_data=guest_subentries(),
-    )
+    entry = pve_entry_for(pve_sim)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -514,15 +484,12 @@ async def test_a_second_factor_on_the_account_is_named(
     pve_sim.tfa_users.add("root@pam")
     # Proxmox answers `NeedTFA`, which its published schema does not declare.
     pve_sim.contract = False
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="homelab",
-        unique_id="homelab",
-        data=pve_data(
-            pve_sim, token_id=None, token_secret=None, password=DEFAULT_PASSWORD
-        ),
-        entry_id=ENTRY_ID,
-        subentries_data=guest_subentries([100]),
+    entry = pve_entry_for(
+        pve_sim,
+        guest_subentries([100]),
+        token_id=None,
+        token_secret=None,
+        password=DEFAULT_PASSWORD,
     )
     entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(entry.entry_id)
@@ -604,16 +571,12 @@ async def test_a_ticket_that_expires_just_before_a_reboot(
     its monotonic clock did not count the hours); the next request is the
     reboot button's POST. Proxmox answers 401: WakeHub logs in again and sends
     the POST once more, with the new CSRF token; the VM reboots once."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="homelab",
-        unique_id="homelab",
-        data=pve_data(
-            pve_sim, token_id=None, token_secret=None, password=DEFAULT_PASSWORD
-        ),
-        options={CONF_TIMEOUT: 5},
-        entry_id=ENTRY_ID,
-        subentries_data=guest_subentries([100]),
+    entry = pve_entry_for(
+        pve_sim,
+        guest_subentries([100]),
+        token_id=None,
+        token_secret=None,
+        password=DEFAULT_PASSWORD,
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
