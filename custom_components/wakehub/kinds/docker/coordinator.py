@@ -306,6 +306,7 @@ class DockerCoordinator(ClientCoordinator[DockerClient]):
             state=container.state,
             container_id=container.id[:12],
             health=container.health or "none",
+            exit_code=container.exit_code,
         )
         return self._with_metrics(state, container)
 

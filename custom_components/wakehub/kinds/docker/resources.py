@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 import logging
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -32,10 +32,29 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 
+class Grace(NamedTuple):
+    """How a stop or restart goes: the `t` to send (None: the engine's
+    default), how long the engine may take, and the container's stop signal.
+
+    A `t` of -1 (`--stop-timeout -1`: never killed) is not sent: the engine
+    would wait for ever, and a stop or restart request given up on is, for
+    some engines, a kill. The stop signal alone is sent then (the engine does
+    not restart it either), and WakeHub's own timeout bounds the wait.
+    """
+
+    t: int | None
+    wait: float | None
+    signal: str = "SIGTERM"
+
+    @property
+    def never_kills(self) -> bool:
+        return self.t is not None and self.t < 0
+
+
 async def stop_grace(
     client: DockerClient, name: str, setting: Any, timeout: float
-) -> tuple[int | None, float | None]:
-    """(`t` to send, how long the engine may take) for a stop or restart.
+) -> Grace:
+    """How to stop or restart the container `name`.
 
     The user's `stop_grace` setting, else the container's own StopTimeout; when
     it has none, no `t` is sent and the engine applies its default, which may
@@ -43,23 +62,12 @@ async def stop_grace(
     waits for a stop (`timeout`).
     """
     if setting is not None:
-        return int(setting), None
-    own = (await client.inspect(name)).stop_timeout
-    if own is not None:
-        return own, None
-    return None, max(float(ENGINE_STOP_TIMEOUT), timeout)
-
-
-async def signal_stop(client: DockerClient, ref: str) -> None:
-    """Stop a container whose stop timeout is -1 (`--stop-timeout -1`).
-
-    The engine would wait for ever and never kill, and a stop or restart
-    request given up on is, for some engines, a kill. Its stop signal alone is
-    sent (the engine then does not restart it either); WakeHub's own timeout
-    bounds the wait for it to stop.
-    """
-    signal = (await client.inspect(ref)).stop_signal
-    await client.kill(ref, signal=signal or "SIGTERM")
+        return Grace(int(setting), None)
+    details = await client.inspect(name)
+    signal = details.stop_signal or "SIGTERM"
+    if details.stop_timeout is not None:
+        return Grace(details.stop_timeout, None, signal)
+    return Grace(None, max(float(ENGINE_STOP_TIMEOUT), timeout), signal)
 
 
 async def until_stopped(
@@ -143,14 +151,9 @@ class ContainerResource(Resource):
         }
         return cast("DeviceInfo", info)
 
-    async def _grace(self, ref: str) -> tuple[int | None, float | None]:
-        """(`t` to send, how long the engine may take) for a stop or restart.
-
-        The user's `stop_grace`, else the container's own StopTimeout; when it
-        has none, no `t` is sent and the engine applies its default, which may
-        have been raised daemon-wide: then the request may last as long as
-        WakeHub waits for a stop.
-        """
+    async def _grace(self, ref: str) -> Grace:
+        """How to stop or restart it: its `stop_grace` setting, else its own
+        (stop_grace)."""
         return await stop_grace(
             self.coordinator.client,
             ref,
@@ -172,8 +175,8 @@ class ContainerResource(Resource):
 
     def start_failure(self, state: ResourceState | None) -> HomeAssistantError | None:
         """The engine's start returns once the process runs: a container seen
-        exited after it (read alone, with its exit code) has exited already, a
-        wrong command or a crash at boot."""
+        exited after it, with its exit code, has exited already (a wrong
+        command, a crash at boot)."""
         if (
             isinstance(state, ContainerState)
             and state.is_stopped
@@ -202,23 +205,23 @@ class ContainerResource(Resource):
     async def async_stop(self) -> None:
         client = self.coordinator.client
         ref = await self._ref()
-        grace, wait = await self._grace(ref)
-        if grace is not None and grace < 0:
-            await signal_stop(client, ref)  # the cascade waits for the end
+        grace = await self._grace(ref)
+        if grace.never_kills:
+            await client.kill(ref, signal=grace.signal)  # the cascade waits
             return
-        await client.stop(ref, timeout=grace, wait=wait)
+        await client.stop(ref, timeout=grace.t, wait=grace.wait)
 
     async def async_reboot(self) -> None:
         client = self.coordinator.client
         ref = await self._ref()
-        grace, wait = await self._grace(ref)
-        if grace is not None and grace < 0:
-            # Never killed: signalled, started again once it stopped by itself.
-            await signal_stop(client, ref)
+        grace = await self._grace(ref)
+        if grace.never_kills:
+            # Signalled, started again once it stopped by itself.
+            await client.kill(ref, signal=grace.signal)
             await until_stopped(client, ref, self.name, self.timeout)
             await client.start(ref)
             return
-        await client.restart(ref, timeout=grace, wait=wait)
+        await client.restart(ref, timeout=grace.t, wait=grace.wait)
 
     async def async_force_stop(self) -> None:
         await self.coordinator.client.kill(await self._ref())
@@ -341,12 +344,12 @@ class StackResource(Resource):
         for member in reversed(await self._members()):
             if member.status is ResourceStatus.STOPPED:
                 continue
-            grace, wait = await stop_grace(
+            grace = await stop_grace(
                 client, member.name, self.settings.get(CONF_STOP_GRACE), self.timeout
             )
-            if grace is not None and grace < 0:
-                # Never killed: signalled, and stopped before what it needs.
-                await signal_stop(client, member.name)
+            if grace.never_kills:
+                # Signalled, and stopped before what it needs.
+                await client.kill(member.name, signal=grace.signal)
                 await until_stopped(client, member.name, member.name, self.timeout)
                 continue
-            await client.stop(member.name, timeout=grace, wait=wait)
+            await client.stop(member.name, timeout=grace.t, wait=grace.wait)

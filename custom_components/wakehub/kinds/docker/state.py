@@ -34,8 +34,7 @@ class ContainerState(ResourceState):
     state: str  # Docker's: created, running, paused, exited...
     container_id: str
     health: str  # healthy, unhealthy, starting, or none (no healthcheck)
-    # The exit code of its last run, when read alone (inspect); None from a list.
-    exit_code: int | None = None
+    exit_code: int | None = None  # of its last run, once it has exited
 
     def stopped(self) -> Self:
         # What the engine reports of a container it stopped: exited, no health.
