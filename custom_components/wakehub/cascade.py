@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from typing import Protocol
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -54,7 +55,19 @@ REBOOT_DOWN_GRACE = 60.0
 
 
 type StartFn = Callable[[Resource], Awaitable[None]]
-type StopFn = Callable[[Resource, bool, Reason], Awaitable[None]]
+
+
+class StopFn(Protocol):
+    """Stop another resource, through the power manager (one run at a time).
+
+    `asked`: the caller has just asked the servers on it what runs there (a
+    release deciding whether it is still needed), so the stop need not.
+    """
+
+    def __call__(
+        self, resource: Resource, *, cascade: bool, reason: Reason, asked: bool
+    ) -> Awaitable[None]: ...
+
 
 #: Keys of the resources whose start (or stop) led to the one running in this
 #: task: a dependency cycle stored in the settings (the forms refuse one, but a
@@ -212,7 +225,12 @@ class Cascade:
 
     # -- stop -----------------------------------------------------------------------
     async def stop(
-        self, resource: Resource, *, cascade: bool, reason: Reason | None
+        self,
+        resource: Resource,
+        *,
+        cascade: bool,
+        reason: Reason | None,
+        asked: bool = False,
     ) -> None:
         # Every dependent the host would take down is stopped cleanly first: a
         # paused container too (the engine unpauses it to stop it). One being
@@ -226,8 +244,9 @@ class Cascade:
         # WakeHub since its server's last poll is stopped cleanly too, not cut
         # off with its host (and the event names every workload taken down).
         # Not on a host seen stopped: nothing runs there, and its servers,
-        # off with it, might only answer with a connection timeout.
-        if not _stopped(resource.state):
+        # off with it, might only answer with a connection timeout. Nor when
+        # the caller has just asked them (`asked`).
+        if not asked and not _stopped(resource.state):
             await self._workloads.async_report(resource)
         dependents = [
             d
@@ -295,7 +314,12 @@ class Cascade:
             ),
         )
         reason = Reason(ReasonKind.HOST_STOPPING, Named(resource.name, resource.noun))
-        await asyncio.gather(*(self._stop_other(d, False, reason) for d in dependents))
+        await asyncio.gather(
+            *(
+                self._stop_other(d, cascade=False, reason=reason, asked=False)
+                for d in dependents
+            )
+        )
 
     async def _stop_itself(self, resource: Resource, reason: Reason | None) -> None:
         stop = PowerAction.STOP
@@ -352,7 +376,12 @@ class Cascade:
                 continue
             self._event(dependency, kept_on)
         released = Reason(ReasonKind.RELEASED_BY, Named(resource.name, resource.noun))
-        await asyncio.gather(*(self._stop_other(d, True, released) for d in releasable))
+        await asyncio.gather(
+            *(
+                self._stop_other(d, cascade=True, reason=released, asked=True)
+                for d in releasable
+            )
+        )
 
     # -- reboot -----------------------------------------------------------------------
     async def reboot(self, resource: Resource) -> None:

@@ -344,7 +344,8 @@ class IdleMonitor:
             ),
         )
         try:
-            await self.power.async_stop(resource, reason=idle, wait=False)
+            # Its servers were asked above: the stop need not ask again.
+            await self.power.async_stop(resource, reason=idle, wait=False, asked=True)
         except HomeAssistantError as err:
             retry = RETRY_AFTER_FAILURE.total_seconds() / 60
             _LOGGER.warning(

@@ -86,8 +86,8 @@ class PowerManager:
             start=self.async_start,
             # A host stopping its guests, or releasing what it ran on, does
             # not wait behind a start: it gives up (see `_once`).
-            stop=lambda r, cascade, reason: self.async_stop(
-                r, cascade=cascade, reason=reason, wait=False
+            stop=lambda r, *, cascade, reason, asked: self.async_stop(
+                r, cascade=cascade, reason=reason, wait=False, asked=asked
             ),
             starting=self._starting,
         )
@@ -149,18 +149,23 @@ class PowerManager:
         cascade: bool = True,
         reason: Reason | None = None,
         wait: bool = True,
+        asked: bool = False,
     ) -> None:
         """Stop `resource` gracefully (its running dependents first).
 
         With `cascade`, the dependencies that nothing else running needs any more
         are stopped next, downwards. Without `wait`, a start or reboot under way
-        on it is not waited for: the stop is refused (see `_once`).
+        on it is not waited for: the stop is refused (see `_once`). With
+        `asked`, the caller has just asked the servers on it what runs there
+        (async_workloads_on), and the stop does not ask them again.
         """
         action = PowerAction.STOP if cascade else PowerAction.STOP_ALONE
         await self._once(
             resource,
             action,
-            lambda r: self._cascade.stop(r, cascade=cascade, reason=reason),
+            lambda r: self._cascade.stop(
+                r, cascade=cascade, reason=reason, asked=asked
+            ),
             wait=wait,
         )
 

@@ -163,6 +163,27 @@ async def test_shared_dependency_kept_on_then_released(
     }
 
 
+async def test_a_cascade_stop_asks_each_server_once_per_release(
+    hass: HomeAssistant, lab: Lab
+) -> None:
+    """jellyfin off, then its VM and node released: each release asks the
+    servers on the layer it frees once, and the stop it decides does not ask
+    them again. Docker's list: once when jellyfin is seen stopped, once for
+    the VM's release; Proxmox's cluster: once when the VM is seen stopped,
+    once for the node's release (Docker sleeps with the VM by then)."""
+    await turn(hass, "turn_on", JELLYFIN)
+    await hass.async_block_till_done()
+    lab.pve.requests.clear()
+    lab.docker.requests.clear()
+
+    await turn(hass, "turn_off", JELLYFIN)
+    await hass.async_block_till_done()
+
+    assert not lab.node.powered
+    assert lab.docker.count("GET", "/v1.56/containers/json") == 2
+    assert lab.pve.count("GET", "/api2/json/cluster/resources") == 2
+
+
 async def test_stop_without_cascade_keeps_dependencies(
     hass: HomeAssistant, lab: Lab
 ) -> None:
